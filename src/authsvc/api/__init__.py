@@ -1,0 +1,17 @@
+"""HTTP routers: parse the request, call one service method, shape the response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from authsvc.api import account, auth, health, sessions
+from authsvc.settings import Settings
+
+
+def build_routers(settings: Settings) -> list[APIRouter]:
+    return [
+        auth.build_router(settings.cookie_name),
+        account.router,
+        sessions.router,
+        health.router,
+    ]

@@ -1,0 +1,47 @@
+"""The account itself: registration, the current user, password changes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, status
+
+from authsvc.api.cookies import no_store
+from authsvc.api.schemas import PasswordChangeIn, RegisterIn, UserOut
+from authsvc.deps import Accounts, CurrentClaims, Sessions
+
+router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        403: {"description": "Registration is switched off"},
+        409: {"description": "Username is taken"},
+        422: {"description": "Username or password rejected by the policy"},
+    },
+)
+async def register(body: RegisterIn, accounts: Accounts) -> UserOut:
+    """Create an account. Logging in is a separate step."""
+    user = await accounts.register(body.username, body.password, email=body.email)
+    return UserOut.from_record(user)
+
+
+@router.get("/me", responses={401: {"description": "Not authenticated"}})
+async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
+    """The user the access token belongs to."""
+    return UserOut.from_record(await sessions.current_user(claims))
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        401: {"description": "Not authenticated, or the current password is wrong"},
+        422: {"description": "New password rejected by the policy"},
+    },
+)
+async def change_password(
+    body: PasswordChangeIn, claims: CurrentClaims, sessions: Sessions
+) -> None:
+    """Change the password; every other session of the user ends, this one stays."""
+    await sessions.change_password(claims, body.current_password, body.new_password)

@@ -1,0 +1,88 @@
+"""Login, refresh and logout: the routes that hand out and take back tokens."""
+
+# No `from __future__ import annotations` here: the refresh cookie's alias is only known when
+# the router is built, so its annotation must be evaluated then, inside `build_router`.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Cookie, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from authsvc.api.cookies import clear_refresh_cookie, no_store, set_refresh_cookie
+from authsvc.api.schemas import LoginIn, TokenOut
+from authsvc.deps import Client, CurrentClaims, Sessions, SettingsDep
+from authsvc.services.sessions import IssuedTokens
+from authsvc.settings import Settings
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid, expired or revoked credentials"}
+}
+
+
+def _token_response(response: Response, issued: IssuedTokens, settings: Settings) -> TokenOut:
+    if issued.refresh is not None:  # None inside the grace window: keep the newer cookie
+        set_refresh_cookie(response, issued.refresh, settings)
+    return TokenOut.from_token(issued.access)
+
+
+def build_router(cookie_name: str) -> APIRouter:
+    """The routes, with the refresh cookie's configured name bound into their signatures."""
+    router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(no_store)])
+    RefreshCookie = Annotated[
+        str | None, Cookie(alias=cookie_name, description="The refresh token")
+    ]
+
+    @router.post(
+        "/login",
+        responses=UNAUTHORIZED,
+    )
+    async def login(
+        body: LoginIn, response: Response, sessions: Sessions, client: Client, settings: SettingsDep
+    ) -> TokenOut:
+        """Check a username and password; answer an access token and set the refresh cookie."""
+        issued = await sessions.login(body.username, body.password, client)
+        return _token_response(response, issued, settings)
+
+    @router.post("/token", responses=UNAUTHORIZED)
+    async def token(
+        form: Annotated[OAuth2PasswordRequestForm, Depends()],
+        response: Response,
+        sessions: Sessions,
+        client: Client,
+        settings: SettingsDep,
+    ) -> TokenOut:
+        """The login route in OAuth2 password-form shape, for the docs page's Authorize button."""
+        issued = await sessions.login(form.username, form.password, client)
+        return _token_response(response, issued, settings)
+
+    @router.post("/refresh", responses=UNAUTHORIZED)
+    async def refresh(
+        response: Response,
+        sessions: Sessions,
+        client: Client,
+        settings: SettingsDep,
+        refresh_token: RefreshCookie = None,
+    ) -> TokenOut:
+        """Trade the refresh cookie for a new access token, rotating the cookie."""
+        issued = await sessions.rotate(refresh_token, client)
+        return _token_response(response, issued, settings)
+
+    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+    async def logout(
+        response: Response,
+        sessions: Sessions,
+        settings: SettingsDep,
+        refresh_token: RefreshCookie = None,
+    ) -> None:
+        """End this session and clear the cookie; safe to repeat."""
+        await sessions.logout(refresh_token)
+        clear_refresh_cookie(response, settings)
+
+    @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
+    async def logout_all(
+        response: Response, sessions: Sessions, claims: CurrentClaims, settings: SettingsDep
+    ) -> None:
+        """End every session of the current user, on every device."""
+        await sessions.logout_all(claims)
+        clear_refresh_cookie(response, settings)
+
+    return router

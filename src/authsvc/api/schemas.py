@@ -1,0 +1,81 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field
+
+from authsvc.settings import PASSWORD_HARD_LIMIT
+from authsvc.store.base import SessionRecord, UserRecord
+from authsvc.tokens import IssuedToken
+
+# Generous bounds on raw input; the services apply the real rules after normalisation.
+Username = Field(min_length=1, max_length=256)
+Password = Field(min_length=1, max_length=PASSWORD_HARD_LIMIT)
+
+
+class LoginIn(BaseModel):
+    username: str = Username
+    password: str = Password
+
+
+class RegisterIn(BaseModel):
+    username: str = Username
+    password: str = Password
+    email: EmailStr | None = None
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Password
+    new_password: str = Password
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the RFC 6750 scheme name
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+    @classmethod
+    def from_token(cls, access: IssuedToken) -> TokenOut:
+        return cls(access_token=access.token, expires_in=access.lifetime_seconds)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    email: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, user: UserRecord) -> UserOut:
+        return cls(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
+
+
+class SessionOut(BaseModel):
+    id: str
+    current: bool = Field(description="True for the session making this request")
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime = Field(description="When the session ends unless it is used again")
+    absolute_expires_at: datetime = Field(description="When the session ends regardless")
+    user_agent: str | None
+    ip: str | None
+
+    @classmethod
+    def from_record(cls, session: SessionRecord, *, current_id: str) -> SessionOut:
+        return cls(
+            id=session.id,
+            current=session.id == current_id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.idle_expires_at,
+            absolute_expires_at=session.absolute_expires_at,
+            user_agent=session.user_agent,
+            ip=session.ip,
+        )
+
+
+class StatusOut(BaseModel):
+    status: str

@@ -1,0 +1,64 @@
+"""`create_app()`: builds a new application; nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from authsvc import __version__
+from authsvc.api import build_routers
+from authsvc.clock import Clock, utc_now
+from authsvc.errors import install_error_handlers
+from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.revocation import MemoryRevocationList
+from authsvc.settings import Settings
+from authsvc.store import open_store
+from authsvc.tokens import TokenService
+
+log = logging.getLogger("authsvc")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    settings = settings or Settings()
+    # Built before the app so bad keys fail here, at startup, not at the first request.
+    tokens = TokenService(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.has_ephemeral_secrets:
+            log.warning(
+                "DEVELOPMENT MODE: signing secrets were generated for this process only; every "
+                "token dies when it stops. Set ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET."
+            )
+        PasswordPolicy.warm_up()
+        async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
+            # A revoked session must be remembered while its access tokens can still be valid.
+            revocations = MemoryRevocationList(
+                remember_for=timedelta(
+                    seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+                )
+            )
+            await revocations.load(store, now=clock())
+            app.state.settings = settings
+            app.state.store = store
+            app.state.tokens = tokens
+            app.state.passwords = PasswordService(settings)
+            app.state.policy = PasswordPolicy(settings)
+            app.state.revocations = revocations
+            app.state.clock = clock
+            yield
+
+    app = FastAPI(
+        title="authsvc",
+        version=__version__,
+        summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in build_routers(settings):
+        app.include_router(router)
+    return app

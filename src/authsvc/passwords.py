@@ -1,0 +1,122 @@
+"""Password hashing (argon2id, off the event loop) and the password policy (NIST SP 800-63B)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import anyio
+import anyio.to_thread
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from authsvc.errors import PasswordRejected
+from authsvc.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Outcome of a password check; `new_hash` is set when the stored hash is outdated."""
+
+    ok: bool
+    new_hash: str | None = None
+
+
+def normalize_password(password: str) -> str:
+    # SP 800-63B §5.1.1.2: normalise with NFKC before hashing so the same password typed on
+    # different keyboards or input methods compares equal.
+    return unicodedata.normalize("NFKC", password)
+
+
+class PasswordService:
+    """argon2id hashing in a bounded worker pool.
+
+    argon2 is deliberately slow and blocks its thread, so it never runs on the event loop, and
+    at most `hash_concurrency` hashes run at once: a login flood queues here instead of starving
+    the threads everything else needs.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self._limiter = anyio.CapacityLimiter(settings.hash_concurrency or os.cpu_count() or 1)
+        # Unknown users are checked against this, so they cost the same as a wrong password.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(
+            self._hasher.hash, normalize_password(password), limiter=self._limiter
+        )
+
+    async def verify(self, password: str, stored_hash: str | None) -> Verdict:
+        """Check a password; with no stored hash, burn the same time and fail."""
+        return await anyio.to_thread.run_sync(
+            self._verify_blocking, normalize_password(password), stored_hash, limiter=self._limiter
+        )
+
+    def _verify_blocking(self, password: str, stored_hash: str | None) -> Verdict:
+        try:
+            self._hasher.verify(stored_hash or self._dummy_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return Verdict(ok=False)
+        if stored_hash is None:
+            return Verdict(ok=False)
+        if self._hasher.check_needs_rehash(stored_hash):
+            return Verdict(ok=True, new_hash=self._hasher.hash(password))
+        return Verdict(ok=True)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's 30,000 most common passwords from real breaches, as a blocklist.
+
+    The module also holds name and word lists we do not use (about 14 MB); it is executed
+    without being registered in `sys.modules`, so only the password list stays in memory.
+    """
+    spec = importlib.util.find_spec("zxcvbn.frequency_lists")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("zxcvbn frequency lists are not installed")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(word.casefold() for word in module.FREQUENCY_LISTS["passwords"])
+
+
+class PasswordPolicy:
+    """SP 800-63B §5.1.1.2: length bounds and a blocklist, no composition rules."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.min_length = settings.password_min_length
+        self.max_length = settings.password_max_length
+
+    def is_too_long(self, password: str) -> bool:
+        """Cheap pre-check so an over-long password is refused before anything hashes it."""
+        return len(password) > self.max_length
+
+    def check(self, password: str, *, username: str) -> None:
+        """Raises: PasswordRejected naming the rule that failed."""
+        normalized = normalize_password(password)
+        length = len(normalized)
+        if length < self.min_length:
+            raise PasswordRejected(f"Password must be at least {self.min_length} characters")
+        if length > self.max_length:
+            raise PasswordRejected(f"Password must be at most {self.max_length} characters")
+        lowered = normalized.casefold()
+        if lowered in _common_passwords():
+            raise PasswordRejected("Password is too common")
+        if username and lowered == username.casefold():
+            raise PasswordRejected("Password must not be the username")
+        if len(set(normalized)) == 1:
+            raise PasswordRejected("Password must not repeat a single character")
+
+    @staticmethod
+    def warm_up() -> None:
+        """Load the blocklist now rather than on the first registration request."""
+        _common_passwords()

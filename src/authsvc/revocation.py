@@ -1,0 +1,55 @@
+"""Which sessions were revoked recently, answered from memory.
+
+Access tokens are checked on every request, so their session check must not cost a database
+round trip. A revoked session's access tokens die on their own at `exp`, so a session only has
+to be remembered as revoked for one access-token lifetime (plus leeway) after revocation; the
+list therefore stays small, and it is rebuilt from the store at startup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from authsvc.store.base import SessionStore
+
+
+class RevocationList(Protocol):
+    async def is_revoked(self, session_id: str, *, now: datetime) -> bool: ...
+
+    async def add(self, session_ids: Iterable[str], *, revoked_at: datetime) -> None: ...
+
+
+class MemoryRevocationList:
+    """Revocations of this process, and of any process before the last start.
+
+    Good for one process; replicas need a shared list so that a logout on one is seen by all.
+    """
+
+    def __init__(self, *, remember_for: timedelta) -> None:
+        self._remember_for = remember_for
+        self._until: dict[str, datetime] = {}
+
+    async def load(self, store: SessionStore, *, now: datetime) -> None:
+        """Seed from the store: sessions revoked recently enough to have live access tokens."""
+        for session_id, revoked_at in await store.revoked_since(now - self._remember_for):
+            self._until[session_id] = revoked_at + self._remember_for
+
+    async def is_revoked(self, session_id: str, *, now: datetime) -> bool:
+        until = self._until.get(session_id)
+        return until is not None and now < until
+
+    async def add(self, session_ids: Iterable[str], *, revoked_at: datetime) -> None:
+        until = revoked_at + self._remember_for
+        for session_id in session_ids:
+            self._until[session_id] = until
+        self._prune(revoked_at)
+
+    def _prune(self, now: datetime) -> None:
+        expired = [sid for sid, until in self._until.items() if until <= now]
+        for sid in expired:
+            del self._until[sid]
+
+    def __len__(self) -> int:
+        return len(self._until)

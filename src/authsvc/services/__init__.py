@@ -1,0 +1,1 @@
+"""The flows that combine tokens, passwords and the store."""

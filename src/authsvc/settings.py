@@ -1,0 +1,136 @@
+"""Runtime configuration: one `Settings`, read from the environment and `.env`.
+
+Weak setups are refused when `Settings` is built, so a misconfigured replica never starts
+serving. Development mode may run without secrets: it generates throwaway ones and says so.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal, Self
+
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+# The placeholders shipped in `.env.example`; production refuses them verbatim.
+EXAMPLE_SECRETS = frozenset(
+    {
+        "replace-me-with-at-least-32-random-bytes-for-access-tokens",
+        "replace-me-with-at-least-32-random-bytes-for-refresh-tokens",
+    }
+)
+
+# OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 is the floor.
+ARGON2_MIN_MEMORY_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+
+# A password longer than this is refused by the request schema before any policy check.
+PASSWORD_HARD_LIMIT = 1024
+
+
+class Settings(BaseSettings):
+    """Everything authsvc reads from its environment (names are case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    access_token_secret: SecretStr | None = None
+    refresh_token_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = Field(default="authsvc", min_length=1)
+    jwt_audience: str = Field(default="authsvc", min_length=1)
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+
+    access_token_ttl_seconds: int = Field(default=600, ge=10, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=86_400, ge=60)
+    session_max_lifetime_seconds: int = Field(default=30 * 86_400, ge=60)
+    refresh_grace_seconds: float = Field(default=5.0, ge=0, le=60)
+
+    database_url: str = "sqlite+aiosqlite:///./authsvc.db"
+    migrate_on_start: bool = True
+
+    cookie_name: str = Field(default="refresh_token", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    cookie_samesite: Literal["strict", "lax", "none"] = "strict"
+    cookie_secure: bool = True
+    cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
+    cookie_domain: str | None = None
+
+    registration_enabled: bool = True
+    password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)
+    password_max_length: int = Field(default=128, ge=64, le=PASSWORD_HARD_LIMIT)
+    argon2_memory_kib: int = Field(default=ARGON2_MIN_MEMORY_KIB, ge=ARGON2_MIN_MEMORY_KIB)
+    argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+
+    _ephemeral_secrets: bool = PrivateAttr(default=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def has_ephemeral_secrets(self) -> bool:
+        """True when development mode made up the secrets; tokens die with the process."""
+        return self._ephemeral_secrets
+
+    def secret_values(self) -> tuple[str, str]:
+        """The two signing secrets; validation guarantees both are set."""
+        if self.access_token_secret is None or self.refresh_token_secret is None:
+            raise RuntimeError("signing secrets are not configured")
+        return (
+            self.access_token_secret.get_secret_value(),
+            self.refresh_token_secret.get_secret_value(),
+        )
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Self:
+        if self.access_token_secret is None or self.refresh_token_secret is None:
+            if self.is_production:
+                missing = [
+                    name
+                    for name, value in (
+                        ("ACCESS_TOKEN_SECRET", self.access_token_secret),
+                        ("REFRESH_TOKEN_SECRET", self.refresh_token_secret),
+                    )
+                    if value is None
+                ]
+                raise ValueError(f"{' and '.join(missing)} must be set in production")
+            if self.access_token_secret is None:
+                self.access_token_secret = _ephemeral()
+            if self.refresh_token_secret is None:
+                self.refresh_token_secret = _ephemeral()
+            self._ephemeral_secrets = True
+
+        access, refresh = self.secret_values()
+        for name, value in (("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh)):
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes")
+            if self.is_production and value in EXAMPLE_SECRETS:
+                raise ValueError(f"{name} is the example value from .env.example")
+        if secrets.compare_digest(access.encode(), refresh.encode()):
+            raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
+        return self
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.cookie_samesite == "none" and not self.cookie_secure:
+            raise ValueError("COOKIE_SAMESITE=none requires COOKIE_SECURE=true")
+        if self.password_min_length > self.password_max_length:
+            raise ValueError("PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH")
+        if self.refresh_token_ttl_seconds > self.session_max_lifetime_seconds:
+            raise ValueError(
+                "REFRESH_TOKEN_TTL_SECONDS must not exceed SESSION_MAX_LIFETIME_SECONDS"
+            )
+        if self.access_token_ttl_seconds > self.refresh_token_ttl_seconds:
+            raise ValueError("ACCESS_TOKEN_TTL_SECONDS must not exceed REFRESH_TOKEN_TTL_SECONDS")
+        return self
+
+
+def _ephemeral() -> SecretStr:
+    return SecretStr(secrets.token_urlsafe(48))

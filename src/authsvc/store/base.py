@@ -1,0 +1,148 @@
+"""The storage interface in domain terms.
+
+One method is one transaction, so every atomic step is visible here: rotation in particular is
+a single conditional update, never a read followed by a write in the service.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: str
+    username: str
+    email: str | None
+    password_hash: str
+    created_at: datetime
+    password_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    id: str
+    user_id: str
+    token_hash: str
+    user_agent: str | None
+    ip: str | None
+    created_at: datetime
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    token_hash: str
+    previous_token_hash: str | None
+    rotated_at: datetime | None
+    generation: int
+    user_agent: str | None
+    ip: str | None
+    created_at: datetime
+    last_used_at: datetime
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+    def is_active(self, now: datetime) -> bool:
+        return (
+            self.revoked_at is None
+            and now < self.idle_expires_at
+            and now < self.absolute_expires_at
+        )
+
+
+class RotateResult(enum.Enum):
+    ROTATED = "rotated"  # the presented token was current; the session now holds the new one
+    GRACE = "grace"  # the token just superseded, inside the grace window: no new cookie
+    REUSED = "reused"  # any other superseded token: the session was revoked just now
+    ENDED = "ended"  # the session is revoked or expired
+    UNKNOWN = "unknown"  # no such session
+
+
+@dataclass(frozen=True, slots=True)
+class RotateOutcome:
+    result: RotateResult
+    session: SessionRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What a rotation writes when the presented token is the current one."""
+
+    presented_hash: str
+    replacement_hash: str
+    now: datetime
+    idle_deadline: datetime  # capped at the session's absolute expiry by the store
+    grace_seconds: float
+    user_agent: str | None
+    ip: str | None
+
+
+class UserStore(Protocol):
+    async def create_user(
+        self, *, username: str, email: str | None, password_hash: str, now: datetime
+    ) -> UserRecord:
+        """Raises: UsernameTaken."""
+        ...
+
+    async def get_user(self, user_id: str) -> UserRecord | None: ...
+
+    async def get_user_by_username(self, username: str) -> UserRecord | None: ...
+
+    async def list_users(self) -> list[UserRecord]: ...
+
+    async def set_password_hash(
+        self, user_id: str, password_hash: str, *, changed_at: datetime | None
+    ) -> None:
+        """Store a new hash; `changed_at` is None for a transparent re-hash."""
+        ...
+
+
+class SessionStore(Protocol):
+    async def create_session(self, new: NewSession) -> SessionRecord: ...
+
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
+        """Swap the current token hash if `presented_hash` is current, else classify the
+        presentation; a reuse outside the grace window revokes the session in the same
+        transaction."""
+        ...
+
+    async def revoke_session(
+        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
+    ) -> bool:
+        """Revoke one live session (of `user_id`, when given); False if there was none."""
+        ...
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+    ) -> list[str]:
+        """Revoke every live session of a user except `keep`; returns the revoked ids."""
+        ...
+
+    async def list_active_sessions(self, user_id: str, *, now: datetime) -> list[SessionRecord]: ...
+
+    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Sessions revoked at or after `since`, with their revocation times."""
+        ...
+
+
+class Store(UserStore, SessionStore, Protocol):
+    async def ping(self) -> None:
+        """Raises: StoreUnavailable when the database does not answer."""
+        ...
+
+    async def schema_revision(self) -> str | None:
+        """The migration the schema is at; None before the first one."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,88 @@
+"""Table definitions shared by the SQL store and the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps.
+
+    SQLite stores datetimes as text without an offset and hands back naive values; everything
+    authsvc writes is UTC, so naive values read back are UTC by construction.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"unexpected datetime value {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Stable constraint names keep migrations identical across SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("password_changed_at", UTCDateTime(), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the refresh token's jti: a database leak yields no usable refresh token.
+    Column("token_hash", String(64), nullable=False),
+    Column("previous_token_hash", String(64), nullable=True),
+    Column("rotated_at", UTCDateTime(), nullable=True),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("user_agent", String(512), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=False),
+    Column("idle_expires_at", UTCDateTime(), nullable=False),
+    Column("absolute_expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("revoked_reason", String(32), nullable=True),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_revoked_at", "revoked_at"),
+)

@@ -1,0 +1,323 @@
+"""`SqlStore`: the storage interface on SQLAlchemy 2 async (SQLite now, PostgreSQL later)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import bindparam, case, event, insert, make_url, select, text, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from authsvc.errors import StoreUnavailable, UsernameTaken
+from authsvc.store.base import (
+    NewSession,
+    RotateOutcome,
+    RotateResult,
+    Rotation,
+    SessionRecord,
+    UserRecord,
+)
+from authsvc.store.models import UTCDateTime, sessions, users
+
+# Errors that mean "the database is not answering right now", as opposed to bad data.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and explicit transaction control."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # WAL lets readers run beside the single writer; the busy timeout makes writers from other
+    # processes queue instead of failing with "database is locked".
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so writes can BEGIN IMMEDIATE (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the lock in WAL
+        # mode (SQLITE_BUSY_SNAPSHOT); writers take the lock up front so they queue instead.
+        immediate = conn.get_execution_options().get("authsvc_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        username=row["username"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+        password_changed_at=row["password_changed_at"],
+    )
+
+
+def _session(row: RowMapping) -> SessionRecord:
+    return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
+
+
+class SqlStore:
+    """One method, one transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        # SQLite admits one writer at a time; queueing this process's writers on an asyncio
+        # lock is fairer and cheaper than letting them spin in SQLite's busy handler.
+        self._write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        )
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        lock: AbstractAsyncContextManager[Any] = self._write_lock or nullcontext()
+        try:
+            async with lock, self._engine.connect() as conn:
+                await conn.execution_options(authsvc_write=True)
+                async with conn.begin():
+                    yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
+
+    async def ping(self) -> None:
+        async with self._read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def schema_revision(self) -> str | None:
+        async with self._read() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # users
+
+    async def create_user(
+        self, *, username: str, email: str | None, password_hash: str, now: datetime
+    ) -> UserRecord:
+        values = {
+            "id": str(uuid.uuid4()),
+            "username": username,
+            "email": email,
+            "password_hash": password_hash,
+            "created_at": now,
+            "password_changed_at": now,
+        }
+        try:
+            async with self._write() as conn:
+                await conn.execute(insert(users).values(**values))
+        except IntegrityError as exc:
+            raise UsernameTaken(username) from exc
+        return _user(values)
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row._mapping) if row else None
+
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        return _user(row._mapping) if row else None
+
+    async def list_users(self) -> list[UserRecord]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(users).order_by(users.c.username))
+        return [_user(row._mapping) for row in rows]
+
+    async def set_password_hash(
+        self, user_id: str, password_hash: str, *, changed_at: datetime | None
+    ) -> None:
+        values: dict[str, Any] = {"password_hash": password_hash}
+        if changed_at is not None:
+            values["password_changed_at"] = changed_at
+        async with self._write() as conn:
+            await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    # sessions
+
+    async def create_session(self, new: NewSession) -> SessionRecord:
+        record = SessionRecord(
+            id=new.id,
+            user_id=new.user_id,
+            token_hash=new.token_hash,
+            previous_token_hash=None,
+            rotated_at=None,
+            generation=0,
+            user_agent=new.user_agent,
+            ip=new.ip,
+            created_at=new.created_at,
+            last_used_at=new.created_at,
+            idle_expires_at=new.idle_expires_at,
+            absolute_expires_at=new.absolute_expires_at,
+            revoked_at=None,
+            revoked_reason=None,
+        )
+        async with self._write() as conn:
+            await conn.execute(
+                insert(sessions).values(
+                    **{name: getattr(record, name) for name in SessionRecord.__slots__}
+                )
+            )
+        return record
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+        return _session(row._mapping) if row else None
+
+    async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
+        now = rotation.now
+        idle_deadline = bindparam("idle_deadline", rotation.idle_deadline, type_=UTCDateTime())
+        async with self._write() as conn:
+            # The swap happens only if the presented token is still current: of any number of
+            # concurrent presentations, exactly one matches this WHERE clause.
+            swapped = (
+                await conn.execute(
+                    update(sessions)
+                    .where(
+                        sessions.c.id == session_id,
+                        sessions.c.token_hash == rotation.presented_hash,
+                        sessions.c.revoked_at.is_(None),
+                        sessions.c.idle_expires_at > now,
+                        sessions.c.absolute_expires_at > now,
+                    )
+                    .values(
+                        token_hash=rotation.replacement_hash,
+                        previous_token_hash=rotation.presented_hash,
+                        rotated_at=now,
+                        last_used_at=now,
+                        # Renewal never reaches past the absolute cap, so rotating forever
+                        # cannot keep a session alive forever.
+                        idle_expires_at=case(
+                            (
+                                sessions.c.absolute_expires_at < idle_deadline,
+                                sessions.c.absolute_expires_at,
+                            ),
+                            else_=idle_deadline,
+                        ),
+                        generation=sessions.c.generation + 1,
+                        user_agent=rotation.user_agent,
+                        ip=rotation.ip,
+                    )
+                    .returning(*sessions.c)
+                )
+            ).first()
+            if swapped is not None:
+                return RotateOutcome(RotateResult.ROTATED, _session(swapped._mapping))
+
+            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+            if row is None:
+                return RotateOutcome(RotateResult.UNKNOWN, None)
+            current = _session(row._mapping)
+            if not current.is_active(now):
+                return RotateOutcome(RotateResult.ENDED, current)
+            if (
+                current.previous_token_hash == rotation.presented_hash
+                and current.rotated_at is not None
+                and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
+            ):
+                return RotateOutcome(RotateResult.GRACE, current)
+
+            # A superseded token outside the grace window: someone kept a copy. Revoke the
+            # whole family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
+            revoked = (
+                await conn.execute(
+                    update(sessions)
+                    .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+                    .values(revoked_at=now, revoked_reason="reuse")
+                    .returning(*sessions.c)
+                )
+            ).first()
+            return RotateOutcome(
+                RotateResult.REUSED, _session(revoked._mapping) if revoked else current
+            )
+
+    async def revoke_session(
+        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
+    ) -> bool:
+        conditions = [sessions.c.id == session_id, sessions.c.revoked_at.is_(None)]
+        if user_id is not None:
+            conditions.append(sessions.c.user_id == user_id)
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(sessions)
+                .where(*conditions)
+                .values(revoked_at=now, revoked_reason=reason)
+                .returning(sessions.c.id)
+            )
+            return result.first() is not None
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+    ) -> list[str]:
+        conditions = [sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None)]
+        if keep is not None:
+            conditions.append(sessions.c.id != keep)
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(sessions)
+                .where(*conditions)
+                .values(revoked_at=now, revoked_reason=reason)
+                .returning(sessions.c.id)
+            )
+            return [row.id for row in result]
+
+    async def list_active_sessions(self, user_id: str, *, now: datetime) -> list[SessionRecord]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(sessions)
+                .where(
+                    sessions.c.user_id == user_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.idle_expires_at > now,
+                    sessions.c.absolute_expires_at > now,
+                )
+                .order_by(sessions.c.last_used_at.desc())
+            )
+        return [_session(row._mapping) for row in rows]
+
+    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(sessions.c.id, sessions.c.revoked_at).where(sessions.c.revoked_at >= since)
+            )
+        return [(row.id, row.revoked_at) for row in rows]

@@ -1,0 +1,75 @@
+"""Helpers the tests share: constants, a hand-moved clock, login shortcuts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from authsvc.settings import Settings
+
+ACCESS_SECRET = "test-access-secret-0123456789abcdef0123456789"
+REFRESH_SECRET = "test-refresh-secret-fedcba9876543210fedcba987"
+PASSWORD = "correct horse battery staple"
+BASE_URL = "https://authsvc.test"
+
+
+class FakeClock:
+    """A clock tests move by hand; starts at the real now so jose's own checks agree."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "production",
+        "access_token_secret": ACCESS_SECRET,
+        "refresh_token_secret": REFRESH_SECRET,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@dataclass
+class LoggedIn:
+    access_token: str
+    refresh_token: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register(
+    client: httpx.AsyncClient, username: str = "alice", password: str = PASSWORD
+) -> dict[str, object]:
+    body = {"username": username, "password": password}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    user: dict[str, object] = response.json()
+    return user
+
+
+async def login(
+    client: httpx.AsyncClient, username: str = "alice", password: str = PASSWORD
+) -> LoggedIn:
+    response = await client.post("/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    refresh = response.cookies.get("refresh_token")
+    assert refresh
+    return LoggedIn(access_token=response.json()["access_token"], refresh_token=refresh)
+
+
+def refresh_cookie(token: str) -> dict[str, str]:
+    """A Cookie header carrying a specific refresh token, whatever the client's jar holds."""
+    return {"Cookie": f"refresh_token={token}"}
