@@ -98,7 +98,7 @@ class PasswordPolicy:
 
     def is_too_long(self, password: str) -> bool:
         """Cheap pre-check so an over-long password is refused before anything hashes it."""
-        return len(password) > self.max_length
+        return len(normalize_password(password)) > self.max_length
 
     def check(self, password: str, *, username: str) -> None:
         """Raises: PasswordRejected naming the rule that failed."""

@@ -33,7 +33,10 @@ PASSWORD_HARD_LIMIT = 1024
 class Settings(BaseSettings):
     """Everything authsvc reads from its environment (names are case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Refusal messages must never quote the offending input: it may be a secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "production"
     host: str = "127.0.0.1"

@@ -13,7 +13,7 @@ from authsvc.store.base import UserRecord, UserStore
 USERNAME_MIN, USERNAME_MAX = 3, 64
 # Letters and digits of any script, plus a few separators common in handles and e-mail-style
 # names; no spaces, controls or symbols that only serve to build look-alikes.
-_USERNAME_CHARS = re.compile(r"^[\w.@+\-]+$")
+_USERNAME_CHARS = re.compile(r"[\w.@+\-]+")
 
 
 def normalize_username(raw: str) -> str:
@@ -27,7 +27,7 @@ def normalize_username(raw: str) -> str:
     name = unicodedata.normalize("NFKC", raw).casefold()
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise InvalidUsername(f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long")
-    if not _USERNAME_CHARS.match(name):
+    if not _USERNAME_CHARS.fullmatch(name):
         raise InvalidUsername("Username may contain letters, digits and . _ @ + - only")
     return name
 

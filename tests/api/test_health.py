@@ -1,0 +1,59 @@
+"""Probes, and what callers see when the store is down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from authsvc.deps import get_store
+from authsvc.store.sql import SqlStore
+from tests.support import PASSWORD
+
+
+def break_store(app: FastAPI, tmp_path: Path) -> SqlStore:
+    # A real SQLite store whose file cannot be opened: its parent is a regular file.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    broken = SqlStore(create_async_engine(f"sqlite+aiosqlite:///{blocker / 'authsvc.db'}"))
+    app.dependency_overrides[get_store] = lambda: broken
+    return broken
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_when_the_store_is_unreachable(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    broken = break_store(app, tmp_path)
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"detail": "Service temporarily unavailable"}
+        assert (await client.get("/healthz")).status_code == 200  # alive, just not ready
+    finally:
+        await broken.close()
+
+
+async def test_store_outage_is_a_clean_503_not_a_500(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    broken = break_store(app, tmp_path)
+    try:
+        for path, body in [
+            ("/auth/login", {"username": "alice", "password": PASSWORD}),
+            ("/auth/register", {"username": "alice", "password": PASSWORD}),
+        ]:
+            response = await client.post(path, json=body)
+            assert response.status_code == 503, path
+            assert response.headers["retry-after"] == "1"
+            assert response.json() == {"detail": "Service temporarily unavailable"}
+    finally:
+        await broken.close()

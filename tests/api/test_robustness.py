@@ -1,0 +1,82 @@
+"""Malformed and hostile input gets a 4xx with a `detail`, never a 500."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.support import LoggedIn
+
+JSON_ROUTES = ["/auth/login", "/auth/register", "/auth/password"]
+
+
+@pytest.mark.parametrize("path", JSON_ROUTES)
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{bad json", "application/json"),
+        (b"", "application/json"),
+        (b"[]", "application/json"),
+        (b"null", "application/json"),
+        (b'"string"', "application/json"),
+        (b'{"username": "a\\u0000b", "password": "x\\u0000yyyyyyyyy"}', "application/json"),
+        (b"username=alice&password=x", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\x00garbage", "application/octet-stream"),
+        (b'{"username": {"$ne": null}, "password": {"$ne": null}}', "application/json"),
+    ],
+)
+async def test_malformed_bodies_are_4xx(
+    client: httpx.AsyncClient, alice: LoggedIn, path: str, content: bytes, content_type: str
+) -> None:
+    response = await client.post(
+        path, content=content, headers={"Content-Type": content_type, **alice.bearer}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "' OR '1'='1",
+        "alice'; DROP TABLE users; --",
+        "\uff41\uff4c\uff49\uff43\uff45",  # full-width "alice"
+        "\u202eecila",
+        "\u01c5" * 10,
+        "\U0001f600" * 5,
+    ],
+)
+async def test_hostile_usernames_never_error(
+    client: httpx.AsyncClient, alice: LoggedIn, username: str
+) -> None:
+    login = await client.post("/auth/login", json={"username": username, "password": "whatever1"})
+    assert login.status_code in (401, 422)
+    register = await client.post(
+        "/auth/register", json={"username": username, "password": "a fine passphrase"}
+    )
+    assert register.status_code in (201, 409, 422)
+    assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
+
+
+async def test_huge_password_is_refused_without_hashing(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    huge = "p" * 1_000_000
+    started = time.perf_counter()
+    response = await client.post("/auth/login", json={"username": "alice", "password": huge})
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 422
+    assert huge[:100] not in response.text
+    # Schema validation answers long before argon2 could chew through a megabyte.
+    assert elapsed < 2
+
+
+async def test_unknown_routes_and_methods(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/auth/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found"}
+    wrong_method = await client.get("/auth/login")
+    assert wrong_method.status_code == 405
+    assert "detail" in wrong_method.json()

@@ -1,0 +1,223 @@
+"""The SQL store on a real SQLite file: rotation outcomes, atomicity, revocation, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from authsvc.errors import UsernameTaken
+from authsvc.store import Store, open_store
+from authsvc.store.base import NewSession, RotateResult, Rotation
+from authsvc.store.migrate import head_revision
+from authsvc.store.models import metadata
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+GRACE = 5.0
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    async with open_store(db_url, migrate=True) as s:
+        yield s
+
+
+async def new_session(store: Store, *, user: str = "alice") -> str:
+    existing = await store.get_user_by_username(user)
+    owner = existing or await store.create_user(
+        username=user, email=None, password_hash="x", now=NOW
+    )
+    session_id = str(uuid.uuid4())
+    await store.create_session(
+        NewSession(
+            id=session_id,
+            user_id=owner.id,
+            token_hash="h0",
+            user_agent="ua",
+            ip="127.0.0.1",
+            created_at=NOW,
+            idle_expires_at=NOW + timedelta(days=1),
+            absolute_expires_at=NOW + timedelta(days=2),
+        )
+    )
+    return session_id
+
+
+def rotation(presented: str, replacement: str, *, at: datetime = NOW) -> Rotation:
+    return Rotation(
+        presented_hash=presented,
+        replacement_hash=replacement,
+        now=at,
+        idle_deadline=at + timedelta(days=1),
+        grace_seconds=GRACE,
+        user_agent="ua2",
+        ip="127.0.0.2",
+    )
+
+
+async def test_rotate_swaps_the_current_token(store: Store) -> None:
+    sid = await new_session(store)
+    later = NOW + timedelta(minutes=1)
+    outcome = await store.rotate(sid, rotation("h0", "h1", at=later))
+    assert outcome.result is RotateResult.ROTATED
+    assert outcome.session is not None
+    assert outcome.session.token_hash == "h1"
+    assert outcome.session.previous_token_hash == "h0"
+    assert outcome.session.generation == 1
+    assert outcome.session.rotated_at == later
+    assert outcome.session.last_used_at == later
+    assert outcome.session.ip == "127.0.0.2"
+    stored = await store.get_session(sid)
+    assert stored == outcome.session
+
+
+async def test_datetimes_come_back_aware_utc(store: Store) -> None:
+    sid = await new_session(store)
+    stored = await store.get_session(sid)
+    assert stored is not None
+    assert stored.created_at == NOW
+    assert stored.created_at.tzinfo is not None
+
+
+async def test_rotate_classifies_every_other_presentation(store: Store) -> None:
+    sid = await new_session(store)
+    await store.rotate(sid, rotation("h0", "h1"))
+
+    inside = await store.rotate(sid, rotation("h0", "hx", at=NOW + timedelta(seconds=GRACE)))
+    assert inside.result is RotateResult.GRACE
+    assert (await store.get_session(sid)).token_hash == "h1"  # type: ignore[union-attr]
+
+    unknown = await store.rotate(str(uuid.uuid4()), rotation("h0", "hx"))
+    assert unknown.result is RotateResult.UNKNOWN
+
+    after = await store.rotate(sid, rotation("h0", "hx", at=NOW + timedelta(seconds=GRACE + 1)))
+    assert after.result is RotateResult.REUSED
+    assert after.session is not None
+    assert after.session.revoked_reason == "reuse"
+
+    ended = await store.rotate(sid, rotation("h1", "h2", at=NOW + timedelta(seconds=10)))
+    assert ended.result is RotateResult.ENDED
+
+
+async def test_older_generations_are_reuse_even_inside_grace(store: Store) -> None:
+    sid = await new_session(store)
+    await store.rotate(sid, rotation("h0", "h1"))
+    await store.rotate(sid, rotation("h1", "h2"))
+    outcome = await store.rotate(sid, rotation("h0", "hx"))
+    assert outcome.result is RotateResult.REUSED
+    assert (await store.get_session(sid)).revoked_at == NOW  # type: ignore[union-attr]
+
+
+async def test_rotation_never_extends_past_the_absolute_cap(store: Store) -> None:
+    sid = await new_session(store)
+    first = await store.rotate(sid, rotation("h0", "h1", at=NOW + timedelta(hours=20)))
+    assert first.result is RotateResult.ROTATED
+    outcome = await store.rotate(sid, rotation("h1", "h2", at=NOW + timedelta(hours=43)))
+    assert outcome.result is RotateResult.ROTATED
+    assert outcome.session is not None
+    assert outcome.session.idle_expires_at == outcome.session.absolute_expires_at
+    expired = await store.rotate(sid, rotation("h2", "h3", at=NOW + timedelta(days=2)))
+    assert expired.result is RotateResult.ENDED
+
+
+async def test_concurrent_rotations_of_one_token_have_one_winner(db_url: str) -> None:
+    # Separate stores are separate connection pools, as separate processes would have, so the
+    # only thing serialising them is SQLite's own lock and the conditional update.
+    async with open_store(db_url, migrate=True) as first, open_store(db_url) as second:
+        sid = await new_session(first)
+        outcomes = await asyncio.gather(
+            *(
+                (first if i % 2 else second).rotate(sid, rotation("h0", f"new-{i}"))
+                for i in range(20)
+            )
+        )
+        winners = [o for o in outcomes if o.result is RotateResult.ROTATED]
+        assert len(winners) == 1
+        assert all(o.result is RotateResult.GRACE for o in outcomes if o not in winners)
+        final = await first.get_session(sid)
+        assert final is not None
+        assert final.generation == 1
+        assert winners[0].session is not None
+        assert final.token_hash == winners[0].session.token_hash
+
+
+async def test_revoke_user_sessions_keeps_the_named_one(store: Store) -> None:
+    keep = await new_session(store)
+    others = [await new_session(store) for _ in range(2)]
+    bobs = await new_session(store, user="bob")
+    revoked = await store.revoke_user_sessions(
+        (await store.get_session(keep)).user_id,  # type: ignore[union-attr]
+        reason="password_changed",
+        now=NOW,
+        keep=keep,
+    )
+    assert sorted(revoked) == sorted(others)
+    assert (await store.get_session(keep)).revoked_at is None  # type: ignore[union-attr]
+    assert (await store.get_session(bobs)).revoked_at is None  # type: ignore[union-attr]
+    live = await store.list_active_sessions(
+        (await store.get_session(keep)).user_id,  # type: ignore[union-attr]
+        now=NOW,
+    )
+    assert [s.id for s in live] == [keep]
+    assert {sid for sid, _ in await store.revoked_since(NOW)} == set(others)
+
+
+async def test_revoke_session_checks_the_owner(store: Store) -> None:
+    sid = await new_session(store)
+    bob = await store.create_user(username="bob", email=None, password_hash="x", now=NOW)
+    assert not await store.revoke_session(sid, reason="signed_out", now=NOW, user_id=bob.id)
+    assert await store.revoke_session(sid, reason="signed_out", now=NOW)
+    assert not await store.revoke_session(sid, reason="signed_out", now=NOW)
+
+
+async def test_usernames_are_unique(store: Store) -> None:
+    await store.create_user(username="alice", email=None, password_hash="x", now=NOW)
+    with pytest.raises(UsernameTaken):
+        await store.create_user(username="alice", email=None, password_hash="y", now=NOW)
+    assert [u.username for u in await store.list_users()] == ["alice"]
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db_url: str) -> None:
+    from authsvc.store.sql import create_engine
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:
+    from authsvc.store.sql import create_engine
+
+    async with open_store(db_url, migrate=True) as store:
+        assert await store.schema_revision() == head_revision()
+    async with open_store(db_url, migrate=True) as store:  # a second run is a no-op
+        assert await store.schema_revision() == head_revision()
+
+    def diff(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()

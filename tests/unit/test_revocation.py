@@ -1,0 +1,170 @@
+"""MemoryRevocationList: remembers revoked sessions for one access-token lifetime."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from authsvc.revocation import MemoryRevocationList
+from authsvc.settings import Settings
+from authsvc.store import Store, open_store
+from authsvc.store.base import NewSession
+from tests.support import FakeClock
+
+REMEMBER = timedelta(seconds=610)  # access-token lifetime plus leeway
+
+
+@pytest.fixture
+def revocations() -> MemoryRevocationList:
+    return MemoryRevocationList(remember_for=REMEMBER)
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    async with open_store(settings.database_url, migrate=True) as opened:
+        yield opened
+
+
+async def test_added_sessions_are_revoked(
+    revocations: MemoryRevocationList, clock: FakeClock
+) -> None:
+    await revocations.add(["s1", "s2"], revoked_at=clock.now)
+
+    assert await revocations.is_revoked("s1", now=clock.now)
+    assert await revocations.is_revoked("s2", now=clock.now)
+    assert not await revocations.is_revoked("s3", now=clock.now)
+    assert not await revocations.is_revoked("", now=clock.now)
+    assert len(revocations) == 2
+
+
+async def test_nothing_is_revoked_at_first(
+    revocations: MemoryRevocationList, clock: FakeClock
+) -> None:
+    assert not await revocations.is_revoked("s1", now=clock.now)
+    assert len(revocations) == 0
+
+
+async def test_accepts_any_iterable(revocations: MemoryRevocationList, clock: FakeClock) -> None:
+    await revocations.add((f"s{i}" for i in range(3)), revoked_at=clock.now)
+    await revocations.add([], revoked_at=clock.now)
+    assert [await revocations.is_revoked(f"s{i}", now=clock.now) for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+
+
+async def test_remembered_for_exactly_remember_for(
+    revocations: MemoryRevocationList, clock: FakeClock
+) -> None:
+    revoked_at = clock.now
+    await revocations.add(["s1"], revoked_at=revoked_at)
+
+    last_moment = revoked_at + REMEMBER - timedelta(microseconds=1)
+    assert await revocations.is_revoked("s1", now=last_moment)
+    # Every access token of the session has expired by now, so it may be forgotten.
+    assert not await revocations.is_revoked("s1", now=revoked_at + REMEMBER)
+    assert not await revocations.is_revoked("s1", now=revoked_at + REMEMBER * 10)
+
+
+async def test_old_entries_are_pruned(revocations: MemoryRevocationList, clock: FakeClock) -> None:
+    await revocations.add(["old"], revoked_at=clock.now)
+    clock.advance(REMEMBER.total_seconds() + 1)
+    await revocations.add(["new"], revoked_at=clock.now)
+
+    assert len(revocations) == 1
+    assert await revocations.is_revoked("new", now=clock.now)
+    assert not await revocations.is_revoked("old", now=clock.now)
+
+
+async def test_revoking_again_extends_the_memory(
+    revocations: MemoryRevocationList, clock: FakeClock
+) -> None:
+    first = clock.now
+    await revocations.add(["s1"], revoked_at=first)
+    second = first + timedelta(seconds=300)
+    await revocations.add(["s1"], revoked_at=second)
+
+    assert await revocations.is_revoked("s1", now=first + REMEMBER + timedelta(seconds=1))
+    assert not await revocations.is_revoked("s1", now=second + REMEMBER)
+
+
+# Seeding from the store at startup
+
+
+async def open_session(store: Store, user_id: str, now: datetime) -> str:
+    session_id = str(uuid.uuid4())
+    await store.create_session(
+        NewSession(
+            id=session_id,
+            user_id=user_id,
+            token_hash=hashlib.sha256(session_id.encode()).hexdigest(),
+            user_agent="pytest",
+            ip="127.0.0.1",
+            created_at=now,
+            idle_expires_at=now + timedelta(days=1),
+            absolute_expires_at=now + timedelta(days=30),
+        )
+    )
+    return session_id
+
+
+async def test_load_seeds_recent_revocations_from_the_store(
+    revocations: MemoryRevocationList, store: Store, clock: FakeClock
+) -> None:
+    now = clock.now
+    start = now - timedelta(hours=2)
+    user = await store.create_user(username="alice", email=None, password_hash="x", now=start)
+    recent = await open_session(store, user.id, start)
+    old = await open_session(store, user.id, start)
+    live = await open_session(store, user.id, start)
+    recent_at = now - timedelta(seconds=60)
+    assert await store.revoke_session(recent, reason="logout", now=recent_at)
+    assert await store.revoke_session(
+        old, reason="logout", now=now - REMEMBER - timedelta(seconds=60)
+    )
+
+    await revocations.load(store, now=now)
+
+    assert await revocations.is_revoked(recent, now=now)
+    assert not await revocations.is_revoked(old, now=now)
+    assert not await revocations.is_revoked(live, now=now)
+    assert len(revocations) == 1
+    # Remembered from the revocation time, not from the moment of loading.
+    assert await revocations.is_revoked(recent, now=recent_at + REMEMBER - timedelta(seconds=1))
+    assert not await revocations.is_revoked(recent, now=recent_at + REMEMBER)
+
+
+async def test_load_sees_every_session_of_a_logout_all(
+    revocations: MemoryRevocationList, store: Store, clock: FakeClock
+) -> None:
+    user = await store.create_user(username="bob", email=None, password_hash="x", now=clock.now)
+    sessions = [await open_session(store, user.id, clock.now) for _ in range(3)]
+    revoked = await store.revoke_user_sessions(user.id, reason="logout-all", now=clock.now)
+    assert sorted(revoked) == sorted(sessions)
+
+    clock.advance(5)
+    await revocations.load(store, now=clock.now)
+
+    for session_id in sessions:
+        assert await revocations.is_revoked(session_id, now=clock.now)
+
+
+async def test_load_from_an_empty_store(
+    revocations: MemoryRevocationList, store: Store, clock: FakeClock
+) -> None:
+    await revocations.load(store, now=clock.now)
+    assert len(revocations) == 0
+
+
+async def test_load_keeps_what_was_added_before(
+    revocations: MemoryRevocationList, store: Store, clock: FakeClock
+) -> None:
+    await revocations.add(["in-memory"], revoked_at=clock.now)
+    await revocations.load(store, now=clock.now)
+    assert await revocations.is_revoked("in-memory", now=clock.now)
