@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
@@ -73,3 +74,30 @@ async def login(
 def refresh_cookie(token: str) -> dict[str, str]:
     """A Cookie header carrying a specific refresh token, whatever the client's jar holds."""
     return {"Cookie": f"refresh_token={token}"}
+
+
+def parse_set_cookie(response: httpx.Response) -> SimpleCookie:
+    cookie: SimpleCookie = SimpleCookie()
+    for header in response.headers.get_list("set-cookie"):
+        cookie.load(header)
+    return cookie
+
+
+async def rotate(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    client.cookies.clear()
+    return await client.post("/auth/refresh", headers=refresh_cookie(token))
+
+
+def new_refresh_token(response: httpx.Response) -> str:
+    cookie = parse_set_cookie(response)
+    assert "refresh_token" in cookie, "expected a rotated refresh cookie"
+    return cookie["refresh_token"].value
+
+
+async def assert_session_dead(client: httpx.AsyncClient, tokens: LoggedIn) -> None:
+    me = await client.get("/auth/me", headers=tokens.bearer)
+    assert me.status_code == 401
+    assert me.headers["www-authenticate"] == "Bearer"
+    refreshed = await rotate(client, tokens.refresh_token)
+    assert refreshed.status_code == 401
+    assert refreshed.headers["www-authenticate"] == "Bearer"

@@ -22,10 +22,11 @@ from tests.support import (
     REFRESH_SECRET,
     FakeClock,
     LoggedIn,
+    assert_session_dead,
     login,
     make_settings,
-    refresh_cookie,
     register,
+    rotate,
 )
 
 NEW_PASSWORD = "a different long passphrase"
@@ -212,15 +213,10 @@ async def test_password_change_ends_every_other_session(
     )
 
     assert response.status_code == 204
-    # The phone's session is over, access and refresh alike.
-    assert (await client.get("/auth/me", headers=phone.bearer)).status_code == 401
-    client.cookies.clear()
-    stale = await client.post("/auth/refresh", headers=refresh_cookie(phone.refresh_token))
-    assert stale.status_code == 401
+    await assert_session_dead(client, phone)
     # The session that changed the password carries on.
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
-    kept = await client.post("/auth/refresh", headers=refresh_cookie(alice.refresh_token))
-    assert kept.status_code == 200
+    assert (await rotate(client, alice.refresh_token)).status_code == 200
     # Only the new password logs in now.
     old = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert old.status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support import LoggedIn, login, refresh_cookie, register
+from tests.support import LoggedIn, assert_session_dead, login, refresh_cookie, register
 
 
 async def test_sessions_lists_live_sessions_and_marks_the_current_one(
@@ -59,10 +59,7 @@ async def test_deleting_a_session_signs_that_device_out_at_once(
     response = await client.delete(f"/auth/sessions/{phone_id}", headers=alice.bearer)
 
     assert response.status_code == 204
-    assert (await client.get("/auth/me", headers=phone.bearer)).status_code == 401
-    client.cookies.clear()
-    refreshed = await client.post("/auth/refresh", headers=refresh_cookie(phone.refresh_token))
-    assert refreshed.status_code == 401
+    await assert_session_dead(client, phone)
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
     again = await client.delete(f"/auth/sessions/{phone_id}", headers=alice.bearer)
     assert again.status_code == 404
