@@ -44,8 +44,8 @@ def _serve(args: argparse.Namespace) -> None:
     configure_logging()
     uvicorn.run(
         create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=args.host if args.host is not None else settings.host,
+        port=args.port if args.port is not None else settings.port,
         log_config=None,
         server_header=False,
         proxy_headers=False,

@@ -1,0 +1,168 @@
+"""The `authsvc` command as an operator runs it: users, migrations, configuration errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from authsvc.settings import EXAMPLE_SECRETS
+from authsvc.store.migrate import head_revision
+from tests.e2e.harness import (
+    PASSWORD,
+    ServerFactory,
+    bearer,
+    free_port,
+    login,
+    run_cli,
+    server_env,
+)
+
+STRONG = "e2e-strong-secret-0123456789abcdef0123456789abcdef"
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *, code: int | None) -> str:
+    """A refusal: non-zero exit, exactly one `authsvc: …` line on stderr, no traceback."""
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    if code is None:
+        assert result.returncode != 0, output
+    else:
+        assert result.returncode == code, output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("authsvc: "), lines[0]
+    return lines[0]
+
+
+def test_users_create_then_login_over_http(
+    servers: ServerFactory, env: dict[str, str], tmp_path: Path
+) -> None:
+    created = run_cli(
+        ["users", "create", "Carol", "--password-stdin"],
+        env,
+        tmp_path,
+        stdin=PASSWORD + "\n",
+        script=True,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("created user carol (")
+    assert PASSWORD not in created.stdout + created.stderr
+
+    server = servers.start(env)
+    with server.client() as client:
+        tokens = login(client, "carol")
+        me = client.get("/auth/me", headers=bearer(tokens.access))
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == "carol"
+        wrong = client.post("/auth/login", json={"username": "carol", "password": PASSWORD + "!"})
+        assert wrong.status_code == 401
+
+
+def test_users_create_refuses_a_weak_password(
+    env: dict[str, str], database: Path, tmp_path: Path
+) -> None:
+    refused = run_cli(
+        ["users", "create", "weakling", "--password-stdin"], env, tmp_path, stdin="password\n"
+    )
+    line = assert_one_line_error(refused, code=None)
+    assert "too common" in line
+    assert refused.stdout == ""
+
+    if database.exists():
+        with closing(sqlite3.connect(database)) as db:
+            assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_users_list_and_duplicate_names(env: dict[str, str], tmp_path: Path) -> None:
+    for name in ("erin", "frank"):
+        created = run_cli(
+            ["users", "create", name, "--password-stdin", "--email", f"{name}@example.org"],
+            env,
+            tmp_path,
+            stdin=PASSWORD + "\n",
+        )
+        assert created.returncode == 0, created.stderr
+
+    # Usernames compare case-insensitively, so "Erin" is the same account.
+    duplicate = run_cli(
+        ["users", "create", "Erin", "--password-stdin"],
+        env,
+        tmp_path,
+        stdin="an entirely different passphrase\n",
+        script=True,
+    )
+    line = assert_one_line_error(duplicate, code=None)
+    assert "already taken" in line
+
+    listed = run_cli(["users", "list"], env, tmp_path, script=True)
+    assert listed.returncode == 0, listed.stderr
+    rows = [row.split() for row in listed.stdout.splitlines()]
+    assert [row[1] for row in rows] == ["erin", "frank"]
+    assert [row[2] for row in rows] == ["erin@example.org", "frank@example.org"]
+
+
+def test_db_upgrade_on_a_fresh_file_is_repeatable(
+    env: dict[str, str], database: Path, tmp_path: Path
+) -> None:
+    assert not database.exists()
+    expected = f"database schema at revision {head_revision()}"
+    for attempt in range(2):
+        result = run_cli(["db", "upgrade"], env, tmp_path, script=attempt == 0)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
+        assert "Traceback" not in result.stderr
+    assert database.exists()
+
+
+ACCESS_EXAMPLE, REFRESH_EXAMPLE = sorted(EXAMPLE_SECRETS)
+
+BAD_CONFIGS: dict[str, tuple[dict[str, str | None], str]] = {
+    "missing-secrets": (
+        {"ACCESS_TOKEN_SECRET": None, "REFRESH_TOKEN_SECRET": None},
+        "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be set in production",
+    ),
+    "short-secret": (
+        {"REFRESH_TOKEN_SECRET": "x" * 31},
+        "REFRESH_TOKEN_SECRET must be at least 32 bytes",
+    ),
+    "equal-secrets": (
+        {"ACCESS_TOKEN_SECRET": STRONG, "REFRESH_TOKEN_SECRET": STRONG},
+        "must differ",
+    ),
+    "example-secrets": (
+        {"ACCESS_TOKEN_SECRET": ACCESS_EXAMPLE, "REFRESH_TOKEN_SECRET": REFRESH_EXAMPLE},
+        "example value",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=list(BAD_CONFIGS))
+def test_bad_configuration_is_one_line_and_exit_2(
+    case: str, database: Path, tmp_path: Path
+) -> None:
+    overrides, message = BAD_CONFIGS[case]
+    env = server_env(database, **overrides)
+    commands = {
+        "users list": ["users", "list"],
+        "serve": ["serve", "--host", "127.0.0.1", "--port", str(free_port())],
+    }
+    # Both at once to halve the wall time; a serve that does not refuse runs into the
+    # timeout, which fails the test.
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        futures = {
+            name: pool.submit(run_cli, args, env, tmp_path, timeout=10.0)
+            for name, args in commands.items()
+        }
+    results = {name: future.result() for name, future in futures.items()}
+    for command, result in results.items():
+        line = assert_one_line_error(result, code=2)
+        assert line.startswith("authsvc: configuration error: "), command
+        assert message in line, command
+        # Refused before anything started: no log line, no database file.
+        assert result.stdout == "", command
+    assert not database.exists()
