@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from limits.aio.storage import MemoryStorage
 
 from authsvc import __version__
 from authsvc.api import build_routers
@@ -17,6 +18,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.settings import Settings
 from authsvc.store import open_store
+from authsvc.throttle import LoginThrottle
 from authsvc.tokens import TokenService
 
 log = logging.getLogger("authsvc")
@@ -49,6 +51,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             app.state.passwords = PasswordService(settings)
             app.state.policy = PasswordPolicy(settings)
             app.state.revocations = revocations
+            app.state.throttle = LoginThrottle(
+                MemoryStorage(),
+                per_ip=settings.throttle_per_ip,
+                per_account_ip=settings.throttle_per_account_ip,
+                per_account=settings.throttle_per_account,
+            )
             app.state.clock = clock
             yield
 

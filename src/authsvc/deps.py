@@ -18,6 +18,7 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import ClientInfo, SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
+from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims, TokenService
 
 USER_AGENT_MAX = 512
@@ -51,6 +52,11 @@ def get_policy(request: Request) -> PasswordPolicy:
 def get_revocations(request: Request) -> RevocationList:
     revocations: RevocationList = request.app.state.revocations
     return revocations
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
 
 
 def get_clock(request: Request) -> Clock:
@@ -89,12 +95,14 @@ def get_sessions(
     accounts: Accounts,
     tokens: Annotated[TokenService, Depends(get_tokens)],
     revocations: Annotated[RevocationList, Depends(get_revocations)],
+    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
 ) -> SessionService:
     return SessionService(
         store=store,
         tokens=tokens,
         accounts=accounts,
         revocations=revocations,
+        throttle=throttle,
         settings=settings,
         clock=clock,
     )

@@ -12,6 +12,7 @@
     ├── InvalidUsername            not a username we accept (message says why)
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
+    ├── Throttled                  too many failed attempts; carries Retry-After
     └── StoreUnavailable           the database did not answer in time
 
 Services raise these; `install_error_handlers` maps them once, so routers never build errors.
@@ -79,6 +80,12 @@ class SessionNotFound(AuthError):
     pass
 
 
+class Throttled(AuthError):
+    def __init__(self, *, retry_after: int = 1) -> None:
+        super().__init__()
+        self.retry_after = retry_after  # whole seconds, for the Retry-After header
+
+
 class StoreUnavailable(AuthError):
     pass
 
@@ -95,6 +102,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidUsername: (422, "Username is not valid"),
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
+    Throttled: (429, "Too many failed attempts; try again later"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
 }
 
@@ -120,6 +128,8 @@ def status_for(exc: AuthError) -> tuple[int, str]:
 async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
     status, detail = status_for(cast(AuthError, exc))
     headers = dict(BEARER_CHALLENGE) if status == 401 else {}
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
         log.warning("store unavailable", exc_info=exc.__cause__)
         headers["Retry-After"] = "1"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import secrets
 from typing import Literal, Self
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
     cookie_domain: str | None = None
+
+    # Failed-login throttling, in `limits` notation ("N/period;M/period"); see throttle.py.
+    throttle_per_ip: str = "30/minute;300/hour"
+    throttle_per_account_ip: str = "5/minute;20/hour"
+    throttle_per_account: str = "10/minute"
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)
@@ -119,6 +125,15 @@ class Settings(BaseSettings):
         if secrets.compare_digest(access.encode(), refresh.encode()):
             raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
         return self
+
+    @field_validator("throttle_per_ip", "throttle_per_account_ip", "throttle_per_account")
+    @classmethod
+    def _check_limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import PasswordChangeIn, RegisterIn, UserOut
-from authsvc.deps import Accounts, CurrentClaims, Sessions
+from authsvc.deps import Accounts, Client, CurrentClaims, Sessions
 
 router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
 
@@ -37,11 +37,12 @@ async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         401: {"description": "Not authenticated, or the current password is wrong"},
+        429: {"description": "Too many wrong passwords; see Retry-After"},
         422: {"description": "New password rejected by the policy"},
     },
 )
 async def change_password(
-    body: PasswordChangeIn, claims: CurrentClaims, sessions: Sessions
+    body: PasswordChangeIn, claims: CurrentClaims, sessions: Sessions, client: Client
 ) -> None:
     """Change the password; every other session of the user ends, this one stays."""
-    await sessions.change_password(claims, body.current_password, body.new_password)
+    await sessions.change_password(claims, body.current_password, body.new_password, client)

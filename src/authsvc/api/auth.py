@@ -16,6 +16,10 @@ from authsvc.settings import Settings
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked credentials"}
 }
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **UNAUTHORIZED,
+    429: {"description": "Too many failed attempts; see Retry-After"},
+}
 
 
 def _token_response(response: Response, issued: IssuedTokens, settings: Settings) -> TokenOut:
@@ -31,10 +35,7 @@ def build_router(cookie_name: str) -> APIRouter:
         str | None, Cookie(alias=cookie_name, description="The refresh token")
     ]
 
-    @router.post(
-        "/login",
-        responses=UNAUTHORIZED,
-    )
+    @router.post("/login", responses=LOGIN_RESPONSES)
     async def login(
         body: LoginIn, response: Response, sessions: Sessions, client: Client, settings: SettingsDep
     ) -> TokenOut:
@@ -42,7 +43,7 @@ def build_router(cookie_name: str) -> APIRouter:
         issued = await sessions.login(body.username, body.password, client)
         return _token_response(response, issued, settings)
 
-    @router.post("/token", responses=UNAUTHORIZED)
+    @router.post("/token", responses=LOGIN_RESPONSES)
     async def token(
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         response: Response,

@@ -32,6 +32,18 @@ def normalize_username(raw: str) -> str:
     return name
 
 
+def account_key(raw: str) -> str:
+    """What throttling counts attempts against: the canonical username when there is one.
+
+    Names that could never be registered are counted too, folded the same way, so the
+    throttle behaves identically for accounts that exist and accounts that do not.
+    """
+    try:
+        return normalize_username(raw)
+    except InvalidUsername:
+        return unicodedata.normalize("NFKC", raw).casefold()
+
+
 class AccountService:
     def __init__(
         self,

@@ -21,11 +21,12 @@ from authsvc.errors import (
     RefreshReused,
     SessionEnded,
     SessionNotFound,
+    Throttled,
     WrongPassword,
 )
 from authsvc.events import security_event
 from authsvc.revocation import RevocationList
-from authsvc.services.accounts import AccountService
+from authsvc.services.accounts import AccountService, account_key
 from authsvc.settings import Settings
 from authsvc.store.base import (
     NewSession,
@@ -35,6 +36,7 @@ from authsvc.store.base import (
     SessionStore,
     UserRecord,
 )
+from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims, IssuedToken, TokenService, new_token_id
 
 
@@ -65,6 +67,7 @@ class SessionService:
         tokens: TokenService,
         accounts: AccountService,
         revocations: RevocationList,
+        throttle: LoginThrottle,
         settings: Settings,
         clock: Clock,
     ) -> None:
@@ -72,6 +75,7 @@ class SessionService:
         self._tokens = tokens
         self._accounts = accounts
         self._revocations = revocations
+        self._throttle = throttle
         self._clock = clock
         self._access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         self._idle_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
@@ -81,11 +85,20 @@ class SessionService:
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
-        Raises: InvalidCredentials.
+        Raises: Throttled, InvalidCredentials.
         """
+        account = account_key(username)
+        try:
+            await self._throttle.check(account, client.ip)
+        except Throttled:
+            security_event(
+                "login_throttled", warning=True, ip=client.ip, user_agent=client.user_agent
+            )
+            raise
         try:
             user = await self._accounts.authenticate(username, password)
         except InvalidCredentials as exc:
+            await self._throttle.failed(account, client.ip)
             security_event(
                 "login_failed",
                 warning=True,
@@ -95,6 +108,7 @@ class SessionService:
                 user_agent=client.user_agent,
             )
             raise
+        await self._throttle.succeeded(account, client.ip)
         issued = await self._open(user, client)
         security_event(
             "login_succeeded",
@@ -208,15 +222,20 @@ class SessionService:
         ):
             raise SessionNotFound
 
-    async def change_password(self, claims: AccessClaims, current: str, new: str) -> None:
+    async def change_password(
+        self, claims: AccessClaims, current: str, new: str, client: ClientInfo
+    ) -> None:
         """Change the password and end every other session of the user.
 
-        Raises: WrongPassword, PasswordRejected, SessionEnded.
+        Raises: Throttled, WrongPassword, PasswordRejected, SessionEnded.
         """
         user = await self.current_user(claims)
+        # A stolen access token must not become an unthrottled password oracle.
+        await self._throttle.check(user.username, client.ip)
         try:
             await self._accounts.change_password(user, current, new)
         except WrongPassword:
+            await self._throttle.failed(user.username, client.ip)
             security_event(
                 "password_change_failed",
                 warning=True,

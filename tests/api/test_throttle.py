@@ -1,0 +1,129 @@
+"""Failed-login throttling: 429 with Retry-After, honoured, and no lockout weapon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from authsvc.app import create_app
+from tests.support import BASE_URL, PASSWORD, FakeClock, make_settings, register
+
+WRONG = "definitely not it"
+
+
+@pytest.fixture
+async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    settings = make_settings(
+        tmp_path,
+        throttle_per_ip="8/minute",
+        throttle_per_account_ip="3 per 2 seconds",
+        throttle_per_account="5/minute",
+    )
+    application = create_app(settings, clock=clock)
+    async with LifespanManager(application):
+        yield application
+
+
+def client_from(app: FastAPI, ip: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url=BASE_URL
+    )
+
+
+async def attempt(c: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await c.post("/auth/login", json={"username": username, "password": password})
+
+
+async def test_repeated_failures_from_one_address_are_throttled_then_released(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    statuses = [(await attempt(client, "alice", WRONG)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+
+    throttled = await attempt(client, "alice", PASSWORD)  # even the right password waits
+
+    assert throttled.status_code == 429
+    assert throttled.json() == {"detail": "Too many failed attempts; try again later"}
+    retry_after = int(throttled.headers["retry-after"])
+    assert 1 <= retry_after <= 2
+    assert "set-cookie" not in throttled.headers
+
+    await asyncio.sleep(retry_after + 0.1)  # honour Retry-After: the window has moved on
+    assert (await attempt(client, "alice", PASSWORD)).status_code == 200
+
+
+async def test_a_successful_login_clears_the_address_failures(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    for _ in range(2):
+        assert (await attempt(client, "alice", WRONG)).status_code == 401
+    assert (await attempt(client, "alice", PASSWORD)).status_code == 200
+    for _ in range(2):
+        assert (await attempt(client, "alice", WRONG)).status_code == 401
+    assert (await attempt(client, "alice", PASSWORD)).status_code == 200
+
+
+async def test_distributed_guessing_is_capped_per_account_but_not_for_others(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    await register(client, "bob")
+    for n in range(5):
+        async with client_from(app, f"198.51.100.{n}") as attacker:
+            assert (await attempt(attacker, "alice", WRONG)).status_code == 401
+    async with client_from(app, "198.51.100.99") as attacker:
+        assert (await attempt(attacker, "alice", WRONG)).status_code == 429
+    async with client_from(app, "203.0.113.7") as other:
+        assert (await attempt(other, "bob", PASSWORD)).status_code == 200
+
+
+async def test_one_address_spraying_many_accounts_is_throttled(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    async with client_from(app, "192.0.2.10") as sprayer:
+        statuses = [(await attempt(sprayer, f"user{n}", WRONG)).status_code for n in range(9)]
+    assert statuses[:8] == [401] * 8
+    assert statuses[8] == 429
+    async with client_from(app, "192.0.2.11") as neighbour:
+        assert (await attempt(neighbour, "user1", WRONG)).status_code == 401
+
+
+async def test_unknown_and_known_accounts_throttle_alike(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    known = [(await attempt(client, "alice", WRONG)).status_code for _ in range(4)]
+    async with client_from(app, "192.0.2.20") as other:
+        unknown = [(await attempt(other, "ghost", WRONG)).status_code for _ in range(4)]
+    assert known == unknown == [401, 401, 401, 429]
+
+
+async def test_form_login_is_throttled_too(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await register(client)
+    for _ in range(3):
+        await client.post("/auth/token", data={"username": "alice", "password": WRONG})
+    response = await client.post("/auth/token", data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_wrong_current_passwords_are_throttled(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    login = await attempt(client, "alice", PASSWORD)
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    body = {"current_password": WRONG, "new_password": "a brand new passphrase"}
+    statuses = [
+        (await client.post("/auth/password", headers=bearer, json=body)).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
