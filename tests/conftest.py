@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from authsvc.app import create_app
 from authsvc.settings import Settings
-from tests.support import BASE_URL, FakeClock, LoggedIn, login, make_settings, register
+from tests.support import BASE_URL, CSRF_HEADER, FakeClock, LoggedIn, login, make_settings, register
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as c:
         yield c
 
 

@@ -15,6 +15,8 @@ ACCESS_SECRET = "test-access-secret-0123456789abcdef0123456789"
 REFRESH_SECRET = "test-refresh-secret-fedcba9876543210fedcba987"
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://authsvc.test"
+# The cookie routes require this header (api/csrf.py), as an SPA's fetch wrapper sends it.
+CSRF_HEADER = {"X-Requested-With": "XMLHttpRequest"}
 
 
 class FakeClock:
@@ -73,7 +75,7 @@ async def login(
 
 def refresh_cookie(token: str) -> dict[str, str]:
     """A Cookie header carrying a specific refresh token, whatever the client's jar holds."""
-    return {"Cookie": f"refresh_token={token}"}
+    return {"Cookie": f"refresh_token={token}", **CSRF_HEADER}
 
 
 def parse_set_cookie(response: httpx.Response) -> SimpleCookie:

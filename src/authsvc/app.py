@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from limits.aio.storage import MemoryStorage
 
 from authsvc import __version__
 from authsvc.api import build_routers
+from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
+from authsvc.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.settings import Settings
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             app.state.passwords = PasswordService(settings)
             app.state.policy = PasswordPolicy(settings)
             app.state.revocations = revocations
+            app.state.client_addresses = ClientAddressResolver(settings.trusted_proxies)
             app.state.throttle = LoginThrottle(
                 MemoryStorage(),
                 per_ip=settings.throttle_per_ip,
@@ -69,4 +73,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_error_handlers(app)
     for router in build_routers(settings):
         app.include_router(router)
+    # Added innermost first: the request id wraps everything, so even a 413 carries one.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", settings.csrf_header],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     return app

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import RevocationList
@@ -112,9 +113,10 @@ Sessions = Annotated[SessionService, Depends(get_sessions)]
 
 
 def get_client(request: Request) -> ClientInfo:
+    resolver: ClientAddressResolver = request.app.state.client_addresses
     user_agent = request.headers.get("user-agent")
     return ClientInfo(
-        ip=request.client.host if request.client else None,
+        ip=resolver.resolve(request),
         user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
     )
 

@@ -12,6 +12,7 @@
     ├── InvalidUsername            not a username we accept (message says why)
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
+    ├── CrossSiteRequest           a cookie route called from a page we do not serve
     ├── Throttled                  too many failed attempts; carries Retry-After
     └── StoreUnavailable           the database did not answer in time
 
@@ -80,6 +81,10 @@ class SessionNotFound(AuthError):
     pass
 
 
+class CrossSiteRequest(AuthError):
+    """The message is shown: it says which defence refused the request."""
+
+
 class Throttled(AuthError):
     def __init__(self, *, retry_after: int = 1) -> None:
         super().__init__()
@@ -102,9 +107,14 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidUsername: (422, "Username is not valid"),
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
+    CrossSiteRequest: (403, "Cross-site request refused"),
     Throttled: (429, "Too many failed attempts; try again later"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
 }
+
+# These explain which rule refused the request; every other error keeps its fixed text, so
+# nothing internal leaks.
+_SHOWS_ITS_MESSAGE = (PasswordRejected, InvalidUsername, CrossSiteRequest)
 
 # RFC 6750 §3: a 401 on a Bearer-protected resource names the scheme.
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -117,9 +127,7 @@ def status_for(exc: AuthError) -> tuple[int, str]:
     for cls in type(exc).__mro__:
         if issubclass(cls, AuthError) and cls in HTTP_STATUS:
             status, detail = HTTP_STATUS[cls]
-            # Policy errors explain which rule failed; every other error keeps its fixed text
-            # so nothing internal leaks.
-            if isinstance(exc, PasswordRejected | InvalidUsername) and str(exc):
+            if isinstance(exc, _SHOWS_ITS_MESSAGE) and str(exc):
                 detail = str(exc)
             return status, detail
     return 500, "Internal server error"

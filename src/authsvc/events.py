@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from authsvc.logs import request_id_var
+
 log = logging.getLogger("authsvc.security")
 
 FieldValue = str | int | bool | None
@@ -18,5 +20,6 @@ def security_event(event: str, *, warning: bool = False, **fields: FieldValue) -
     log.log(
         logging.WARNING if warning else logging.INFO,
         event,
-        extra={"event_fields": {"event": event, **fields}},
+        # Captured now: handlers may format the record after the request has finished.
+        extra={"event_fields": {"event": event, "request_id": request_id_var.get(), **fields}},
     )

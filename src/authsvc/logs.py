@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# The id of the request being served, set by RequestIdMiddleware; "-" outside requests.
+request_id_var: ContextVar[str] = ContextVar("authsvc_request_id", default="-")
 
 
 class JsonFormatter(logging.Formatter):
@@ -14,6 +18,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "request_id": request_id_var.get(),
         }
         fields = getattr(record, "event_fields", None)
         if isinstance(fields, dict):

@@ -6,12 +6,14 @@ serving. Development mode may run without secrets: it generates throwaway ones a
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 
@@ -68,6 +70,14 @@ class Settings(BaseSettings):
     throttle_per_ip: str = "30/minute;300/hour"
     throttle_per_account_ip: str = "5/minute;20/hour"
     throttle_per_account: str = "10/minute"
+
+    # Cross-site defences for the cookie routes (see api/csrf.py) and CORS for SPA origins.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    csrf_header: str = Field(default="X-Requested-With", pattern=r"^[A-Za-z0-9\-]{1,64}$")
+    require_csrf_header: bool = True
+    # Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)
@@ -133,6 +143,41 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError:
             raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
+        return value
+
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # Comma-separated in the environment; a list when passed in code.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parsed = urlsplit(origin)
+            if (
+                parsed.scheme not in ("http", "https")
+                or not parsed.netloc
+                or "*" in origin
+                or parsed.path not in ("", "/")
+                or parsed.query
+                or parsed.fragment
+            ):
+                # A wildcard with credentials would hand every site the refresh cookie.
+                raise ValueError(f"not an origin like https://app.example.com: {origin!r}")
+        return [origin.rstrip("/") for origin in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR range: {proxy!r}") from None
         return value
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -60,17 +61,41 @@ async def test_hostile_usernames_never_error(
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
 
 
-async def test_huge_password_is_refused_without_hashing(
+async def test_overlong_password_is_refused_without_hashing(
     client: httpx.AsyncClient, alice: LoggedIn
 ) -> None:
-    huge = "p" * 1_000_000
+    long = "p" * 5_000  # fits the body limit, exceeds every password limit
+    response = await client.post("/auth/login", json={"username": "alice", "password": long})
+    assert response.status_code == 422
+    assert long[:100] not in response.text
+
+
+@pytest.mark.parametrize("size", [1_000_000, 10_000_000])
+async def test_huge_bodies_are_413_before_anything_reads_them(
+    client: httpx.AsyncClient, alice: LoggedIn, size: int
+) -> None:
+    huge = "p" * size
     started = time.perf_counter()
     response = await client.post("/auth/login", json={"username": "alice", "password": huge})
     elapsed = time.perf_counter() - started
-    assert response.status_code == 422
-    assert huge[:100] not in response.text
-    # Schema validation answers long before argon2 could chew through a megabyte.
-    assert elapsed < 2
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large"}
+    # Refused on the declared length, long before argon2 could chew through a megabyte.
+    assert elapsed < 5
+
+
+async def test_streamed_bodies_without_a_length_are_capped(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            yield b"x" * 1_024
+
+    response = await client.post(
+        "/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
 
 
 async def test_unknown_routes_and_methods(client: httpx.AsyncClient) -> None:

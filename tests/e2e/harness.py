@@ -25,6 +25,8 @@ ACCESS_SECRET = "e2e-access-secret-0123456789abcdef0123456789abcdef"
 REFRESH_SECRET = "e2e-refresh-secret-fedcba9876543210fedcba9876543210"
 PASSWORD = "correct horse battery staple"
 COOKIE = "refresh_token"
+# The cookie routes require it (api/csrf.py); a browser SPA sends it with every call.
+CSRF_HEADER = {"X-Requested-With": "XMLHttpRequest"}
 
 READY_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -250,7 +252,7 @@ def only_set_cookie(response: httpx.Response) -> SetCookie:
 
 def cookie_header(refresh_token: str) -> dict[str, str]:
     """Send a refresh token by hand: the cookie is `Secure`, so no http:// client returns it."""
-    return {"Cookie": f"{COOKIE}={refresh_token}"}
+    return {"Cookie": f"{COOKIE}={refresh_token}", **CSRF_HEADER}
 
 
 def bearer(access_token: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ import httpx
 
 from tests.e2e.harness import (
     COOKIE,
+    CSRF_HEADER,
     PASSWORD,
     ServerFactory,
     SetCookie,
@@ -108,7 +109,7 @@ def test_register_login_refresh_logout_over_the_wire(
 
         # Logout is idempotent, and a refresh without any cookie is a plain 401.
         assert client.post("/auth/logout", headers=cookie_header(second.refresh)).status_code == 204
-        assert_unauthorized(client.post("/auth/refresh"))
+        assert_unauthorized(client.post("/auth/refresh", headers=CSRF_HEADER))
 
 
 def test_security_log_has_events_and_no_secrets(

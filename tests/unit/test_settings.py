@@ -322,3 +322,21 @@ def test_password_bounds_must_be_ordered(tmp_path: Path) -> None:
 def test_cookie_path_must_be_a_plain_path(tmp_path: Path, path: str) -> None:
     with pytest.raises(ValidationError):
         make_settings(tmp_path, cookie_path=path)
+
+
+def test_env_example_names_real_settings_and_is_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    names = [
+        line.split("=", 1)[0].lower()
+        for line in example.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert names
+    assert set(names) <= set(Settings.model_fields)
+    (tmp_path / ".env").write_text(example.read_text())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="example value"):
+        Settings()
+    assert Settings(environment="development").cookie_path == "/auth"

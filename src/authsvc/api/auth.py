@@ -8,6 +8,7 @@ from fastapi import APIRouter, Cookie, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from authsvc.api.cookies import clear_refresh_cookie, no_store, set_refresh_cookie
+from authsvc.api.csrf import require_allowed_origin, require_csrf_header
 from authsvc.api.schemas import LoginIn, TokenOut
 from authsvc.deps import Client, CurrentClaims, Sessions, SettingsDep
 from authsvc.services.sessions import IssuedTokens
@@ -16,10 +17,15 @@ from authsvc.settings import Settings
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked credentials"}
 }
+CROSS_SITE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Cross-site request refused (Origin, or the required header)"}
+}
 LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     **UNAUTHORIZED,
+    **CROSS_SITE,
     429: {"description": "Too many failed attempts; see Retry-After"},
 }
+COOKIE_RESPONSES = {**UNAUTHORIZED, **CROSS_SITE}
 
 
 def _token_response(response: Response, issued: IssuedTokens, settings: Settings) -> TokenOut:
@@ -35,7 +41,9 @@ def build_router(cookie_name: str) -> APIRouter:
         str | None, Cookie(alias=cookie_name, description="The refresh token")
     ]
 
-    @router.post("/login", responses=LOGIN_RESPONSES)
+    @router.post(
+        "/login", responses=LOGIN_RESPONSES, dependencies=[Depends(require_allowed_origin)]
+    )
     async def login(
         body: LoginIn, response: Response, sessions: Sessions, client: Client, settings: SettingsDep
     ) -> TokenOut:
@@ -43,7 +51,9 @@ def build_router(cookie_name: str) -> APIRouter:
         issued = await sessions.login(body.username, body.password, client)
         return _token_response(response, issued, settings)
 
-    @router.post("/token", responses=LOGIN_RESPONSES)
+    @router.post(
+        "/token", responses=LOGIN_RESPONSES, dependencies=[Depends(require_allowed_origin)]
+    )
     async def token(
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         response: Response,
@@ -55,7 +65,9 @@ def build_router(cookie_name: str) -> APIRouter:
         issued = await sessions.login(form.username, form.password, client)
         return _token_response(response, issued, settings)
 
-    @router.post("/refresh", responses=UNAUTHORIZED)
+    @router.post(
+        "/refresh", responses=COOKIE_RESPONSES, dependencies=[Depends(require_csrf_header)]
+    )
     async def refresh(
         response: Response,
         sessions: Sessions,
@@ -67,7 +79,12 @@ def build_router(cookie_name: str) -> APIRouter:
         issued = await sessions.rotate(refresh_token, client)
         return _token_response(response, issued, settings)
 
-    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+    @router.post(
+        "/logout",
+        status_code=status.HTTP_204_NO_CONTENT,
+        responses=CROSS_SITE,
+        dependencies=[Depends(require_csrf_header)],
+    )
     async def logout(
         response: Response,
         sessions: Sessions,

@@ -1,0 +1,46 @@
+"""Cross-site request defences for the routes that read or set the refresh cookie.
+
+The refresh cookie is sent by the browser on its own, so a page on another site could make
+the browser post to `/auth/refresh` or `/auth/logout` with it. Two independent checks stop that
+(OWASP CSRF Prevention Cheat Sheet; OAuth 2.0 for Browser-Based Apps):
+
+- `Origin` (or, without it, `Sec-Fetch-Site`) must name this service or a configured SPA
+  origin. Browsers set both on cross-site requests and pages cannot forge them.
+- The cookie-reading routes also require a custom header. A cross-site form cannot add one,
+  and a cross-site `fetch` that adds one needs a CORS preflight, which only configured
+  origins pass.
+
+Clients that are not browsers send neither `Origin` nor `Sec-Fetch-Site` and pass the origin
+check; they cannot be tricked into sending someone else's cookie in the first place.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from authsvc.deps import SettingsDep
+from authsvc.errors import CrossSiteRequest
+
+
+def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
+    """Dependency for every cookie route. Raises: CrossSiteRequest."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            raise CrossSiteRequest("Cross-site request refused")
+        return
+    if origin in settings.allowed_origins:
+        return
+    # Same-origin requests (the docs page, an SPA served from this host) carry our own host.
+    own_host = request.headers.get("host")
+    scheme, _, host = origin.partition("://")
+    if scheme in ("http", "https") and own_host is not None and host == own_host:
+        return
+    raise CrossSiteRequest("Cross-site request refused")
+
+
+def require_csrf_header(request: Request, settings: SettingsDep) -> None:
+    """Dependency for the routes that read the refresh cookie. Raises: CrossSiteRequest."""
+    require_allowed_origin(request, settings)
+    if settings.require_csrf_header and not request.headers.get(settings.csrf_header):
+        raise CrossSiteRequest(f"Missing {settings.csrf_header} header")
