@@ -16,7 +16,7 @@ from authsvc.api import build_routers
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
-from authsvc.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from authsvc.middleware import BodyLimitMiddleware, ResponseHeadersMiddleware
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.settings import Settings
@@ -84,6 +84,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
             max_age=600,
         )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ResponseHeadersMiddleware)
     return app

@@ -23,8 +23,12 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
 
 
-class RequestIdMiddleware:
-    """Tag every request with an id, echoed in `X-Request-ID` and in its log lines."""
+class ResponseHeadersMiddleware:
+    """Tag every request with an id and harden every response.
+
+    The id comes from the gateway's `X-Request-ID` when that is harmless to log, else a new
+    one; it is echoed in the response and stamped on the request's log lines.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,41 +38,24 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
-        # Accept a gateway's id only if it is harmless to log; otherwise make our own.
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         is_docs = str(scope.get("path", "")).startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if not is_docs:
                     headers.setdefault("Content-Security-Policy", API_CSP)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            request_id_var.reset(token)
 
 
 class BodyLimitMiddleware:
