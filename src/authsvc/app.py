@@ -16,7 +16,7 @@ from authsvc.api import build_routers
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
-from authsvc.middleware import BodyLimitMiddleware, ResponseHeadersMiddleware
+from authsvc.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.settings import Settings
@@ -74,7 +74,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     for router in build_routers(settings):
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

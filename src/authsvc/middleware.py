@@ -58,21 +58,29 @@ class ResponseHeadersMiddleware:
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes` with 413, whether declared or streamed.
+class RequestLimitsMiddleware:
+    """Refuse oversized headers (431) and bodies over `max_bytes` (413, declared or streamed).
+
+    uvicorn's default HTTP parser accepts headers of any size, so the total is checked here;
+    a gateway in front should cap them too (nginx: large_client_header_buffers).
 
     The body is read here, up to the limit, before the app sees the request: the app's own
     parsers turn any error raised mid-read into a 400, and the bodies this service accepts are
     small enough to hold.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        if header_bytes > self.max_header_bytes:
+            await _reject(send, 431, "Request headers too large")
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:

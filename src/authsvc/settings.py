@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     # Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
+    max_header_bytes: int = Field(default=16_384, ge=8_192, le=1_048_576)
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)

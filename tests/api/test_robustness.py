@@ -105,3 +105,10 @@ async def test_unknown_routes_and_methods(client: httpx.AsyncClient) -> None:
     wrong_method = await client.get("/auth/login")
     assert wrong_method.status_code == 405
     assert "detail" in wrong_method.json()
+
+
+async def test_oversized_headers_are_431(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    response = await client.get("/auth/me", headers={**alice.bearer, "X-Padding": "a" * 20_000})
+    assert response.status_code == 431
+    assert response.json() == {"detail": "Request headers too large"}
+    assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
