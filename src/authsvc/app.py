@@ -13,6 +13,7 @@ from limits.aio.storage import MemoryStorage
 
 from authsvc import __version__
 from authsvc.api import build_routers
+from authsvc.api.gateway import VERIFY_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         RequestLimitsMiddleware,
         max_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
+        deny_only_paths=(VERIFY_PATH,),
     )
     if settings.allowed_origins:
         app.add_middleware(

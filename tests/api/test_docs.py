@@ -15,6 +15,7 @@ SPEC_ROUTES = {
     ("get", "/auth/sessions"),
     ("delete", "/auth/sessions/{session_id}"),
     ("post", "/auth/password"),
+    ("get", "/auth/verify"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 }

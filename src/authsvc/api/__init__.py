@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.api import account, auth, health, sessions
+from authsvc.api import account, auth, gateway, health, sessions
 from authsvc.settings import Settings
 
 
@@ -13,5 +13,6 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         auth.build_router(settings.cookie_name),
         account.router,
         sessions.router,
+        gateway.router,
         health.router,
     ]

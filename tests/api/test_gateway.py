@@ -1,0 +1,108 @@
+"""GET /auth/verify: forward-auth for gateways answers only 200 or 401, whatever comes in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from authsvc.deps import get_store
+from tests.api.test_health import break_store
+from tests.support import LoggedIn, login, refresh_cookie, register
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def assert_denied(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert not any(name.lower().startswith("x-auth-") for name in response.headers)
+
+
+async def test_valid_token_passes_with_identity_headers(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    me = (await client.get("/auth/me", headers=alice.bearer)).json()
+    response = await client.get("/auth/verify", headers=alice.bearer)
+    assert response.status_code == 200
+    assert response.headers["x-auth-subject"] == me["id"]
+    assert response.headers["x-auth-username"] == "alice"
+    sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()
+    assert response.headers["x-auth-session"] == sessions[0]["id"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("method", METHODS)
+async def test_every_method_gets_200_or_401(
+    client: httpx.AsyncClient, alice: LoggedIn, method: str
+) -> None:
+    ok = await client.request(method, "/auth/verify", headers=alice.bearer)
+    assert ok.status_code == 200
+    assert_denied(await client.request(method, "/auth/verify"))
+
+
+async def test_non_latin_usernames_are_percent_encoded(client: httpx.AsyncClient) -> None:
+    await register(client, "zoë_ünal")
+    tokens = await login(client, "zoë_ünal")
+    response = await client.get("/auth/verify", headers=tokens.bearer)
+    assert response.status_code == 200
+    assert unquote(response.headers["x-auth-username"]) == "zoë_ünal"
+    assert response.headers["x-auth-username"].isascii()
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer    ",
+        "Basic YWxpY2U6cGFzcw==",
+        "Bearer not.a.jwt",
+        "Bearer " + "x" * 5_000,
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+        "bearer \x00",
+    ],
+)
+async def test_anything_else_is_401(
+    client: httpx.AsyncClient, alice: LoggedIn, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    assert_denied(await client.get("/auth/verify", headers=headers))
+
+
+async def test_refresh_token_does_not_pass(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    response = await client.get(
+        "/auth/verify", headers={"Authorization": f"Bearer {alice.refresh_token}"}
+    )
+    assert_denied(response)
+
+
+async def test_revoked_session_fails_at_once(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    assert (await client.get("/auth/verify", headers=alice.bearer)).status_code == 200
+    await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
+    assert_denied(await client.get("/auth/verify", headers=alice.bearer))
+
+
+async def test_oversized_requests_are_401_not_431_or_413(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    assert_denied(await client.get("/auth/verify", headers={**alice.bearer, "X-Pad": "a" * 20_000}))
+    assert_denied(await client.post("/auth/verify", headers=alice.bearer, content=b"x" * 100_000))
+
+
+async def test_verify_needs_no_database_round_trip(
+    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn, tmp_path: Path
+) -> None:
+    # With the store unreachable, verification still answers from the token and the
+    # in-memory revocation list, so the gateway's hot path never waits on the database.
+    broken = break_store(app, tmp_path)
+    try:
+        assert (await client.get("/readyz")).status_code == 503
+        assert (await client.get("/auth/verify", headers=alice.bearer)).status_code == 200
+    finally:
+        app.dependency_overrides.pop(get_store)
+        await broken.close()
