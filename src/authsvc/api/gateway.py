@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Response
 from authsvc.deps import Sessions, bearer_scheme
 from authsvc.errors import BEARER_CHALLENGE, AuthError
 
-# auth_request subrequests carry the original request's method.
+# auth_request subrequests carry the original request's method; the docs show GET only.
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 VERIFY_PATH = "/auth/verify"
 
@@ -29,18 +29,6 @@ def _unauthorized() -> Response:
     return Response(status_code=401, headers={**BEARER_CHALLENGE, "Cache-Control": "no-store"})
 
 
-@router.api_route(
-    VERIFY_PATH,
-    methods=ANY_METHOD,
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The token is valid and its session live; the identity is in "
-            "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8) and X-Auth-Session."
-        },
-        401: {"description": "Anything else"},
-    },
-)
 async def verify(
     sessions: Sessions, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Response:
@@ -61,5 +49,23 @@ async def verify(
             "X-Auth-Username": quote(claims.username, safe="@.+-_"),
             "X-Auth-Session": claims.session_id,
             "Cache-Control": "no-store",
+        },
+    )
+
+
+for _method in ANY_METHOD:
+    router.add_api_route(
+        VERIFY_PATH,
+        verify,
+        methods=[_method],
+        operation_id=f"verify_{_method.lower()}",
+        include_in_schema=_method == "GET",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The token is valid and its session live; the identity is in "
+                "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8) and X-Auth-Session."
+            },
+            401: {"description": "Anything else"},
         },
     )
