@@ -7,6 +7,8 @@ second algorithm to switch to (RFC 8725 §2.1, §3.1, §3.11).
 
 from __future__ import annotations
 
+import base64
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +28,23 @@ HEADER_TYP: dict[TokenKind, str] = {"access": "at+jwt", "refresh": "refresh+jwt"
 
 # Anything longer is not one of ours; refusing early keeps base64/JSON work bounded.
 MAX_TOKEN_CHARS = 4096
+
+# RFC 7515 §7.1: three unpadded base64url segments and nothing else. python-jose's decoder
+# skips foreign characters, padding and unused bits, so without this one token would have
+# endless accepted spellings, and anything keyed on a token's text could be sidestepped.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _is_canonical_compact(token: str) -> bool:
+    if not _COMPACT_JWS.fullmatch(token):
+        return False
+    # Header and payload are signed as written; only the signature's spelling is free.
+    signature = token.rsplit(".", 1)[1]
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return False
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +195,8 @@ class TokenService:
     def _verify(self, kind: TokenKind, token: str, *, now: datetime) -> dict[str, Any]:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("token missing or too long")
+        if not _is_canonical_compact(token):
+            raise InvalidToken("not a compact JWS in canonical base64url")
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != HEADER_TYP[kind]:
