@@ -31,6 +31,9 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+pytest_plugins = ["tests.stores"]
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

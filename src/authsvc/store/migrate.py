@@ -5,11 +5,16 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.errors import StoreUnavailable
 from authsvc.store.sql import UNAVAILABLE_ERRORS
+
+
+# An arbitrary constant naming authsvc's migration lock among PostgreSQL advisory locks.
+MIGRATION_LOCK_KEY = 0x61757468737663
 
 
 def _config() -> Config:
@@ -39,6 +44,11 @@ async def upgrade_engine(engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             await conn.execution_options(authsvc_write=True)
             async with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Replicas starting together take turns; SQLite's write lock does the same.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 await conn.run_sync(_upgrade)
     except UNAVAILABLE_ERRORS as exc:
         raise StoreUnavailable("database unavailable") from exc

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -25,8 +24,8 @@ GRACE = 5.0
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+def db_url(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture
@@ -190,10 +189,10 @@ async def test_usernames_are_unique(store: Store) -> None:
     assert [u.username for u in await store.list_users()] == ["alice"]
 
 
-async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db_url: str) -> None:
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
     from authsvc.store.sql import create_engine
 
-    engine = create_engine(db_url)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     try:
         async with engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"

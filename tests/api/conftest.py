@@ -1,0 +1,15 @@
+"""API tests run against every store (see tests/stores.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from authsvc.settings import Settings
+from tests.support import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)

@@ -1,0 +1,75 @@
+"""The stores every storage-touching test runs against: SQLite always, PostgreSQL by default.
+
+PostgreSQL runs on 127.0.0.1:5432 on every development and CI machine. Each test run creates
+its own database (a random name, so parallel runs never collide), migrates it once, empties
+its tables before each test, and drops it at the end. AUTHSVC_TEST_STORES=sqlite limits a
+run to SQLite on a machine without PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from authsvc.store import open_store
+
+STORES = [s.strip() for s in os.environ.get("AUTHSVC_TEST_STORES", "sqlite,postgresql").split(",")]
+POSTGRES_SERVER = os.environ.get("AUTHSVC_TEST_POSTGRES", "postgres@127.0.0.1:5432")
+
+
+def _run_in_thread(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    # Session setup may happen while a test's event loop is running; use a loop of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(make())).result()
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A migrated database of this test run's own; its SQLAlchemy URL."""
+    name = f"authsvc_test_{uuid.uuid4().hex[:12]}"
+    url = f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
+    _run_in_thread(lambda: _admin(f'CREATE DATABASE "{name}"'))
+
+    async def migrate() -> None:
+        async with open_store(url, migrate=True):
+            pass
+
+    try:
+        _run_in_thread(migrate)
+        yield url
+    finally:
+        _run_in_thread(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty(url: str) -> None:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute("TRUNCATE users, sessions CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=STORES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    await _empty(url)
+    yield url
