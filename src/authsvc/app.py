@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from redis.asyncio import Redis
 
 from authsvc import __version__
 from authsvc.api import build_routers
@@ -19,13 +20,52 @@ from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
 from authsvc.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
 from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.revocation import MemoryRevocationList
+from authsvc.revocation import MemoryRevocationList, RevocationList
+from authsvc.revocation_redis import RedisRevocationList
 from authsvc.settings import Settings
-from authsvc.store import open_store
+from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import TokenService
 
 log = logging.getLogger("authsvc")
+
+
+@asynccontextmanager
+async def open_shared_state(
+    settings: Settings, store: Store, clock: Clock
+) -> AsyncIterator[tuple[RevocationList, Storage]]:
+    """Revocations and throttle counters: in this process, or shared through Redis."""
+    # A revoked session must be remembered while its access tokens can still be valid.
+    remember_for = timedelta(
+        seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+    )
+    if settings.redis_url is None:
+        memory = MemoryRevocationList(remember_for=remember_for)
+        await memory.load(store, now=clock())
+        yield memory, MemoryStorage()
+        return
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    shared = RedisRevocationList(
+        redis,
+        store=store,
+        remember_for=remember_for,
+        clock=clock,
+        channel=f"{settings.redis_prefix}:revocations",
+    )
+    await shared.start()
+    counters = RedisStorage(
+        "async+" + settings.redis_url,
+        implementation="redispy",
+        key_prefix=f"{settings.redis_prefix}:throttle",
+        wrap_exceptions=True,
+        # One pool for both users of Redis, closed with the client below.
+        connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # hint too narrow
+    )
+    try:
+        yield shared, counters
+    finally:
+        await shared.close()
+        await redis.aclose()
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -41,14 +81,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 "token dies when it stops. Set ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET."
             )
         PasswordPolicy.warm_up()
-        async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
-            # A revoked session must be remembered while its access tokens can still be valid.
-            revocations = MemoryRevocationList(
-                remember_for=timedelta(
-                    seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
-                )
-            )
-            await revocations.load(store, now=clock())
+        async with (
+            open_store(settings.database_url, migrate=settings.migrate_on_start) as store,
+            open_shared_state(settings, store, clock) as (revocations, throttle_storage),
+        ):
             app.state.settings = settings
             app.state.store = store
             app.state.tokens = tokens
@@ -57,7 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             app.state.revocations = revocations
             app.state.client_addresses = ClientAddressResolver(settings.trusted_proxies)
             app.state.throttle = LoginThrottle(
-                MemoryStorage(),
+                throttle_storage,
                 per_ip=settings.throttle_per_ip,
                 per_account_ip=settings.throttle_per_account_ip,
                 per_account=settings.throttle_per_account,

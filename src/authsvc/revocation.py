@@ -41,6 +41,9 @@ class MemoryRevocationList:
         return until is not None and now < until
 
     async def add(self, session_ids: Iterable[str], *, revoked_at: datetime) -> None:
+        self.add_now(session_ids, revoked_at=revoked_at)
+
+    def add_now(self, session_ids: Iterable[str], *, revoked_at: datetime) -> None:
         until = revoked_at + self._remember_for
         for session_id in session_ids:
             self._until[session_id] = until

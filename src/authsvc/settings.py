@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     refresh_grace_seconds: float = Field(default=5.0, ge=0, le=60)
 
     database_url: str = "sqlite+aiosqlite:///./authsvc.db"
+    # Shared state for replicas: throttling counters and the revocation feed.
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    redis_prefix: str = Field(default="authsvc", pattern=r"^[A-Za-z0-9_\-:]{1,64}$")
     migrate_on_start: bool = True
 
     cookie_name: str = Field(default="refresh_token", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
