@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         version=__version__,
         summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
         lifespan=lifespan,
+        responses={431: {"description": "Request headers too large"}},
     )
     install_error_handlers(app)
     for router in build_routers(settings):

@@ -88,6 +88,10 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         deny_only = scope.get("path") in self.deny_only_paths
+        if deny_only and scope["method"] != "GET":
+            # auth_request relays the client's method, WebDAV and extensions included; the
+            # answer depends only on the token, so every method is checked as a GET.
+            scope = {**scope, "method": "GET"}
 
         async def reject(status: int, detail: str) -> None:
             await _reject(send, 401 if deny_only else status, detail)

@@ -220,7 +220,7 @@ class TokenService:
             )
         except JOSEError as exc:
             raise InvalidToken("token rejected") from exc
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             # Malformed headers (not an object, bad base64) surface as plain errors.
             raise InvalidToken("malformed token") from exc
 
@@ -230,20 +230,29 @@ class TokenService:
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise InvalidToken(f"claim {name} missing")
         issued_at = claims["iat"]
-        if not isinstance(issued_at, int) or isinstance(issued_at, bool):
+        if not _is_numeric_date(issued_at):
             raise InvalidToken("iat is not a number")
         # jose only checks that iat is a number; a token minted in the future is forged or
         # from a clock gone wrong, either way not to be trusted.
         if issued_at > now.timestamp() + self._leeway:
             raise InvalidToken("token issued in the future")
         expires_at = claims["exp"]
-        if not isinstance(expires_at, int) or isinstance(expires_at, bool):
+        if not _is_numeric_date(expires_at):
             raise InvalidToken("exp is not a number")
         # jose checks exp against the wall clock; this checks it against the service clock
         # too, so token expiry and session expiry are decided by the same notion of now.
         if expires_at + self._leeway <= now.timestamp():
             raise InvalidToken("token expired")
         return claims
+
+
+# The NumericDates a datetime can hold; anything outside is not a token we issued.
+_EPOCH_MIN = int(datetime.min.replace(tzinfo=UTC).timestamp())
+_EPOCH_MAX = int(datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp())
+
+
+def _is_numeric_date(value: object) -> bool:
+    return type(value) is int and _EPOCH_MIN <= value <= _EPOCH_MAX
 
 
 def _from_epoch(seconds: int) -> datetime:

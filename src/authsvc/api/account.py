@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 
 from authsvc.api.cookies import no_store
-from authsvc.api.schemas import PasswordChangeIn, RegisterIn, UserOut
+from authsvc.api.schemas import BODY_ERRORS, PasswordChangeIn, RegisterIn, UserOut
 from authsvc.deps import Accounts, Client, CurrentClaims, Sessions
 
 router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_st
         403: {"description": "Registration is switched off"},
         409: {"description": "Username is taken"},
         422: {"description": "Username or password rejected by the policy"},
+        **BODY_ERRORS,
     },
 )
 async def register(body: RegisterIn, accounts: Accounts) -> UserOut:
@@ -38,6 +39,7 @@ async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     responses={
         401: {"description": "Not authenticated, or the current password is wrong"},
         429: {"description": "Too many wrong passwords; see Retry-After"},
+        **BODY_ERRORS,
         422: {"description": "New password rejected by the policy"},
     },
 )

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from authsvc.api.cookies import clear_refresh_cookie, no_store, set_refresh_cookie
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
-from authsvc.api.schemas import LoginIn, TokenOut
+from authsvc.api.schemas import BODY_ERRORS, LoginIn, TokenOut
 from authsvc.deps import Client, CurrentClaims, Sessions, SettingsDep
 from authsvc.services.sessions import IssuedTokens
 from authsvc.settings import Settings
@@ -23,6 +23,7 @@ CROSS_SITE: dict[int | str, dict[str, Any]] = {
 LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     **UNAUTHORIZED,
     **CROSS_SITE,
+    **BODY_ERRORS,
     429: {"description": "Too many failed attempts; see Retry-After"},
 }
 COOKIE_RESPONSES = {**UNAUTHORIZED, **CROSS_SITE}
