@@ -43,8 +43,9 @@ async def verify(
 ) -> Response:
     """Check the Bearer token of the request the gateway is about to pass on.
 
-    Any method is accepted (RequestLimitsMiddleware presents them all as GET), since
-    auth_request subrequests carry the method of the request being authorised.
+    Gateways call this with GET (nginx subrequests, Traefik ForwardAuth); any other method is
+    presented as GET by RequestLimitsMiddleware, so a gateway that passes the original method
+    still gets a 200 or a 401.
     """
     try:
         claims = await sessions.authenticate(token)
