@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from authsvc.clock import utc_now
 from authsvc.errors import AuthError, status_for
+from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
 from authsvc.logs import configure_logging
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService
@@ -108,6 +111,31 @@ def _db_upgrade(_: argparse.Namespace) -> None:
     print(asyncio.run(_upgrade(_load_settings())))
 
 
+def _write_new(path: Path, text: str, mode: int) -> None:
+    # O_EXCL: never replace a key, not even one created between the check and the write.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(text)
+
+
+def _keys_generate(args: argparse.Namespace) -> None:
+    out: Path = args.out
+    pub = out.with_name(out.name + ".pub")
+    for path in (out, pub):
+        if path.exists() or path.is_symlink():
+            raise CommandError(f"{path} exists; refusing to overwrite it")
+    key = generate_private_key(args.algorithm)
+    try:
+        _write_new(out, private_pem(key), 0o600)
+        os.chmod(out, 0o600)  # the umask may have masked bits off, never on; be explicit
+        _write_new(pub, public_pem(key.public_key()), 0o644)
+    except OSError as exc:
+        raise CommandError(f"cannot write the key: {exc.strerror}") from None
+    print(f"kid {key_id(key.public_key())}")
+    print(f"private key {out}")
+    print(f"public key {pub}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="authsvc", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db.add_parser("upgrade", help="apply pending schema migrations").set_defaults(run=_db_upgrade)
+
+    keys = commands.add_parser("keys", help="manage access-token signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    generate = keys.add_parser(
+        "generate", help="write a new private key (mode 0600) and its public key (PATH.pub)"
+    )
+    generate.add_argument("--algorithm", choices=["RS256", "ES256"], required=True)
+    generate.add_argument("--out", type=Path, required=True, help="where to write the PEM")
+    generate.set_defaults(run=_keys_generate)
     return parser
 
 

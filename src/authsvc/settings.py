@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from authsvc.keys import (
+    PrivateKey,
+    PublicKey,
+    is_asymmetric,
+    load_private_key,
+    load_public_keys,
+)
 
 MIN_SECRET_BYTES = 32
 
@@ -47,7 +56,17 @@ class Settings(BaseSettings):
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256"] = "HS256"
+    # RS256/ES256: access tokens are signed with this PEM private key (inline or from a file)
+    # and verified with its public key and the previous public keys, published in the JWKS.
+    access_token_private_key: SecretStr | None = None
+    access_token_private_key_file: Path | None = None
+    access_token_key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
+    access_token_previous_public_keys_file: Path | None = None
+    # HMAC rotation: old access-token secrets, accepted for verification only.
+    access_token_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list
+    )
     jwt_issuer: str = Field(default="authsvc", min_length=1)
     jwt_audience: str = Field(default="authsvc", min_length=1)
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
@@ -92,6 +111,9 @@ class Settings(BaseSettings):
     hash_concurrency: int | None = Field(default=None, ge=1, le=64)
 
     _ephemeral_secrets: bool = PrivateAttr(default=False)
+    # Parsed once, when the settings are validated.
+    _private_key: PrivateKey | None = PrivateAttr(default=None)
+    _previous_public_keys: tuple[PublicKey, ...] = PrivateAttr(default=())
 
     @property
     def is_production(self) -> bool:
@@ -101,6 +123,23 @@ class Settings(BaseSettings):
     def has_ephemeral_secrets(self) -> bool:
         """True when development mode made up the secrets; tokens die with the process."""
         return self._ephemeral_secrets
+
+    @property
+    def uses_asymmetric_keys(self) -> bool:
+        return is_asymmetric(self.jwt_algorithm)
+
+    @property
+    def access_private_key(self) -> PrivateKey | None:
+        """The parsed signing key with RS256/ES256; None with HMAC."""
+        return self._private_key
+
+    @property
+    def access_previous_public_keys(self) -> tuple[PublicKey, ...]:
+        """Verification-only public keys kept during a rotation."""
+        return self._previous_public_keys
+
+    def previous_secret_values(self) -> tuple[str, ...]:
+        return tuple(s.get_secret_value() for s in self.access_token_previous_secrets)
 
     def secret_values(self) -> tuple[str, str]:
         """The two signing secrets; validation guarantees both are set."""
@@ -113,6 +152,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
+        if self.uses_asymmetric_keys and self.access_token_secret is None:
+            # Unused for signing with RS256/ES256, so not required; a random placeholder keeps
+            # secret_values() total and the "keys differ" check meaningful.
+            self.access_token_secret = _ephemeral()
         if self.access_token_secret is None or self.refresh_token_secret is None:
             if self.is_production:
                 missing = [
@@ -138,6 +181,61 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} is the example value from .env.example")
         if secrets.compare_digest(access.encode(), refresh.encode()):
             raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
+        for previous in self.previous_secret_values():
+            if len(previous.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"ACCESS_TOKEN_PREVIOUS_SECRETS must each be at least {MIN_SECRET_BYTES} bytes"
+                )
+            if secrets.compare_digest(previous.encode(), refresh.encode()):
+                raise ValueError("ACCESS_TOKEN_PREVIOUS_SECRETS must not hold REFRESH_TOKEN_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _check_signing_keys(self) -> Self:
+        has_pem = (
+            self.access_token_private_key is not None
+            or self.access_token_private_key_file is not None
+            or self.access_token_previous_public_keys_file is not None
+        )
+        if not self.uses_asymmetric_keys:
+            # RFC 8725 §3.1: one key type per deployment, so no algorithm switch can confuse them.
+            if has_pem:
+                raise ValueError(
+                    f"JWT_ALGORITHM={self.jwt_algorithm} is HMAC: unset ACCESS_TOKEN_PRIVATE_KEY, "
+                    "ACCESS_TOKEN_PRIVATE_KEY_FILE and ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE, "
+                    "or choose RS256/ES256"
+                )
+            return self
+        if self.access_token_previous_secrets:
+            raise ValueError(
+                f"JWT_ALGORITHM={self.jwt_algorithm} uses PEM keys: "
+                "ACCESS_TOKEN_PREVIOUS_SECRETS must be empty"
+            )
+        if (self.access_token_private_key is None) == (self.access_token_private_key_file is None):
+            raise ValueError(
+                f"JWT_ALGORITHM={self.jwt_algorithm} needs exactly one of "
+                "ACCESS_TOKEN_PRIVATE_KEY and ACCESS_TOKEN_PRIVATE_KEY_FILE"
+            )
+        if self.access_token_private_key is not None:
+            pem = self.access_token_private_key.get_secret_value()
+            source = "ACCESS_TOKEN_PRIVATE_KEY"
+        else:
+            assert self.access_token_private_key_file is not None  # noqa: S101 (checked above)
+            pem = _read_text(self.access_token_private_key_file, "ACCESS_TOKEN_PRIVATE_KEY_FILE")
+            source = "ACCESS_TOKEN_PRIVATE_KEY_FILE"
+        try:
+            self._private_key = load_private_key(pem, self.jwt_algorithm)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
+        if self.access_token_previous_public_keys_file is not None:
+            text = _read_text(
+                self.access_token_previous_public_keys_file,
+                "ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE",
+            )
+            try:
+                self._previous_public_keys = tuple(load_public_keys(text, self.jwt_algorithm))
+            except ValueError as exc:
+                raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
 
     @field_validator("throttle_per_ip", "throttle_per_account_ip", "throttle_per_account")
@@ -149,7 +247,9 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
         return value
 
-    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "allowed_origins", "trusted_proxies", "access_token_previous_secrets", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         # Comma-separated in the environment; a list when passed in code.
@@ -197,6 +297,13 @@ class Settings(BaseSettings):
         if self.access_token_ttl_seconds > self.refresh_token_ttl_seconds:
             raise ValueError("ACCESS_TOKEN_TTL_SECONDS must not exceed REFRESH_TOKEN_TTL_SECONDS")
         return self
+
+
+def _read_text(path: Path, name: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ValueError(f"{name}: cannot read the file") from None
 
 
 def _ephemeral() -> SecretStr:

@@ -2,7 +2,8 @@
 
 Every verification pins one algorithm, the issuer and the token type, so a refresh token can
 never pass as an access token (different secret, different `typ`) and `alg` tricks find no
-second algorithm to switch to (RFC 8725 §2.1, §3.1, §3.11).
+second algorithm to switch to (RFC 8725 §2.1, §3.1, §3.11). Access tokens name their key in
+`kid`; the kid selects exactly one key (current or kept for rotation), never a key set.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from jose import jwt
+from jose import jwk, jwt
+from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
 from authsvc.errors import InvalidToken
+from authsvc.keys import hmac_key_id, key_id, private_pem, public_jwk, public_pem
 from authsvc.settings import MIN_SECRET_BYTES, Settings
 
 TokenKind = Literal["access", "refresh"]
@@ -96,9 +99,51 @@ class TokenService:
             raise ValueError("access and refresh keys must differ")
         self._keys: dict[TokenKind, str] = {"access": access, "refresh": refresh}
         self._algorithm = settings.jwt_algorithm
+        # Refresh tokens are only ever read by authsvc itself: always HMAC with their own secret.
+        self._refresh_algorithm = "HS256" if settings.uses_asymmetric_keys else self._algorithm
+        # Access tokens: one signing key, and every key that may verify, each under its kid.
+        # Parsed once here; verification hands python-jose exactly one of them, never a set.
+        self._access_verify_keys: dict[str, Key] = {}
+        self._public_jwks: list[dict[str, str]] = []
+        private_key = settings.access_private_key
+        if settings.uses_asymmetric_keys:
+            if private_key is None:
+                raise ValueError(f"{self._algorithm} needs a private key")
+            alg = self._algorithm
+            current = private_key.public_key()
+            self._access_kid = settings.access_token_key_id or key_id(current)
+            self._access_signing_key: Key = jwk.construct(private_pem(private_key), alg)
+            for kid, public in (
+                (self._access_kid, current),
+                *((key_id(old), old) for old in settings.access_previous_public_keys),
+            ):
+                if kid not in self._access_verify_keys:
+                    self._access_verify_keys[kid] = jwk.construct(public_pem(public), alg)
+                    self._public_jwks.append(public_jwk(public, kid=kid, algorithm=alg))
+        else:
+            if private_key is not None:
+                raise ValueError("an HMAC algorithm must not be given a private key")
+            self._access_kid = settings.access_token_key_id or hmac_key_id(access)
+            self._access_signing_key = jwk.construct(access, self._algorithm)
+            self._access_verify_keys[self._access_kid] = self._access_signing_key
+            for old in settings.previous_secret_values():
+                if len(old.encode()) < MIN_SECRET_BYTES:
+                    raise ValueError(f"signing keys must be at least {MIN_SECRET_BYTES} bytes")
+                self._access_verify_keys.setdefault(
+                    hmac_key_id(old), jwk.construct(old, self._algorithm)
+                )
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
+
+    @property
+    def access_key_id(self) -> str:
+        """The kid of the key that signs new access tokens."""
+        return self._access_kid
+
+    def public_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """RFC 7517 JWK Set of the verification keys; empty with HMAC, whose keys are secret."""
+        return {"keys": [dict(key) for key in self._public_jwks]}
 
     def issue_access(
         self,
@@ -179,12 +224,13 @@ class TokenService:
             "exp": int(expires_at.timestamp()),
             **(extra or {}),
         }
-        token = jwt.encode(
-            claims,
-            self._keys[kind],
-            algorithm=self._algorithm,
-            headers={"typ": HEADER_TYP[kind]},
-        )
+        headers = {"typ": HEADER_TYP[kind]}
+        key: str | Key = self._keys[kind]
+        algorithm = self._algorithm if kind == "access" else self._refresh_algorithm
+        if kind == "access":
+            headers["kid"] = self._access_kid
+            key = self._access_signing_key
+        token = jwt.encode(claims, key, algorithm=algorithm, headers=headers)
         return IssuedToken(
             token=token,
             jti=jti,
@@ -201,10 +247,18 @@ class TokenService:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != HEADER_TYP[kind]:
                 raise InvalidToken("wrong token type")
+            key: str | Key = self._keys[kind]
+            algorithm = self._refresh_algorithm
+            if kind == "access":
+                kid = header.get("kid")
+                found = self._access_verify_keys.get(kid) if isinstance(kid, str) else None
+                if found is None:
+                    raise InvalidToken("unknown key id")
+                key, algorithm = found, self._algorithm
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._keys[kind],
-                algorithms=[self._algorithm],
+                key,
+                algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience if kind == "access" else None,
                 options={

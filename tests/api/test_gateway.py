@@ -99,7 +99,7 @@ async def test_verify_needs_no_database_round_trip(
 ) -> None:
     # With the store unreachable, verification still answers from the token and the
     # in-memory revocation list, so the gateway's hot path never waits on the database.
-    broken = break_store(app, tmp_path)
+    broken = break_store(app)
     try:
         assert (await client.get("/readyz")).status_code == 503
         assert (await client.get("/auth/verify", headers=alice.bearer)).status_code == 200

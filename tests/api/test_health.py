@@ -13,11 +13,10 @@ from authsvc.store.sql import SqlStore
 from tests.support import PASSWORD
 
 
-def break_store(app: FastAPI, tmp_path: Path) -> SqlStore:
-    # A real SQLite store whose file cannot be opened: its parent is a regular file.
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    broken = SqlStore(create_async_engine(f"sqlite+aiosqlite:///{blocker / 'authsvc.db'}"))
+def break_store(app: FastAPI) -> SqlStore:
+    # A real PostgreSQL store whose server is unreachable: nothing listens on port 1. (A broken
+    # SQLite path would do too, but aiosqlite's worker threads can outlive the test's loop.)
+    broken = SqlStore(create_async_engine("postgresql+asyncpg://authsvc@127.0.0.1:1/none"))
     app.dependency_overrides[get_store] = lambda: broken
     return broken
 
@@ -32,7 +31,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 async def test_readyz_is_503_when_the_store_is_unreachable(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    broken = break_store(app, tmp_path)
+    broken = break_store(app)
     try:
         response = await client.get("/readyz")
         assert response.status_code == 503
@@ -45,7 +44,7 @@ async def test_readyz_is_503_when_the_store_is_unreachable(
 async def test_store_outage_is_a_clean_503_not_a_500(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    broken = break_store(app, tmp_path)
+    broken = break_store(app)
     try:
         for path, body in [
             ("/auth/login", {"username": "alice", "password": PASSWORD}),

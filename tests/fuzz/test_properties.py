@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, event, example, given
 from hypothesis import strategies as st
 
 from authsvc.errors import InvalidToken
+from authsvc.keys import hmac_key_id
 from authsvc.settings import Settings
 from authsvc.tokens import (
     HEADER_TYP,
@@ -45,6 +46,7 @@ ISSUER = "authsvc-fuzz"
 AUDIENCE = "authsvc-fuzz-api"
 LEEWAY = 10
 ALGORITHM = "HS256"
+ACCESS_KID = hmac_key_id(ACCESS_SECRET)
 
 # The NumericDates a `datetime` can hold (years 1 to 9999); a token outside them is not ours.
 EPOCH_MIN = int(datetime.min.replace(tzinfo=UTC).timestamp())
@@ -129,7 +131,7 @@ header_values = st.fixed_dictionaries(
         "alg": st.sampled_from(["HS256", "HS384", "HS512", "none", "RS256", "hs256", ""])
         | json_values,
         "typ": st.sampled_from(["at+jwt", "refresh+jwt", "JWT", "AT+JWT", ""]) | json_values,
-        "kid": json_values,
+        "kid": st.just(ACCESS_KID) | json_values,
     },
 )
 
@@ -203,6 +205,9 @@ def is_valid(kind: TokenKind, header: object, claims: object, *, now: float) -> 
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return False
     if header.get("alg") != ALGORITHM or header.get("typ") != HEADER_TYP[kind]:
+        return False
+    # Access tokens name their key; an unknown or missing kid finds nothing to verify with.
+    if kind == "access" and header.get("kid") != ACCESS_KID:
         return False
     if claims.get("iss") != ISSUER or claims.get("type") != kind:
         return False
@@ -315,7 +320,10 @@ def test_signed_token_is_accepted_exactly_when_its_claims_are_valid(
             claims[name] = now_seconds + change.seconds
         else:
             claims[name] = change
-    header = {"alg": ALGORITHM, "typ": HEADER_TYP[kind]} | header_changes
+    header: dict[str, object] = {"alg": ALGORITHM, "typ": HEADER_TYP[kind]}
+    if kind == "access":
+        header["kid"] = ACCESS_KID
+    header |= header_changes
     token = sign(header, claims, SECRET[kind].encode())
     expected = is_valid(kind, header, claims, now=now.timestamp())
 

@@ -17,6 +17,7 @@ from jose import jwt
 from pydantic import SecretStr
 
 from authsvc.errors import InvalidToken
+from authsvc.keys import hmac_key_id
 from authsvc.settings import Settings
 from authsvc.tokens import AccessClaims, RefreshClaims, TokenKind, TokenService
 from tests.support import ACCESS_SECRET, REFRESH_SECRET, FakeClock, make_settings
@@ -28,6 +29,7 @@ JTI = "caller-chosen-jti"
 ISSUER = AUDIENCE = "authsvc"  # the Settings defaults
 LEEWAY = 10  # Settings.jwt_leeway_seconds default
 TTL = 600
+ACCESS_KID = hmac_key_id(ACCESS_SECRET)
 
 KINDS: tuple[TokenKind, ...] = ("access", "refresh")
 SECRET: dict[TokenKind, str] = {"access": ACCESS_SECRET, "refresh": REFRESH_SECRET}
@@ -85,6 +87,14 @@ def claims_for(kind: TokenKind, now: datetime) -> dict[str, Any]:
     return claims
 
 
+def head_for(kind: TokenKind, alg: str = "HS256") -> dict[str, Any]:
+    """The header TokenService writes: access tokens name their key (kid), refresh ones do not."""
+    head: dict[str, Any] = {"alg": alg, "typ": TYP[kind]}
+    if kind == "access":
+        head["kid"] = ACCESS_KID
+    return head
+
+
 def forge(
     kind: TokenKind,
     now: datetime,
@@ -98,7 +108,7 @@ def forge(
     claims = claims_for(kind, now) | overrides
     for name in drop:
         del claims[name]
-    head = {"alg": alg, "typ": TYP[kind]} if header is None else header
+    head = head_for(kind, alg) if header is None else header
     return sign(head, claims, key=SECRET[kind] if key is None else key, alg=alg)
 
 
@@ -127,7 +137,11 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         expires_at=now + timedelta(seconds=TTL),
     )
 
-    assert jwt.get_unverified_header(issued.token) == {"alg": "HS256", "typ": "at+jwt"}
+    assert jwt.get_unverified_header(issued.token) == {
+        "alg": "HS256",
+        "typ": "at+jwt",
+        "kid": ACCESS_KID,
+    }
     # Decoded independently of TokenService: signed with ACCESS_TOKEN_SECRET, for our audience.
     claims = jwt.decode(issued.token, ACCESS_SECRET, algorithms=["HS256"], audience=AUDIENCE)
     iat = int(now.timestamp())
@@ -278,7 +292,7 @@ def test_wrong_header_typ(
 def test_alg_none_is_refused(
     tokens: TokenService, now: datetime, kind: TokenKind, alg: str, signature: str | None
 ) -> None:
-    unsigned = f"{segment({'alg': alg, 'typ': TYP[kind]})}.{segment(claims_for(kind, now))}"
+    unsigned = f"{segment(head_for(kind, alg))}.{segment(claims_for(kind, now))}"
     token = unsigned if signature is None else f"{unsigned}.{b64url(signature.encode())}"
     assert_rejected(tokens, kind, token, now)
 
@@ -291,7 +305,7 @@ def test_other_hmac_algorithm_with_the_right_secret(
     assert_rejected(tokens, kind, forge(kind, now, alg=alg), now)
     # The same forgery through python-jose itself.
     token = jwt.encode(
-        claims_for(kind, now), SECRET[kind], algorithm=alg, headers={"typ": TYP[kind]}
+        claims_for(kind, now), SECRET[kind], algorithm=alg, headers=head_for(kind, alg)
     )
     assert_rejected(tokens, kind, token, now)
 
@@ -310,7 +324,7 @@ def test_alg_header_disagreeing_with_signature(
     tokens: TokenService, now: datetime, kind: TokenKind
 ) -> None:
     # Header claims HS256, but the MAC is HS512 over the same input.
-    head = {"alg": "HS256", "typ": TYP[kind]}
+    head = head_for(kind)
     signing_input = f"{segment(head)}.{segment(claims_for(kind, now))}"
     mac = hmac.new(SECRET[kind].encode(), signing_input.encode(), hashlib.sha512).digest()
     assert_rejected(tokens, kind, f"{signing_input}.{b64url(mac)}", now)
@@ -475,7 +489,7 @@ def test_100_kb_token(tokens: TokenService, now: datetime, kind: TokenKind) -> N
 def test_signed_payload_that_is_not_a_json_object(
     tokens: TokenService, now: datetime, kind: TokenKind, payload: bytes
 ) -> None:
-    token = sign({"alg": "HS256", "typ": TYP[kind]}, payload, key=SECRET[kind])
+    token = sign(head_for(kind), payload, key=SECRET[kind])
     assert_rejected(tokens, kind, token, now)
 
 

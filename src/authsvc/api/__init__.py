@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.api import account, auth, gateway, health, sessions
+from authsvc.api import account, auth, gateway, health, keys, sessions
 from authsvc.settings import Settings
 
 
@@ -15,4 +15,5 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         sessions.router,
         gateway.router,
         health.router,
+        keys.router,
     ]
