@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from authsvc.app import create_app
 from authsvc.settings import Settings
+from tests.e2e.harness import ServerFactory
 from tests.support import BASE_URL, CSRF_HEADER, FakeClock, LoggedIn, login, make_settings, register
 
 
@@ -57,3 +58,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def alice(client: httpx.AsyncClient) -> LoggedIn:
     await register(client)
     return await login(client)
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Real `authsvc serve` processes: `servers.start(env)`; all stopped when the test ends."""
+    factory = ServerFactory(tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.close()

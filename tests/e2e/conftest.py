@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ServerFactory, server_env
+from tests.e2e.harness import server_env
 
 
 @pytest.fixture
@@ -19,13 +18,3 @@ def database(tmp_path: Path) -> Path:
 def env(database: Path) -> dict[str, str]:
     """Production settings with valid secrets on this test's own SQLite file."""
     return server_env(database)
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[ServerFactory]:
-    """Start servers with `servers.start(env)`; each one is stopped when the test ends."""
-    factory = ServerFactory(tmp_path)
-    try:
-        yield factory
-    finally:
-        factory.close()

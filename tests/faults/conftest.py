@@ -16,20 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ServerFactory, free_port
+from tests.e2e.harness import free_port
 from tests.stores import _empty
 
 PG_TIMEOUT_SECONDS = 30.0
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[ServerFactory]:
-    """Start servers with `servers.start(env)`; each one is stopped when the test ends."""
-    factory = ServerFactory(tmp_path)
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture
