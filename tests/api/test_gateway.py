@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
@@ -95,7 +94,7 @@ async def test_oversized_requests_are_401_not_431_or_413(
 
 
 async def test_verify_needs_no_database_round_trip(
-    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn, tmp_path: Path
+    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn
 ) -> None:
     # With the store unreachable, verification still answers from the token and the
     # in-memory revocation list, so the gateway's hot path never waits on the database.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -29,7 +27,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 
 
 async def test_readyz_is_503_when_the_store_is_unreachable(
-    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     broken = break_store(app)
     try:
@@ -42,7 +40,7 @@ async def test_readyz_is_503_when_the_store_is_unreachable(
 
 
 async def test_store_outage_is_a_clean_503_not_a_500(
-    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     broken = break_store(app)
     try:

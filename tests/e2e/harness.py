@@ -117,13 +117,11 @@ class PortTaken(AssertionError):
 
 
 @dataclass
-class Server:
-    """A running `authsvc serve` child; its stdout and stderr go to `log_path`."""
+class LoopbackProcess:
+    """A child process serving HTTP on 127.0.0.1:`port`."""
 
     process: subprocess.Popen[bytes]
-    command: list[str]
     port: int
-    log_path: Path
 
     @property
     def base_url(self) -> str:
@@ -131,6 +129,25 @@ class Server:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=10.0)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send `sig`, wait a bounded time, SIGKILL if it is still there; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@dataclass
+class Server(LoopbackProcess):
+    """A running `authsvc serve` child; its stdout and stderr go to `log_path`."""
+
+    command: list[str]
+    log_path: Path
 
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -161,17 +178,6 @@ class Server:
                 time.sleep(POLL_INTERVAL_SECONDS)
         self.stop()
         raise AssertionError(f"server not ready after {timeout} s:\n" + self.output())
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Send `sig`, wait a bounded time, SIGKILL if it is still there; the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import Server, ServerFactory, free_port, server_env
+from tests.e2e.harness import LoopbackProcess, Server, ServerFactory, free_port, server_env
 
 NGINX_PACKAGE = "nginx"
 # Root's PATH has /usr/sbin; a developer's often does not, though Debian installs nginx there.
@@ -149,19 +149,10 @@ class NginxPortTaken(AssertionError):
 
 
 @dataclass
-class Nginx:
+class Nginx(LoopbackProcess):
     """A running nginx master (and its one worker); everything it writes is in `directory`."""
 
-    process: subprocess.Popen[bytes]
-    port: int
     directory: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=10.0)
 
     def output(self) -> str:
         parts = []
@@ -193,16 +184,9 @@ class Nginx:
         self.stop()
         raise AssertionError(f"nginx not ready after {timeout} s:\n{self.output()}")
 
-    def stop(self) -> int:
-        """SIGQUIT (graceful), then SIGKILL after a bounded wait; the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+    def stop(self, sig: signal.Signals = signal.SIGQUIT) -> int:
+        """SIGQUIT (graceful) by default, then SIGKILL after a bounded wait; the exit status."""
+        return super().stop(sig)
 
 
 def _user_directive() -> str:
