@@ -15,13 +15,20 @@ from redis.asyncio import Redis
 from authsvc import __version__
 from authsvc.api import build_routers
 from authsvc.api.gateway import VERIFY_PATH
+from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
-from authsvc.middleware import RequestLimitsMiddleware, ResponseHeadersMiddleware
+from authsvc.metrics import Metrics
+from authsvc.middleware import (
+    RequestLimitsMiddleware,
+    RequestMetricsMiddleware,
+    ResponseHeadersMiddleware,
+)
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList, RevocationList
 from authsvc.revocation_redis import RedisRevocationList
+from authsvc.services.observer import NULL_OBSERVER
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle
@@ -72,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     settings = settings or Settings()
     # Built before the app so bad keys fail here, at startup, not at the first request.
     tokens = TokenService(settings)
+    metrics = Metrics.from_environment() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,6 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 per_account=settings.throttle_per_account,
             )
             app.state.clock = clock
+            app.state.metrics = metrics
+            app.state.observer = metrics or NULL_OBSERVER
             yield
 
     app = FastAPI(
@@ -128,4 +138,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             max_age=600,
         )
     app.add_middleware(ResponseHeadersMiddleware)
+    if metrics is not None:
+        app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))
     return app

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from authsvc.clock import utc_now
 from authsvc.errors import AuthError, status_for
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
-from authsvc.logs import configure_logging
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService
 from authsvc.settings import Settings
@@ -39,21 +38,18 @@ def _load_settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from authsvc.app import create_app
+    from authsvc.serve import ServeRefused, serve
 
     settings = _load_settings()
-    configure_logging()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host if args.host is not None else settings.host,
-        port=args.port if args.port is not None else settings.port,
-        log_config=None,
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        serve(
+            settings,
+            host=args.host if args.host is not None else settings.host,
+            port=args.port if args.port is not None else settings.port,
+            workers=args.workers if args.workers is not None else settings.workers,
+        )
+    except ServeRefused as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -143,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default: HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: WORKERS, 1); more than one needs REDIS_URL",
+    )
     serve.set_defaults(run=_serve)
 
     users = commands.add_parser("users", help="manage users").add_subparsers(

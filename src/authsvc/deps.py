@@ -13,9 +13,11 @@ from fastapi.security import OAuth2PasswordBearer
 
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock
+from authsvc.metrics import Metrics
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
+from authsvc.services.observer import SessionObserver
 from authsvc.services.sessions import ClientInfo, SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
@@ -65,6 +67,17 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_metrics(request: Request) -> Metrics:
+    """Only for routes that exist when metrics are enabled."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_observer(request: Request) -> SessionObserver:
+    observer: SessionObserver = request.app.state.observer
+    return observer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -90,6 +103,7 @@ Accounts = Annotated[AccountService, Depends(get_accounts)]
 
 
 def get_sessions(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -106,6 +120,9 @@ def get_sessions(
         throttle=throttle,
         settings=settings,
         clock=clock,
+        # Read directly, not as a dependency: each plain provider costs this hot path a
+        # thread-pool hop.
+        observer=get_observer(request),
     )
 
 

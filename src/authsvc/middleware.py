@@ -1,15 +1,17 @@
-"""ASGI middleware: request ids, response security headers, request body limits."""
+"""ASGI middleware: request ids, response security headers, request limits, request metrics."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.logs import request_id_var
+from authsvc.metrics import UNMATCHED_ROUTE, Metrics
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
@@ -90,8 +92,10 @@ class RequestLimitsMiddleware:
         deny_only = scope.get("path") in self.deny_only_paths
         if deny_only and scope["method"] != "GET":
             # auth_request relays the client's method, WebDAV and extensions included; the
-            # answer depends only on the token, so every method is checked as a GET.
-            scope = {**scope, "method": "GET"}
+            # answer depends only on the token, so every method is checked as a GET. Changed
+            # in place, not copied: the metrics middleware outside reads the matched route
+            # from this very scope.
+            scope["method"] = "GET"
 
         async def reject(status: int, detail: str) -> None:
             await _reject(send, 401 if deny_only else status, detail)
@@ -134,6 +138,45 @@ class RequestLimitsMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class RequestMetricsMiddleware:
+    """Count and time every HTTP request by method, route template and status class.
+
+    Added last, outside the others, so their refusals (413, 431) are counted too. The router writes
+    the route it matched into the scope, so the template is read once the app has answered;
+    requests that matched nothing share one label, whatever their path.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, skip_paths: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.skip_paths = skip_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.skip_paths:
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_observing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_observing_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None)
+            self.metrics.observe_request(
+                method,
+                route if isinstance(route, str) else UNMATCHED_ROUTE,
+                status,
+                time.perf_counter() - started,
+            )
 
 
 async def _reject(send: Send, status: int, detail: str) -> None:

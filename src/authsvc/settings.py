@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `authsvc serve` worker processes; more than one needs REDIS_URL (see serve.py).
+    workers: int = Field(default=1, ge=1)
+    # GET /metrics for Prometheus; the gateway must not route it to the outside world.
+    metrics_enabled: bool = True
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None

@@ -18,6 +18,7 @@ SPEC_ROUTES = {
     ("get", "/auth/verify"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
 }
 
 

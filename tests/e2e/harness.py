@@ -5,6 +5,7 @@ Everything here talks to a child process over 127.0.0.1 only; every wait is boun
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -130,12 +131,14 @@ class LoopbackProcess:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=10.0)
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+    def stop(
+        self, sig: signal.Signals = signal.SIGTERM, *, timeout: float = STOP_TIMEOUT_SECONDS
+    ) -> int:
         """Send `sig`, wait a bounded time, SIGKILL if it is still there; the exit status."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -151,6 +154,16 @@ class Server(LoopbackProcess):
 
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(
+        self, sig: signal.Signals = signal.SIGTERM, *, timeout: float = STOP_TIMEOUT_SECONDS
+    ) -> int:
+        status = super().stop(sig, timeout=timeout)
+        # `serve --workers N` runs its workers in the server's own process group: none of
+        # them may outlive a parent that had to be killed.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return status
 
     def events(self) -> list[dict[str, Any]]:
         return json_lines(self.output())
@@ -188,15 +201,20 @@ class ServerFactory:
     started: list[Server] = field(default_factory=list)
 
     def start(
-        self, env: dict[str, str], *, port: int | None = None, port_flag: bool = True
+        self,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        port_flag: bool = True,
+        args: tuple[str, ...] = (),
     ) -> Server:
-        """`python -m authsvc serve` on 127.0.0.1, ready; `--port` unless `port_flag` is False.
+        """`python -m authsvc serve ARGS` on 127.0.0.1, ready; `--port` unless `port_flag` is False.
 
         Without an explicit `port`, a port lost to a race is retried on a new one, twice.
         """
         attempt = 1
         while True:
-            server = self._spawn(env, port or free_port(), port_flag=port_flag)
+            server = self._spawn(env, port or free_port(), port_flag=port_flag, args=args)
             try:
                 server.wait_ready()
             except PortTaken:
@@ -206,8 +224,10 @@ class ServerFactory:
             else:
                 return server
 
-    def _spawn(self, env: dict[str, str], port: int, *, port_flag: bool) -> Server:
-        command = [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1"]
+    def _spawn(
+        self, env: dict[str, str], port: int, *, port_flag: bool, args: tuple[str, ...]
+    ) -> Server:
+        command = [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1", *args]
         if port_flag:
             command += ["--port", str(port)]
         log_path = self.directory / f"server-{len(self.started)}.log"
@@ -219,6 +239,7 @@ class ServerFactory:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         server = Server(process=process, command=command, port=port, log_path=log_path)
         self.started.append(server)

@@ -332,6 +332,22 @@ def test_authsvc_routes_pass_without_a_token_and_nothing_else_does(
     assert gateway.app.received == []
 
 
+def test_authsvc_metrics_are_not_published_through_the_gateway(
+    gateway: Gateway, client: httpx.Client
+) -> None:
+    assert_refused(client.get("/metrics"))
+    assert gateway.app.received == []
+
+    _, tokens = new_user(client)
+    response = client.get("/metrics", headers=bearer(tokens.access))
+
+    # Even with a valid token the path belongs to the protected app, never to authsvc.
+    assert response.status_code == 200, response.text
+    assert response.json()["path"] == "/metrics"
+    assert "authsvc_" not in response.text
+    assert only_request(gateway).path == "/metrics"
+
+
 def test_unreachable_authsvc_keeps_the_app_closed(
     gateway: Gateway, nginx_factory: NginxFactory
 ) -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.api import account, auth, gateway, health, keys, sessions
+from authsvc.api import account, auth, client, gateway, health, keys, metrics, sessions
 from authsvc.settings import Settings
 
 
 def build_routers(settings: Settings) -> list[APIRouter]:
-    return [
+    routers = [
         auth.build_router(settings.cookie_name),
         account.router,
         sessions.router,
         gateway.router,
         health.router,
         keys.router,
+        client.build_router(),
     ]
+    if settings.metrics_enabled:
+        routers.append(metrics.router)
+    return routers

@@ -30,7 +30,7 @@ async def register(body: RegisterIn, accounts: Accounts) -> UserOut:
 @router.get("/me", responses={401: {"description": "Not authenticated"}})
 async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     """The user the access token belongs to."""
-    return UserOut.from_record(await sessions.current_user(claims))
+    return UserOut.from_record(await sessions.profile(claims))
 
 
 @router.post(

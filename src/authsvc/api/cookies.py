@@ -35,7 +35,9 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def no_store(response: Response) -> None:
+# Coroutine functions, like every dependency on a hot route: FastAPI runs plain functions in
+# the thread pool, a thread hop per request for a few dictionary writes.
+async def no_store(response: Response) -> None:
     """Dependency: nothing under /auth may be cached by the browser or a proxy (RFC 6749 §5.1)."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"

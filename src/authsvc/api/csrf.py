@@ -22,7 +22,9 @@ from authsvc.deps import SettingsDep
 from authsvc.errors import CrossSiteRequest
 
 
-def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
+# Coroutine functions, though they never wait: FastAPI would run plain functions in the thread
+# pool, a thread hop on every cookie-route request.
+async def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
     """Dependency for every cookie route. Raises: CrossSiteRequest."""
     origin = request.headers.get("origin")
     if origin is None:
@@ -39,8 +41,8 @@ def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
     raise CrossSiteRequest("Cross-site request refused")
 
 
-def require_csrf_header(request: Request, settings: SettingsDep) -> None:
+async def require_csrf_header(request: Request, settings: SettingsDep) -> None:
     """Dependency for the routes that read the refresh cookie. Raises: CrossSiteRequest."""
-    require_allowed_origin(request, settings)
+    await require_allowed_origin(request, settings)
     if settings.require_csrf_header and not request.headers.get(settings.csrf_header):
         raise CrossSiteRequest(f"Missing {settings.csrf_header} header")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from authsvc.settings import PASSWORD_HARD_LIMIT
-from authsvc.store.base import SessionRecord, UserRecord
+from authsvc.store.base import SessionRecord, UserProfile, UserRecord
 from authsvc.tokens import IssuedToken
 
 # What any route with a body may answer before its own logic runs.
@@ -55,7 +55,7 @@ class UserOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def from_record(cls, user: UserRecord) -> UserOut:
+    def from_record(cls, user: UserRecord | UserProfile) -> UserOut:
         return cls(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
 
 

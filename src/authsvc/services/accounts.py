@@ -8,7 +8,7 @@ import unicodedata
 from authsvc.clock import Clock
 from authsvc.errors import InvalidCredentials, InvalidUsername, RegistrationClosed, WrongPassword
 from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.store.base import UserRecord, UserStore
+from authsvc.store.base import UserProfile, UserRecord, UserStore
 
 USERNAME_MIN, USERNAME_MAX = 3, 64
 # Letters and digits of any script, plus a few separators common in handles and e-mail-style
@@ -112,6 +112,9 @@ class AccountService:
         self._policy.check(new, username=user.username)
         new_hash = await self._passwords.hash(new)
         await self._store.set_password_hash(user.id, new_hash, changed_at=self._clock())
+
+    async def get_profile(self, user_id: str) -> UserProfile | None:
+        return await self._store.get_profile(user_id)
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         return await self._store.get_user(user_id)

@@ -27,6 +27,7 @@ from authsvc.errors import (
 from authsvc.events import security_event
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
+from authsvc.services.observer import NULL_OBSERVER, SessionObserver
 from authsvc.settings import Settings
 from authsvc.store.base import (
     NewSession,
@@ -34,6 +35,7 @@ from authsvc.store.base import (
     Rotation,
     SessionRecord,
     SessionStore,
+    UserProfile,
     UserRecord,
 )
 from authsvc.throttle import LoginThrottle
@@ -70,8 +72,10 @@ class SessionService:
         throttle: LoginThrottle,
         settings: Settings,
         clock: Clock,
+        observer: SessionObserver = NULL_OBSERVER,
     ) -> None:
         self._store = store
+        self._observer = observer
         self._tokens = tokens
         self._accounts = accounts
         self._revocations = revocations
@@ -91,6 +95,7 @@ class SessionService:
         try:
             await self._throttle.check(account, client.ip)
         except Throttled:
+            self._observer.throttled("login")
             security_event(
                 "login_throttled", warning=True, ip=client.ip, user_agent=client.user_agent
             )
@@ -99,6 +104,7 @@ class SessionService:
             user = await self._accounts.authenticate(username, password)
         except InvalidCredentials as exc:
             await self._throttle.failed(account, client.ip)
+            self._observer.login_failed()
             security_event(
                 "login_failed",
                 warning=True,
@@ -110,6 +116,7 @@ class SessionService:
             raise
         await self._throttle.succeeded(account, client.ip)
         issued = await self._open(user, client)
+        self._observer.login_succeeded()
         security_event(
             "login_succeeded",
             user_id=user.id,
@@ -144,6 +151,8 @@ class SessionService:
         session = outcome.session
         if outcome.result is RotateResult.REUSED and session is not None:
             await self._revocations.add([session.id], revoked_at=now)
+            self._observer.refresh_reuse_detected()
+            self._observer.sessions_revoked("reuse_detected", 1)
             security_event(
                 "refresh_reuse_detected",
                 warning=True,
@@ -157,20 +166,21 @@ class SessionService:
             raise SessionEnded
         if session.user_id != claims.user_id:
             raise InvalidToken("token does not belong to the session's user")
-        user = await self._accounts.get_user(session.user_id)
-        if user is None:
+        if outcome.username is None:  # the account is gone
             raise SessionEnded
 
-        access = self._issue_access(user, session, now)
+        access = self._issue_access(session.user_id, outcome.username, session, now)
         if outcome.result is RotateResult.GRACE:
+            self._observer.refresh_grace_replayed()
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
         refresh = self._tokens.issue_refresh(
-            user_id=user.id,
+            user_id=session.user_id,
             session_id=session.id,
             now=now,
             expires_at=session.idle_expires_at,
             jti=replacement_jti,
         )
+        self._observer.refresh_rotated()
         return IssuedTokens(access=access, refresh=refresh, session_id=session.id)
 
     async def logout(self, refresh_token: str | None) -> None:
@@ -200,6 +210,16 @@ class SessionService:
         if await self._revocations.is_revoked(claims.session_id, now=now):
             raise SessionEnded
         return claims
+
+    async def profile(self, claims: AccessClaims) -> UserProfile:
+        """The caller's profile, usually without a database round trip.
+
+        Raises: SessionEnded when the account no longer exists.
+        """
+        profile = await self._accounts.get_profile(claims.user_id)
+        if profile is None:
+            raise SessionEnded
+        return profile
 
     async def current_user(self, claims: AccessClaims) -> UserRecord:
         """Raises: SessionEnded when the account no longer exists."""
@@ -231,7 +251,11 @@ class SessionService:
         """
         user = await self.current_user(claims)
         # A stolen access token must not become an unthrottled password oracle.
-        await self._throttle.check(user.username, client.ip)
+        try:
+            await self._throttle.check(user.username, client.ip)
+        except Throttled:
+            self._observer.throttled("password_change")
+            raise
         try:
             await self._accounts.change_password(user, current, new)
         except WrongPassword:
@@ -271,13 +295,17 @@ class SessionService:
             jti=jti,
         )
         return IssuedTokens(
-            access=self._issue_access(user, session, now), refresh=refresh, session_id=session.id
+            access=self._issue_access(user.id, user.username, session, now),
+            refresh=refresh,
+            session_id=session.id,
         )
 
-    def _issue_access(self, user: UserRecord, session: SessionRecord, now: datetime) -> IssuedToken:
+    def _issue_access(
+        self, user_id: str, username: str, session: SessionRecord, now: datetime
+    ) -> IssuedToken:
         return self._tokens.issue_access(
-            user_id=user.id,
-            username=user.username,
+            user_id=user_id,
+            username=username,
             session_id=session.id,
             now=now,
             # An access token never outlives the session it belongs to.
@@ -292,6 +320,7 @@ class SessionService:
         )
         if revoked:
             await self._revocations.add([session_id], revoked_at=now)
+            self._observer.sessions_revoked(reason, 1)
             security_event("session_revoked", session_id=session_id, reason=reason)
         return revoked
 
@@ -301,4 +330,5 @@ class SessionService:
         revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
         if revoked:
             await self._revocations.add(revoked, revoked_at=now)
+            self._observer.sessions_revoked(reason, len(revoked))
         security_event("sessions_revoked", user_id=user_id, reason=reason, count=len(revoked))

@@ -23,6 +23,16 @@ class UserRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UserProfile:
+    """What `/auth/me` shows: fixed when the account is created, never updated since."""
+
+    id: str
+    username: str
+    email: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewSession:
     id: str
     user_id: str
@@ -71,6 +81,9 @@ class RotateResult(enum.Enum):
 class RotateOutcome:
     result: RotateResult
     session: SessionRecord | None
+    # With ROTATED and GRACE: the account's username, read in the same transaction so that
+    # issuing the access token costs no second round trip; None if the account is gone.
+    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,10 @@ class UserStore(Protocol):
     async def get_user(self, user_id: str) -> UserRecord | None: ...
 
     async def get_user_by_username(self, username: str) -> UserRecord | None: ...
+
+    async def get_profile(self, user_id: str) -> UserProfile | None:
+        """May answer from memory: nothing in a profile changes once the account exists."""
+        ...
 
     async def list_users(self) -> list[UserRecord]: ...
 
@@ -133,6 +150,10 @@ class SessionStore(Protocol):
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         """Sessions revoked at or after `since`, with their revocation times."""
+        ...
+
+    async def count_active_sessions(self, *, now: datetime) -> int:
+        """How many sessions, of all users, are neither revoked nor expired at `now`."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import bindparam, case, event, insert, make_url, select, text, update
+from sqlalchemy import bindparam, case, event, func, insert, make_url, select, text, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -24,6 +25,7 @@ from authsvc.store.base import (
     RotateResult,
     Rotation,
     SessionRecord,
+    UserProfile,
     UserRecord,
 )
 from authsvc.store.models import UTCDateTime, sessions, users
@@ -32,6 +34,9 @@ from authsvc.store.models import UTCDateTime, sessions, users
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# Profiles kept in memory per process; about 300 bytes each.
+PROFILE_CACHE_SIZE = 10_000
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -95,6 +100,7 @@ class SqlStore:
         self._write_lock: asyncio.Lock | None = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else None
         )
+        self._profiles: OrderedDict[str, UserProfile] = OrderedDict()
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -153,6 +159,28 @@ class SqlStore:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         return _user(row._mapping) if row else None
 
+    async def get_profile(self, user_id: str) -> UserProfile | None:
+        # Usernames, e-mail addresses and creation times are never updated and accounts are
+        # never deleted, so a profile read once is right in every replica for good: no
+        # invalidation to miss. (Deleting an account must revoke its sessions, which every
+        # replica checks before this is asked.) Least recently used profiles go first.
+        profile = self._profiles.get(user_id)
+        if profile is not None:
+            self._profiles.move_to_end(user_id)
+            return profile
+        columns = (users.c.id, users.c.username, users.c.email, users.c.created_at)
+        async with self._read() as conn:
+            row = (await conn.execute(select(*columns).where(users.c.id == user_id))).first()
+        if row is None:
+            return None
+        profile = UserProfile(
+            id=row.id, username=row.username, email=row.email, created_at=row.created_at
+        )
+        self._profiles[user_id] = profile
+        if len(self._profiles) > PROFILE_CACHE_SIZE:
+            self._profiles.popitem(last=False)
+        return profile
+
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         async with self._read() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
@@ -207,6 +235,14 @@ class SqlStore:
     async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
         now = rotation.now
         idle_deadline = bindparam("idle_deadline", rotation.idle_deadline, type_=UTCDateTime())
+        # The new access token names the user: read the name in this statement, not after it.
+        username = (
+            select(users.c.username)
+            .where(users.c.id == sessions.c.user_id)
+            .correlate(sessions)
+            .scalar_subquery()
+            .label("username")
+        )
         async with self._write() as conn:
             # The swap happens only if the presented token is still current: of any number of
             # concurrent presentations, exactly one matches this WHERE clause.
@@ -238,13 +274,17 @@ class SqlStore:
                         user_agent=rotation.user_agent,
                         ip=rotation.ip,
                     )
-                    .returning(*sessions.c)
+                    .returning(*sessions.c, username)
                 )
             ).first()
             if swapped is not None:
-                return RotateOutcome(RotateResult.ROTATED, _session(swapped._mapping))
+                return RotateOutcome(
+                    RotateResult.ROTATED, _session(swapped._mapping), swapped.username
+                )
 
-            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+            row = (
+                await conn.execute(select(*sessions.c, username).where(sessions.c.id == session_id))
+            ).first()
             if row is None:
                 return RotateOutcome(RotateResult.UNKNOWN, None)
             current = _session(row._mapping)
@@ -255,7 +295,7 @@ class SqlStore:
                 and current.rotated_at is not None
                 and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
             ):
-                return RotateOutcome(RotateResult.GRACE, current)
+                return RotateOutcome(RotateResult.GRACE, current, row.username)
 
             # A superseded token outside the grace window: someone kept a copy. Revoke the
             # whole family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
@@ -321,3 +361,16 @@ class SqlStore:
                 select(sessions.c.id, sessions.c.revoked_at).where(sessions.c.revoked_at >= since)
             )
         return [(row.id, row.revoked_at) for row in rows]
+
+    async def count_active_sessions(self, *, now: datetime) -> int:
+        async with self._read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(sessions)
+                .where(
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.idle_expires_at > now,
+                    sessions.c.absolute_expires_at > now,
+                )
+            )
+        return int(count or 0)

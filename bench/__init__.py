@@ -1,0 +1,1 @@
+"""Load benchmarks of real `authsvc serve` processes driven by wrk; run `python -m bench`."""

@@ -1,0 +1,161 @@
+"""`python -m bench`: load-test real `authsvc serve` processes with wrk and print the tables.
+
+Needs wrk on PATH (Debian: `apt-get install wrk`), and for the PostgreSQL configurations and
+for more than one worker a PostgreSQL server at AUTHSVC_BENCH_POSTGRES (default
+postgres@127.0.0.1:5432) and Redis at AUTHSVC_BENCH_REDIS (default redis://127.0.0.1:6379/0).
+Every server, database and load generator it starts is on loopback and gone when it exits.
+Exits 1 when any run saw an error or a non-2xx answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import targets, wrk
+from bench.configs import Config
+from bench.report import summarize, tables
+from bench.runner import Plan, Run, run, say
+from bench.scenarios import SCENARIOS, Load
+
+STORES = ("sqlite", "postgresql")
+
+
+def _names(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        unknown = [name for name in names if name not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}")
+        return names
+
+    return parse
+
+
+def _numbers(text: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of whole numbers") from None
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers")
+    return numbers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add(
+        "--smoke",
+        action="store_true",
+        help="1 s per run, one round, 1,000 users: proves every scenario still runs without "
+        "errors (what CI does); its figures mean nothing",
+    )
+    add("--duration", type=float, help="seconds per run (default 3; smoke 1)")
+    add("--repeat", type=int, help="rounds, each running every configuration (default 3)")
+    add("--connections", type=int, default=50, help="concurrent connections (default 50)")
+    add(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="wrk threads (default one per core; refresh always uses one per connection)",
+    )
+    add("--flood-connections", type=int, default=16, help="login connections of the mixed run")
+    add("--scenarios", type=_names(list(SCENARIOS)), default=list(SCENARIOS))
+    add("--stores", type=_names(STORES), default=list(STORES))
+    add("--workers", type=_numbers, default=[1, 2], help="worker counts (default 1,2)")
+    add(
+        "--sizes",
+        type=_numbers,
+        help="users and sessions seeded (default 1000,10000,100000; smoke 1000); every "
+        "scenario runs at the smallest, verify, refresh and login at each",
+    )
+    add("--out", type=Path, help="also write OUT.md (the tables) and OUT.json (every figure)")
+    return parser
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({model}), Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _plan(args: argparse.Namespace, workdir: Path) -> Plan:
+    duration = args.duration or (1.0 if args.smoke else 3.0)
+    return Plan(
+        configs=[Config(store, workers) for store in args.stores for workers in args.workers],
+        sizes=sorted(args.sizes or ([1_000] if args.smoke else [1_000, 10_000, 100_000])),
+        scenarios=args.scenarios,
+        rounds=args.repeat or (1 if args.smoke else 3),
+        load=Load(duration, args.connections, args.threads, args.flood_connections),
+        workdir=workdir,
+    )
+
+
+def _write(out: Path, text: str, result: Run, elapsed: float) -> None:
+    out.with_suffix(".md").write_text(text, encoding="utf-8")
+    dump = {
+        "machine": machine(),
+        "elapsed_seconds": elapsed,
+        "summaries": [asdict(s) for s in summarize(result)],
+        "targets": [asdict(v) for v in targets.check(result)],
+        "ceilings": result.ceilings,
+        "argon2": result.argon2,
+        "measurements": [asdict(m) for m in result.measurements],
+    }
+    out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        wrk.require_wrk()
+    except wrk.WrkMissing as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
+        result = run(_plan(args, Path(workdir)))
+    elapsed = time.monotonic() - started
+    verdicts = targets.check(result)
+    text = (
+        f"## authsvc benchmark\n\n{machine()}; {elapsed / 60:.1f} minutes"
+        f"{' (smoke mode: the figures mean nothing)' if args.smoke else ''}.\n\n"
+        + tables(result)
+        + ("\n### Targets\n\n" + targets.table(verdicts) if verdicts and not args.smoke else "")
+    )
+    print(text)
+    if args.out is not None:
+        _write(args.out, text, result, elapsed)
+    failed = sum(1 for m in result.measurements if m.errors) + sum(
+        1 for c in result.ceilings if c["errors"]
+    )
+    if failed:
+        say(f"bench: {failed} run(s) had errors or non-2xx answers")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+-- GET $BENCH_PATH, cycling through the Bearer tokens in $BENCH_TOKENS (one per line), if any.
+package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
+local report = require("report")
+
+local prepared = {}
+local next_request = nil
+
+function setup(thread)
+  report.setup(thread)
+end
+
+function init(args)
+  local path = os.getenv("BENCH_PATH") or "/"
+  local tokens = report.lines("BENCH_TOKENS")
+  if #tokens == 0 then
+    prepared[1] = wrk.format("GET", path)
+  end
+  for i, token in ipairs(tokens) do
+    prepared[i] = wrk.format("GET", path, { Authorization = "Bearer " .. token })
+  end
+  next_request = report.cycle(prepared)
+end
+
+-- Requests are formatted once in init(); this only picks the next one. (Defined here, not in
+-- init(): wrk looks for request() in the main state to know the requests are dynamic.)
+function request()
+  return next_request()
+end
+
+done = report.done()

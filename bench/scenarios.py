@@ -1,0 +1,199 @@
+"""The scenarios: what load each one puts on a running server, and what it reads back.
+
+A scenario writes its inputs (tokens, cookies, user names) to files the lua scripts read,
+runs wrk, and takes the server's CPU time around the run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from authsvc.clock import utc_now
+from authsvc.settings import Settings
+from authsvc.tokens import TokenService
+from bench import wrk
+from bench.configs import Config
+from bench.seed import PASSWORD, Population
+from bench.servers import ServerProcess
+
+# Access tokens the verify and /auth/me runs cycle through, and users the logins cycle through.
+TOKEN_SAMPLE = 256
+LOGIN_SAMPLE = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    seconds: float
+    connections: int
+    threads: int  # wrk threads, except for refresh (one per connection)
+    flood_connections: int  # of the login flood in the mixed scenario
+
+
+@dataclass
+class Target:
+    """One running server under test, with what it was seeded with."""
+
+    config: Config
+    server: ServerProcess
+    settings: Settings
+    population: Population
+    workdir: Path
+    tokens: TokenService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenService(self.settings)
+
+    def write(self, name: str, lines: list[str]) -> Path:
+        path = self.workdir / f"{self.config.store}-{self.config.workers}-{name}.txt"
+        path.write_text("".join(line + "\n" for line in lines), encoding="ascii")
+        return path
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: wrk.WrkResult
+    cpu_seconds: float
+    requests: int  # every request the server answered, the flood's included
+    errors: int  # likewise
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def _access_tokens(target: Target) -> Path:
+    now = utc_now()
+    tokens = [
+        target.tokens.issue_access(
+            user_id=account.user_id,
+            username=account.username,
+            session_id=account.session_id,
+            now=now,
+            expires_at=now + timedelta(seconds=target.settings.access_token_ttl_seconds),
+        ).token
+        for account in target.population.tail(TOKEN_SAMPLE)
+    ]
+    return target.write("tokens", tokens)
+
+
+def _login_users(target: Target) -> Path:
+    accounts = target.population.live + target.population.revoked
+    sample = random.Random(len(accounts)).sample(accounts, min(LOGIN_SAMPLE, len(accounts)))  # noqa: S311
+    return target.write("users", [account.username for account in sample])
+
+
+def _measure(target: Target, jobs: list[wrk.WrkJob]) -> tuple[list[wrk.WrkResult], float]:
+    """Run the jobs at the same time; their results and the server's CPU seconds meanwhile."""
+    before = target.server.cpu_seconds()
+    processes = [wrk.start(job) for job in jobs]
+    results = [wrk.finish(process, job) for process, job in zip(processes, jobs, strict=True)]
+    cpu = target.server.cpu_seconds() - before
+    target.server.check_alive()
+    return results, cpu
+
+
+def _single(target: Target, job: wrk.WrkJob, **extra: float) -> Outcome:
+    (result,), cpu = _measure(target, [job])
+    return Outcome(result, cpu, result.requests, result.errors, extra)
+
+
+def _get(target: Target, load: Load, path: str) -> wrk.WrkJob:
+    return wrk.WrkJob(
+        script="get.lua",
+        url=target.server.base_url,
+        threads=load.threads,
+        connections=load.connections,
+        seconds=load.seconds,
+        env={"BENCH_PATH": path, "BENCH_TOKENS": str(_access_tokens(target))},
+    )
+
+
+def _login(target: Target, connections: int, load: Load) -> wrk.WrkJob:
+    return wrk.WrkJob(
+        script="login.lua",
+        url=target.server.base_url,
+        threads=min(load.threads, connections),
+        connections=connections,
+        seconds=load.seconds,
+        env={"BENCH_USERS": str(_login_users(target)), "BENCH_PASSWORD": PASSWORD},
+    )
+
+
+def verify(target: Target, load: Load) -> Outcome:
+    return _single(target, _get(target, load, "/auth/verify"))
+
+
+def me(target: Target, load: Load) -> Outcome:
+    return _single(target, _get(target, load, "/auth/me"))
+
+
+def refresh(target: Target, load: Load) -> Outcome:
+    """Each connection rotates its own session, always presenting its newest cookie."""
+    now = utc_now()
+    owned = target.population.take_fresh(load.connections, keep=TOKEN_SAMPLE)
+    cookies = [
+        target.tokens.issue_refresh(
+            user_id=account.user_id,
+            session_id=account.session_id,
+            now=now,
+            expires_at=now + timedelta(hours=1),
+            jti=account.jti,
+        ).token
+        for account in owned
+    ]
+    job = wrk.WrkJob(
+        script="refresh.lua",
+        url=target.server.base_url,
+        # wrk keeps lua state per thread, so a thread per connection gives each its own cookie.
+        threads=load.connections,
+        connections=load.connections,
+        seconds=load.seconds,
+        env={
+            "BENCH_COOKIES": str(target.write("cookies", cookies)),
+            "BENCH_COOKIE_NAME": target.settings.cookie_name,
+        },
+    )
+    return _single(target, job)
+
+
+def login(target: Target, load: Load) -> Outcome:
+    return _single(target, _login(target, load.connections, load))
+
+
+def mixed(target: Target, load: Load) -> Outcome:
+    """/auth/verify while a login flood keeps every hashing thread busy."""
+    flood = _login(target, load.flood_connections, load)
+    (checked, flooded), cpu = _measure(target, [_get(target, load, "/auth/verify"), flood])
+    return Outcome(
+        checked,
+        cpu,
+        checked.requests + flooded.requests,
+        checked.errors + flooded.errors,
+        {"flood_rate": flooded.rate, "flood_errors": flooded.errors},
+    )
+
+
+def ceiling(server: ServerProcess, load: Load) -> wrk.WrkResult:
+    job = wrk.WrkJob(
+        script="get.lua",
+        url=server.base_url,
+        threads=load.threads,
+        connections=load.connections,
+        seconds=load.seconds,
+        env={"BENCH_PATH": "/"},
+    )
+    return wrk.run(job)
+
+
+Scenario = Callable[[Target, Load], Outcome]
+
+SCENARIOS: dict[str, Scenario] = {
+    "verify": verify,
+    "me": me,
+    "refresh": refresh,
+    "login": login,
+    "mixed": mixed,
+}
+# Run at every --sizes entry; the others only at the smallest.
+GROWTH = ("verify", "refresh", "login")

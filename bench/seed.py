@@ -1,0 +1,144 @@
+"""Users and sessions written straight into a migrated database, fast enough for 100k.
+
+Every user has one session and the same password, hashed once with the service's argon2
+parameters, so the server checks it exactly as it would a real one. Every tenth session is
+revoked, so the revocation list the servers load at startup grows with the store too. The
+refresh-token ids stay in memory: the benchmark mints cookies for them when it needs them.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, text
+
+from authsvc.passwords import PasswordService
+from authsvc.services.sessions import token_hash
+from authsvc.settings import Settings
+from authsvc.store import open_store
+from authsvc.store.models import sessions, users
+from authsvc.store.sql import create_engine
+from authsvc.tokens import new_token_id
+
+PASSWORD = "bench-correct-horse-battery-staple"  # noqa: S105 (every seeded user's)
+REVOKED_EVERY = 10
+BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    user_id: str
+    username: str
+    session_id: str
+    jti: str  # of the session's current refresh token
+
+
+@dataclass
+class Population:
+    """What was seeded: the accounts whose sessions are live, in a fixed order."""
+
+    size: int
+    live: list[Account]
+    revoked: list[Account]
+    _next_fresh: int = field(default=0)
+
+    def take_fresh(self, count: int, *, keep: int) -> list[Account]:
+        """Sessions no earlier call returned, never from the last `keep` (see `tail`).
+
+        Refresh runs rotate the sessions they use; each run takes unused ones so it starts
+        from the current token, never from one an earlier run superseded.
+        """
+        end = self._next_fresh + count
+        if end > len(self.live) - keep:
+            raise ValueError(
+                f"{self.size} seeded sessions are not enough for this many refresh runs; "
+                "use fewer --connections or --repeat, or larger --sizes"
+            )
+        taken = self.live[self._next_fresh : end]
+        self._next_fresh = end
+        return taken
+
+    def tail(self, count: int) -> list[Account]:
+        """The last `count` live sessions: never rotated, so their access tokens stay valid."""
+        return self.live[-count:]
+
+
+def make_population(size: int, rng: random.Random) -> Population:
+    live: list[Account] = []
+    revoked: list[Account] = []
+    for index in range(size):
+        account = Account(
+            user_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            username=f"bench{index:06d}",
+            session_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            jti=new_token_id(),
+        )
+        (revoked if index % REVOKED_EVERY == REVOKED_EVERY - 1 else live).append(account)
+    return Population(size=size, live=live, revoked=revoked)
+
+
+async def password_hash(settings: Settings) -> str:
+    return await PasswordService(settings).hash(PASSWORD)
+
+
+async def load(database_url: str, population: Population, *, hashed: str, now: datetime) -> None:
+    """Migrate the database at `database_url` and write the population into it."""
+    async with open_store(database_url, migrate=True):
+        pass
+    revoked_ids = {account.session_id for account in population.revoked}
+    accounts = population.live + population.revoked
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for start in range(0, len(accounts), BATCH):
+                chunk = accounts[start : start + BATCH]
+                await conn.execute(
+                    insert(users),
+                    [
+                        {
+                            "id": a.user_id,
+                            "username": a.username,
+                            "email": None,
+                            "password_hash": hashed,
+                            "created_at": now,
+                            "password_changed_at": now,
+                        }
+                        for a in chunk
+                    ],
+                )
+                await conn.execute(
+                    insert(sessions),
+                    [_session_row(a, now, revoked=a.session_id in revoked_ids) for a in chunk],
+                )
+        if engine.dialect.name == "sqlite":
+            # Fold the WAL into the main file, so copying that one file copies everything.
+            async with engine.connect() as conn:
+                await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        else:
+            async with engine.connect() as conn:
+                await conn.execute(text("ANALYZE"))
+                await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def _session_row(account: Account, now: datetime, *, revoked: bool) -> dict[str, object]:
+    return {
+        "id": account.session_id,
+        "user_id": account.user_id,
+        "token_hash": token_hash(account.jti),
+        "previous_token_hash": None,
+        "rotated_at": None,
+        "generation": 0,
+        "user_agent": "bench",
+        "ip": "127.0.0.1",
+        "created_at": now,
+        "last_used_at": now,
+        "idle_expires_at": now + timedelta(days=1),
+        "absolute_expires_at": now + timedelta(days=30),
+        "revoked_at": now if revoked else None,
+        "revoked_reason": "logout" if revoked else None,
+    }

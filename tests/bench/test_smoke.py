@@ -1,0 +1,48 @@
+"""The benchmark in smoke mode: every scenario on every configuration still runs cleanly.
+
+This asserts completion and correctness only (no errors, no non-2xx answers, every refresh a
+real rotation), never a speed: CI machines are shared and their figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.scenarios import SCENARIOS
+
+from tests.stores import STORES
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_SECONDS = 300
+
+
+def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
+    out = tmp_path / "smoke"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--stores", ",".join(STORES), "--out", out],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "### GET /auth/verify (valid Bearer token)" in completed.stdout
+
+    dump = json.loads(out.with_suffix(".json").read_text())
+    configs = {f"{store}/{workers}w" for store in STORES for workers in (1, 2)}
+    ran = {(s["scenario"], s["config"]) for s in dump["summaries"]}
+    assert ran == {(scenario, config) for scenario in SCENARIOS for config in configs}
+    for m in dump["measurements"]:
+        where = f"{m['scenario']} on {m['config']}"
+        assert m["errors"] == 0, where
+        assert m["non_2xx"] == 0, where
+        if m["scenario"] != "login":  # a second of argon2 under 50 connections may finish few
+            assert m["requests"] > 0, where
+        if m["scenario"] == "refresh":
+            assert m["counters"]["rotated"] == m["requests"], where
+            assert m["counters"]["grace"] == 0, where
+    assert all(c["errors"] == 0 and c["rate"] > 0 for c in dump["ceilings"])

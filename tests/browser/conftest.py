@@ -1,0 +1,162 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, the demo SPA, a real authsvc.
+
+Three parties talk over 127.0.0.1 only: headless Chromium (a fresh profile per launch, a
+fresh context per test), the demo's static server in a thread of this process
+(demo/server.py), and `authsvc serve` (tests/e2e/harness.py) with the demo's origin in
+ALLOWED_ORIGINS. The two origins differ only in their port, so they are one site, as
+app.example.com and auth.example.com are; the refresh cookie keeps its defaults (Secure,
+HttpOnly, SameSite=Strict, Path=/auth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from demo.server import DemoServer
+from playwright.sync_api import Browser, BrowserContext, Error, sync_playwright
+
+from tests.e2e.harness import Server, ServerFactory, register, server_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright adds --headless itself; the rest keeps the browser off the network and quiet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+LAUNCH_TIMEOUT_MS = 30_000
+# Every wait for the page (a selector, a function, a navigation) gives up after this long.
+PAGE_TIMEOUT_MS = 10_000
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@dataclass
+class Deployment:
+    """authsvc and the demo on their two origins, as `python -m demo` runs them."""
+
+    authsvc: Server
+    demo: DemoServer
+    env: dict[str, str]
+    servers: ServerFactory
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.demo.origin}/"
+
+    def api(self) -> httpx.Client:
+        return self.authsvc.client()
+
+    def restart(self, **overrides: str) -> None:
+        """Stop authsvc and start it again on the same port and database, with `overrides`."""
+        self.authsvc.stop()
+        self.env = {**self.env, **overrides}
+        self.authsvc = self.servers.start(self.env, port=self.authsvc.port)
+
+    def user(self, username: str) -> str:
+        with self.api() as client:
+            register(client, username)
+        return username
+
+
+@dataclass
+class DemoServers:
+    started: list[DemoServer] = field(default_factory=list)
+
+    def start(self, authsvc_url: str | None = None) -> DemoServer:
+        demo = DemoServer(("127.0.0.1", 0), authsvc_url=authsvc_url)
+        demo.start_in_thread()
+        self.started.append(demo)
+        return demo
+
+    def close(self) -> None:
+        for demo in self.started:
+            demo.shutdown()
+            demo.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module; CI installs it, so its absence is a failure."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=LAUNCH_TIMEOUT_MS,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Fresh browser contexts (their own cookie jar and storage), checked for page errors.
+
+    Keyword arguments go to `Browser.new_context`; `page_errors=False` allows errors.
+    """
+    contexts: list[tuple[BrowserContext, list[Error]]] = []
+
+    def make(*, page_errors: bool = True, **options: object) -> BrowserContext:
+        context = browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        errors: list[Error] = []
+        if page_errors:
+            context.on("weberror", lambda web_error: errors.append(web_error.error))
+        contexts.append((context, errors))
+        return context
+
+    yield make
+    for context, _ in contexts:
+        context.close()
+    assert [error for _, errors in contexts for error in errors] == []
+
+
+@pytest.fixture
+def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
+    return new_context()
+
+
+@pytest.fixture
+def demo_servers() -> Iterator[DemoServers]:
+    started = DemoServers()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def deploy(
+    servers: ServerFactory, demo_servers: DemoServers, tmp_path: Path
+) -> Callable[..., Deployment]:
+    """`deploy(**settings)`: the demo and an authsvc that allows its origin, with `settings`."""
+
+    def start(**settings: str) -> Deployment:
+        demo = demo_servers.start()
+        env = server_env(tmp_path / "authsvc.db", ALLOWED_ORIGINS=demo.origin, **settings)
+        authsvc = servers.start(env)
+        demo.authsvc_url = authsvc.base_url
+        return Deployment(authsvc=authsvc, demo=demo, env=env, servers=servers)
+
+    return start
+
+
+@pytest.fixture
+def deployment(deploy: Callable[..., Deployment]) -> Deployment:
+    return deploy()
+
+
+@pytest.fixture
+def alice(deployment: Deployment) -> str:
+    return deployment.user("alice")

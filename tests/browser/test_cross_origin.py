@@ -1,0 +1,98 @@
+"""A page on an origin authsvc does not allow gets no token, whatever script it runs.
+
+Two such origins: another port on the demo's host (the same site, so SameSite=Strict does not
+keep the cookie back and only authsvc's Origin check and CORS stand in the way) and another
+host (another site, where the browser does not send the cookie either).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from authsvc.api.client import client_source
+from tests.browser.conftest import DemoServers, Deployment
+from tests.browser.spa import (
+    access_token,
+    only_refresh_cookie,
+    open_demo,
+    sign_in,
+    wait_for_state,
+)
+from tests.e2e.harness import PASSWORD, bearer
+
+# A request as authsvc's access log records it: method, path and status.
+ANSWERED = re.compile(r'"([A-Z]+ /\S*) HTTP/1.1\\" (\d{3})')
+FOREIGN_HOSTS = {"same-site": "127.0.0.1", "cross-site": "localhost"}
+
+# What the foreign page tries: authsvc's own client, copied into the page, then bare requests.
+ATTACK = """async ([source, base, username, password]) => {
+    const copy = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    const { createAuthClient } = await import(copy);
+    const auth = createAuthClient({ baseUrl: base });
+    const outcome = (promise) => promise.then(
+        (value) => `answered ${JSON.stringify(value)}`, (error) => `refused: ${error.name}`);
+    return {
+        restore: await outcome(auth.restore()),
+        login: await outcome(auth.login(username, password)),
+        // A simple request needs no preflight; its answer is unreadable without CORS.
+        refresh: await outcome(fetch(`${base}/auth/refresh`,
+            { method: "POST", credentials: "include" }).then((r) => r.json())),
+        opaque: await outcome(fetch(`${base}/auth/refresh`,
+            { method: "POST", credentials: "include", mode: "no-cors" }).then((r) => r.type)),
+    };
+}"""
+
+
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_a_page_on_a_foreign_origin_cannot_obtain_a_token(
+    deployment: Deployment,
+    alice: str,
+    new_context: Callable[..., BrowserContext],
+    demo_servers: DemoServers,
+    site: str,
+) -> None:
+    # The foreign page writes its own CSP, so it may run any script; its errors are expected.
+    context = new_context(page_errors=False, bypass_csp=True)
+    page = context.new_page()
+    open_demo(page, deployment.demo_url)
+    sign_in(page, alice)
+    cookie = only_refresh_cookie(context)["value"]
+    foreign = demo_servers.start(deployment.authsvc.base_url)
+    foreign_url = f"http://{FOREIGN_HOSTS[site]}:{foreign.server_address[1]}/"
+    log_before = len(deployment.authsvc.output())
+
+    attacker = context.new_page()
+    with attacker.expect_event("pageerror") as failure:
+        attacker.goto(foreign_url)
+    # The demo cannot even load authsvc's client there: CORS does not admit that origin.
+    assert "client.js" in str(failure.value)
+    outcome = attacker.evaluate(
+        ATTACK, [client_source().decode(), deployment.authsvc.base_url, alice, PASSWORD]
+    )
+
+    assert outcome == {
+        "restore": "refused: TypeError",
+        "login": "refused: TypeError",
+        "refresh": "refused: TypeError",
+        "opaque": 'answered "opaque"',
+    }
+    answered = ANSWERED.findall(deployment.authsvc.output()[log_before:])
+    # The client's calls stopped at their preflight; the two bare requests reached authsvc,
+    # which refused them on their Origin.
+    assert [a for a in answered if a[0].startswith("OPTIONS")] == [
+        ("OPTIONS /auth/refresh", "400"),
+        ("OPTIONS /auth/login", "400"),
+    ]
+    assert [a for a in answered if a[0].startswith("POST")] == [("POST /auth/refresh", "403")] * 2
+    # Nothing changed for the user: the same cookie, one session, still working.
+    assert only_refresh_cookie(context)["value"] == cookie
+    with deployment.api() as api:
+        sessions = api.get("/auth/sessions", headers=bearer(access_token(page)))
+    assert sessions.status_code == 200
+    assert len(sessions.json()) == 1
+    page.reload()
+    wait_for_state(page, "signed-in")

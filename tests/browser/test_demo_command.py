@@ -1,0 +1,57 @@
+"""`python -m demo`, the README's one command: both servers up, the demo user signs in."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from demo.__main__ import DEMO_PASSWORD, DEMO_USER
+from playwright.sync_api import BrowserContext
+
+from tests.browser.spa import only_refresh_cookie, open_demo, sign_in
+from tests.e2e.harness import POLL_INTERVAL_SECONDS, LoopbackProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "authsvc demo: open"
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if line in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(POLL_INTERVAL_SECONDS)
+    raise AssertionError(f"no {line!r} from python -m demo:\n{log.read_text(errors='replace')}")
+
+
+def test_one_command_serves_the_demo_and_authsvc(context: BrowserContext, tmp_path: Path) -> None:
+    demo_port, authsvc_port = free_port(), free_port()
+    log = tmp_path / "demo.log"
+    command = [sys.executable, "-m", "demo", "--port", str(demo_port)]
+    command += ["--authsvc-port", str(authsvc_port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        )
+    demo = LoopbackProcess(process=process, port=demo_port)
+    try:
+        wait_for_line(process, log, READY_LINE)
+        page = context.new_page()
+        open_demo(page, f"{demo.base_url}/")
+        sign_in(page, DEMO_USER, DEMO_PASSWORD)
+        cookie = only_refresh_cookie(context)
+        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
+    finally:
+        status = demo.stop(signal.SIGTERM)
+    assert status == 0, log.read_text(errors="replace")
+    # authsvc went down with it.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{authsvc_port}/healthz", timeout=2.0)
