@@ -28,6 +28,7 @@ from authsvc.middleware import (
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList, RevocationList
 from authsvc.revocation_redis import RedisRevocationList
+from authsvc.services.authenticator import Authenticator
 from authsvc.services.observer import NULL_OBSERVER
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
@@ -107,6 +108,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 per_account=settings.throttle_per_account,
             )
             app.state.clock = clock
+            app.state.authenticator = Authenticator(
+                tokens=tokens, revocations=revocations, clock=clock
+            )
             app.state.metrics = metrics
             app.state.observer = metrics or NULL_OBSERVER
             yield

@@ -2,6 +2,10 @@
 
 Routers take the `Annotated` aliases below; tests replace any provider through
 `app.dependency_overrides` (a fixed clock, say) instead of patching modules.
+
+Every provider is a coroutine function although none of them waits: FastAPI runs a plain
+function in the thread pool, and the dependency tree of one verify request would cost a dozen
+thread hops, most of its CPU time.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from authsvc.metrics import Metrics
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
+from authsvc.services.authenticator import Authenticator
 from authsvc.services.observer import SessionObserver
 from authsvc.services.sessions import ClientInfo, SessionService
 from authsvc.settings import Settings
@@ -27,53 +32,53 @@ from authsvc.tokens import AccessClaims, TokenService
 USER_AGENT_MAX = 512
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_tokens(request: Request) -> TokenService:
+async def get_tokens(request: Request) -> TokenService:
     tokens: TokenService = request.app.state.tokens
     return tokens
 
 
-def get_passwords(request: Request) -> PasswordService:
+async def get_passwords(request: Request) -> PasswordService:
     passwords: PasswordService = request.app.state.passwords
     return passwords
 
 
-def get_policy(request: Request) -> PasswordPolicy:
+async def get_policy(request: Request) -> PasswordPolicy:
     policy: PasswordPolicy = request.app.state.policy
     return policy
 
 
-def get_revocations(request: Request) -> RevocationList:
+async def get_revocations(request: Request) -> RevocationList:
     revocations: RevocationList = request.app.state.revocations
     return revocations
 
 
-def get_throttle(request: Request) -> LoginThrottle:
+async def get_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.throttle
     return throttle
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """Only for routes that exist when metrics are enabled."""
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_observer(request: Request) -> SessionObserver:
+async def get_observer(request: Request) -> SessionObserver:
     observer: SessionObserver = request.app.state.observer
     return observer
 
@@ -83,7 +88,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def get_accounts(
+async def get_accounts(
     store: StoreDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -102,7 +107,7 @@ def get_accounts(
 Accounts = Annotated[AccountService, Depends(get_accounts)]
 
 
-def get_sessions(
+async def get_sessions(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
@@ -120,16 +125,14 @@ def get_sessions(
         throttle=throttle,
         settings=settings,
         clock=clock,
-        # Read directly, not as a dependency: each plain provider costs this hot path a
-        # thread-pool hop.
-        observer=get_observer(request),
+        observer=await get_observer(request),
     )
 
 
 Sessions = Annotated[SessionService, Depends(get_sessions)]
 
 
-def get_client(request: Request) -> ClientInfo:
+async def get_client(request: Request) -> ClientInfo:
     resolver: ClientAddressResolver = request.app.state.client_addresses
     user_agent = request.headers.get("user-agent")
     return ClientInfo(
@@ -145,11 +148,19 @@ Client = Annotated[ClientInfo, Depends(get_client)]
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
+async def get_authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+Auth = Annotated[Authenticator, Depends(get_authenticator)]
+
+
 async def get_claims(
-    sessions: Sessions, token: Annotated[str | None, Depends(bearer_scheme)]
+    authenticator: Auth, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> AccessClaims:
     """Raises: NotAuthenticated, InvalidToken, SessionEnded (all 401)."""
-    return await sessions.authenticate(token)
+    return await authenticator.authenticate(token)
 
 
 CurrentClaims = Annotated[AccessClaims, Depends(get_claims)]

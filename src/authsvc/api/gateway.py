@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Response
 
-from authsvc.deps import Sessions, bearer_scheme
+from authsvc.deps import Auth, bearer_scheme
 from authsvc.errors import BEARER_CHALLENGE, AuthError
 
 VERIFY_PATH = "/auth/verify"
@@ -39,7 +39,7 @@ def _unauthorized() -> Response:
     },
 )
 async def verify(
-    sessions: Sessions, token: Annotated[str | None, Depends(bearer_scheme)]
+    authenticator: Auth, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Response:
     """Check the Bearer token of the request the gateway is about to pass on.
 
@@ -48,7 +48,7 @@ async def verify(
     still gets a 200 or a 401.
     """
     try:
-        claims = await sessions.authenticate(token)
+        claims = await authenticator.authenticate(token)
     except AuthError:
         return _unauthorized()
     except Exception:

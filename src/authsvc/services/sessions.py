@@ -198,19 +198,6 @@ class SessionService:
         now = self._clock()
         await self._revoke_all(claims.user_id, reason="logout_all", now=now)
 
-    async def authenticate(self, access_token: str | None) -> AccessClaims:
-        """The claims of a valid access token whose session is still live.
-
-        Raises: NotAuthenticated, InvalidToken, SessionEnded.
-        """
-        if not access_token:
-            raise NotAuthenticated
-        now = self._clock()
-        claims = self._tokens.verify_access(access_token, now=now)
-        if await self._revocations.is_revoked(claims.session_id, now=now):
-            raise SessionEnded
-        return claims
-
     async def profile(self, claims: AccessClaims) -> UserProfile:
         """The caller's profile, usually without a database round trip.
 
