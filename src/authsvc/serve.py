@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from authsvc.logs import configure_logging
-from authsvc.memory import release_large_blocks
 from authsvc.metrics import MULTIPROC_DIR_ENV
 from authsvc.settings import Settings
 
@@ -77,7 +76,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     )
     configure_logging()
     if workers == 1:
-        release_large_blocks()
         from authsvc.app import create_app
 
         with _metrics_directory(create=False, enabled=settings.metrics_enabled):
@@ -103,7 +101,6 @@ def worker_app() -> FastAPI:
 
     # A spawned worker starts with a bare interpreter: logging is set up again here.
     configure_logging()
-    release_large_blocks()
     return create_app()
 
 

@@ -90,6 +90,46 @@ def _session(row: RowMapping) -> SessionRecord:
     return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
 
 
+# The new access token names the user: the rotation reads the name in its own statement.
+_USERNAME = (
+    select(users.c.username)
+    .where(users.c.id == sessions.c.user_id)
+    .correlate(sessions)
+    .scalar_subquery()
+    .label("username")
+)
+_NOW = bindparam("now", type_=UTCDateTime())
+_IDLE_DEADLINE = bindparam("idle_deadline", type_=UTCDateTime())
+# Built once, with every value a bound parameter: composing this statement anew took more CPU
+# than the rest of a rotation's Python code.
+_ROTATE = (
+    update(sessions)
+    .where(
+        sessions.c.id == bindparam("session_id"),
+        sessions.c.token_hash == bindparam("presented"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.idle_expires_at > _NOW,
+        sessions.c.absolute_expires_at > _NOW,
+    )
+    .values(
+        token_hash=bindparam("replacement"),
+        previous_token_hash=bindparam("presented"),
+        rotated_at=_NOW,
+        last_used_at=_NOW,
+        # Renewal never reaches past the absolute cap, so rotating forever cannot keep a
+        # session alive forever.
+        idle_expires_at=case(
+            (sessions.c.absolute_expires_at < _IDLE_DEADLINE, sessions.c.absolute_expires_at),
+            else_=_IDLE_DEADLINE,
+        ),
+        generation=sessions.c.generation + 1,
+        user_agent=bindparam("new_user_agent"),
+        ip=bindparam("new_ip"),
+    )
+    .returning(*sessions.c, _USERNAME)
+)
+
+
 class SqlStore:
     """One method, one transaction."""
 
@@ -234,47 +274,21 @@ class SqlStore:
 
     async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
         now = rotation.now
-        idle_deadline = bindparam("idle_deadline", rotation.idle_deadline, type_=UTCDateTime())
-        # The new access token names the user: read the name in this statement, not after it.
-        username = (
-            select(users.c.username)
-            .where(users.c.id == sessions.c.user_id)
-            .correlate(sessions)
-            .scalar_subquery()
-            .label("username")
-        )
         async with self._write() as conn:
             # The swap happens only if the presented token is still current: of any number of
-            # concurrent presentations, exactly one matches this WHERE clause.
+            # concurrent presentations, exactly one matches the WHERE clause of _ROTATE.
             swapped = (
                 await conn.execute(
-                    update(sessions)
-                    .where(
-                        sessions.c.id == session_id,
-                        sessions.c.token_hash == rotation.presented_hash,
-                        sessions.c.revoked_at.is_(None),
-                        sessions.c.idle_expires_at > now,
-                        sessions.c.absolute_expires_at > now,
-                    )
-                    .values(
-                        token_hash=rotation.replacement_hash,
-                        previous_token_hash=rotation.presented_hash,
-                        rotated_at=now,
-                        last_used_at=now,
-                        # Renewal never reaches past the absolute cap, so rotating forever
-                        # cannot keep a session alive forever.
-                        idle_expires_at=case(
-                            (
-                                sessions.c.absolute_expires_at < idle_deadline,
-                                sessions.c.absolute_expires_at,
-                            ),
-                            else_=idle_deadline,
-                        ),
-                        generation=sessions.c.generation + 1,
-                        user_agent=rotation.user_agent,
-                        ip=rotation.ip,
-                    )
-                    .returning(*sessions.c, username)
+                    _ROTATE,
+                    {
+                        "session_id": session_id,
+                        "presented": rotation.presented_hash,
+                        "replacement": rotation.replacement_hash,
+                        "now": now,
+                        "idle_deadline": rotation.idle_deadline,
+                        "new_user_agent": rotation.user_agent,
+                        "new_ip": rotation.ip,
+                    },
                 )
             ).first()
             if swapped is not None:
@@ -283,7 +297,9 @@ class SqlStore:
                 )
 
             row = (
-                await conn.execute(select(*sessions.c, username).where(sessions.c.id == session_id))
+                await conn.execute(
+                    select(*sessions.c, _USERNAME).where(sessions.c.id == session_id)
+                )
             ).first()
             if row is None:
                 return RotateOutcome(RotateResult.UNKNOWN, None)
