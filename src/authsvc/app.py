@@ -29,7 +29,6 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList, RevocationList
 from authsvc.revocation_redis import RedisRevocationList
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.observer import NULL_OBSERVER
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle
@@ -112,7 +111,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 tokens=tokens, revocations=revocations, clock=clock
             )
             app.state.metrics = metrics
-            app.state.observer = metrics or NULL_OBSERVER
             yield
 
     app = FastAPI(

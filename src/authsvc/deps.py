@@ -22,7 +22,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.observer import SessionObserver
+from authsvc.services.observer import NULL_OBSERVER, SessionObserver
 from authsvc.services.sessions import ClientInfo, SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
@@ -79,8 +79,8 @@ async def get_metrics(request: Request) -> Metrics:
 
 
 async def get_observer(request: Request) -> SessionObserver:
-    observer: SessionObserver = request.app.state.observer
-    return observer
+    metrics: Metrics | None = request.app.state.metrics
+    return metrics if metrics is not None else NULL_OBSERVER
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -16,7 +16,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import httpx
 import pytest
 
 from authsvc.settings import Settings
+from tests.e2e.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -231,13 +231,6 @@ def test_dockerignore_admits_exactly_what_the_builder_copies(stages: list[Stage]
         assert (ROOT / path).exists(), path
     # Everything else (.env, .git, .venv, *.db) is excluded by the leading `*`.
     assert not admitted & {".env", ".git", ".venv", "tests"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(command: list[str], *, timeout: float, **kwargs: Any) -> None:

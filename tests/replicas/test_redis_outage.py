@@ -17,15 +17,9 @@ from redis.asyncio import Redis
 from authsvc.revocation_redis import RedisRevocationList
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewSession
+from tests.e2e.harness import free_port
 
 NOW = datetime.now(UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ThrowawayRedis:

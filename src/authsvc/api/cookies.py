@@ -35,8 +35,7 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-# Coroutine functions, like every dependency on a hot route: FastAPI runs plain functions in
-# the thread pool, a thread hop per request for a few dictionary writes.
+# A coroutine function, like every provider in deps.py (its docstring says why).
 async def no_store(response: Response) -> None:
     """Dependency: nothing under /auth may be cached by the browser or a proxy (RFC 6749 §5.1)."""
     response.headers["Cache-Control"] = "no-store"

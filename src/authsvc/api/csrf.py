@@ -22,8 +22,7 @@ from authsvc.deps import SettingsDep
 from authsvc.errors import CrossSiteRequest
 
 
-# Coroutine functions, though they never wait: FastAPI would run plain functions in the thread
-# pool, a thread hop on every cookie-route request.
+# Coroutine functions, like every provider in deps.py (its docstring says why).
 async def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
     """Dependency for every cookie route. Raises: CrossSiteRequest."""
     origin = request.headers.get("origin")
