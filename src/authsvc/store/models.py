@@ -59,10 +59,13 @@ users = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
+    # TR39 skeleton of the username: two names that look alike share it, so the second is taken.
+    Column("username_skeleton", String(256), nullable=True),
     Column("email", String(320), nullable=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("password_changed_at", UTCDateTime(), nullable=False),
+    Index("uq_users_username_skeleton", "username_skeleton", unique=True),
 )
 
 sessions = Table(
