@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from authsvc import __version__
 from authsvc.api import build_routers
+from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.gateway import VERIFY_PATH
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
@@ -149,8 +150,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
         lifespan=lifespan,
         responses={431: {"description": "Request headers too large"}},
+        # FastAPI's own pages load their assets from a CDN; api/docs.py serves them instead.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        openapi_url=OPENAPI_PATH if settings.docs_enabled else None,
     )
     install_error_handlers(app)
+    if settings.docs_enabled:
+        install_docs(app)
     for router in build_routers(settings):
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     # GET /metrics for Prometheus; the gateway must not route it to the outside world.
     metrics_enabled: bool = True
+    # /docs, /redoc and /openapi.json; off, all three answer 404.
+    docs_enabled: bool = True
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None
