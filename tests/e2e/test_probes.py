@@ -9,7 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import ServerFactory, login, register, run_cli, server_env
+from tests.e2e.harness import (
+    ServerFactory,
+    bearer,
+    cookie_header,
+    login,
+    register,
+    run_cli,
+    server_env,
+)
 from tests.replicas.test_redis_outage import ThrowawayRedis
 
 READY_WITHIN_SECONDS = 10.0
@@ -53,7 +61,12 @@ def test_unreachable_redis_at_startup_is_loud_and_not_ready_until_it_answers(
             # Degraded, not down: revocations are read from the store, counters kept here.
             register(client, "alice")
             tokens = login(client, "alice")
-            assert client.get("/auth/me", headers={"Authorization": f"Bearer {tokens.access}"})
+            assert client.get("/auth/me", headers=bearer(tokens.access)).status_code == 200
+            assert (
+                client.post("/auth/logout", headers=cookie_header(tokens.refresh)).status_code
+                == 204
+            )
+            assert client.get("/auth/me", headers=bearer(tokens.access)).status_code == 401
 
             redis.start()
             wait_for_status(client, "/readyz", 200)
