@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from authsvc import __version__
 from authsvc.api import build_routers
+from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.gateway import VERIFY_PATH
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
@@ -26,6 +28,7 @@ from authsvc.middleware import (
     ResponseHeadersMiddleware,
 )
 from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.readiness import Probe
 from authsvc.revocation import MemoryRevocationList, RevocationList
 from authsvc.revocation_redis import RedisRevocationList
 from authsvc.services.authenticator import Authenticator
@@ -40,8 +43,11 @@ log = logging.getLogger("authsvc")
 @asynccontextmanager
 async def open_shared_state(
     settings: Settings, store: Store, clock: Clock
-) -> AsyncIterator[tuple[RevocationList, Storage]]:
-    """Revocations and throttle counters: in this process, or shared through Redis."""
+) -> AsyncIterator[tuple[RevocationList, Storage, dict[str, Probe]]]:
+    """Revocations and throttle counters: in this process, or shared through Redis.
+
+    Also yields the readiness probes of what it connected to (Redis, when configured).
+    """
     # A revoked session must be remembered while its access tokens can still be valid.
     remember_for = timedelta(
         seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
@@ -49,9 +55,10 @@ async def open_shared_state(
     if settings.redis_url is None:
         memory = MemoryRevocationList(remember_for=remember_for)
         await memory.load(store, now=clock())
-        yield memory, MemoryStorage()
+        yield memory, MemoryStorage(), {}
         return
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    await _warn_if_unreachable(redis)
     shared = RedisRevocationList(
         redis,
         store=store,
@@ -69,10 +76,33 @@ async def open_shared_state(
         connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # hint too narrow
     )
     try:
-        yield shared, counters
+        yield shared, counters, {"redis": redis.ping}
     finally:
         await shared.close()
         await redis.aclose()
+
+
+async def _warn_if_unreachable(redis: Redis) -> None:
+    """Start degraded rather than not at all, but say so where an operator will look.
+
+    Refusing to start would turn a Redis outage into a crash loop of every replica restarted
+    meanwhile; serving degraded keeps them correct (revocations read from the store, throttle
+    counters per process) and /readyz keeps them out of rotation until Redis answers.
+    """
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        options = redis.connection_pool.connection_kwargs
+        # Host and port only: the URL may carry a password.
+        where = f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
+        # One line an operator can read, not a traceback: the cause is named in it.
+        log.error(  # noqa: TRY400
+            "REDIS_URL: Redis at %s does not answer (%s). Serving degraded: revocations are "
+            "read from the store, throttle counters are kept per process, and /readyz answers "
+            "503 until Redis answers.",
+            where,
+            type(exc).__name__,
+        )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -91,7 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         PasswordPolicy.warm_up()
         async with (
             open_store(settings.database_url, migrate=settings.migrate_on_start) as store,
-            open_shared_state(settings, store, clock) as (revocations, throttle_storage),
+            open_shared_state(settings, store, clock) as (revocations, throttle_storage, probes),
         ):
             app.state.settings = settings
             app.state.store = store
@@ -99,6 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             app.state.passwords = PasswordService(settings)
             app.state.policy = PasswordPolicy(settings)
             app.state.revocations = revocations
+            app.state.readiness_probes = probes
             app.state.client_addresses = ClientAddressResolver(settings.trusted_proxies)
             app.state.throttle = LoginThrottle(
                 throttle_storage,
@@ -119,8 +150,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
         lifespan=lifespan,
         responses={431: {"description": "Request headers too large"}},
+        # FastAPI's own pages load their assets from a CDN; api/docs.py serves them instead.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        openapi_url=OPENAPI_PATH if settings.docs_enabled else None,
     )
     install_error_handlers(app)
+    if settings.docs_enabled:
+        install_docs(app)
     for router in build_routers(settings):
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.

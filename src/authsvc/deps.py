@@ -10,6 +10,7 @@ thread hops, most of its CPU time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,6 +20,7 @@ from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock
 from authsvc.metrics import Metrics
 from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
@@ -67,6 +69,12 @@ async def get_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+async def get_readiness_probes(request: Request) -> Mapping[str, Probe]:
+    """The shared dependencies to probe besides the store (Redis, when configured)."""
+    probes: Mapping[str, Probe] = request.app.state.readiness_probes
+    return probes
+
+
 async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
@@ -86,6 +94,7 @@ async def get_observer(request: Request) -> SessionObserver:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+ReadinessProbesDep = Annotated[Mapping[str, Probe], Depends(get_readiness_probes)]
 
 
 async def get_accounts(

@@ -14,7 +14,8 @@
     ├── SessionNotFound
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
     ├── Throttled                  too many failed attempts; carries Retry-After
-    └── StoreUnavailable           the database did not answer in time
+    ├── StoreUnavailable           the database did not answer in time
+    └── NotReady                   a configured dependency did not answer the readiness probe
 
 Services raise these; `install_error_handlers` maps them once, so routers never build errors.
 """
@@ -95,6 +96,10 @@ class StoreUnavailable(AuthError):
     pass
 
 
+class NotReady(AuthError):
+    pass
+
+
 HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     NotAuthenticated: (401, "Not authenticated"),
     InvalidCredentials: (401, "Invalid username or password"),
@@ -110,6 +115,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     CrossSiteRequest: (403, "Cross-site request refused"),
     Throttled: (429, "Too many failed attempts; try again later"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
+    NotReady: (503, "Service temporarily unavailable"),
 }
 
 # These explain which rule refused the request; every other error keeps its fixed text, so
@@ -139,7 +145,8 @@ async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
-        log.warning("store unavailable", exc_info=exc.__cause__)
+        if isinstance(exc, StoreUnavailable):
+            log.warning("store unavailable", exc_info=exc.__cause__)
         headers["Retry-After"] = "1"
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from limits import parse_many
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.asyncio.connection import parse_url as parse_redis_url
 
 from authsvc.keys import (
     PrivateKey,
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     # GET /metrics for Prometheus; the gateway must not route it to the outside world.
     metrics_enabled: bool = True
+    # /docs, /redoc and /openapi.json; off, all three answer 404.
+    docs_enabled: bool = True
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None
@@ -259,6 +262,18 @@ class Settings(BaseSettings):
         # Comma-separated in the environment; a list when passed in code.
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        # Parsed the way the client will parse it, so a misspelt URL stops the start here
+        # rather than in the middle of it. Never quoted: it may hold a password.
+        if value is not None:
+            try:
+                parse_redis_url(value)
+            except ValueError:
+                raise ValueError("not a Redis URL like redis://[:password@]host:6379/0") from None
         return value
 
     @field_validator("allowed_origins")

@@ -135,6 +135,7 @@ class TokenService:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
+        self._access_ttl = settings.access_token_ttl_seconds
 
     @property
     def access_key_id(self) -> str:
@@ -179,6 +180,12 @@ class TokenService:
     def verify_access(self, token: str, *, now: datetime) -> AccessClaims:
         """Raises: InvalidToken for anything but a valid, current access token."""
         claims = self._verify("access", token, now=now)
+        # A revocation is remembered for one configured TTL plus leeway (revocation.py). A
+        # token minted under a longer TTL, before a restart or on a replica not yet changed,
+        # would outlive that memory, so lowering the TTL would revive revoked sessions. Both
+        # times come from the issuer's one clock: no leeway is due on their difference.
+        if claims["exp"] - claims["iat"] > self._access_ttl:
+            raise InvalidToken("access token outlives the configured lifetime")
         username = claims.get("username")
         if not isinstance(username, str) or not username:
             raise InvalidToken("access token without username")

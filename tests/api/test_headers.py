@@ -22,10 +22,12 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient, pat
     )
 
 
-async def test_docs_page_still_loads_its_scripts(client: httpx.AsyncClient) -> None:
+async def test_docs_page_keeps_its_own_policy(client: httpx.AsyncClient) -> None:
     response = await client.get("/docs")
     assert response.status_code == 200
-    assert "content-security-policy" not in response.headers
+    assert response.headers["content-security-policy"].startswith(
+        "default-src 'none'; script-src 'self';"
+    )
     assert response.headers["x-content-type-options"] == "nosniff"
 
 

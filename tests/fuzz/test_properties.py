@@ -45,6 +45,7 @@ SECRET: dict[TokenKind, str] = {"access": ACCESS_SECRET, "refresh": REFRESH_SECR
 ISSUER = "authsvc-fuzz"
 AUDIENCE = "authsvc-fuzz-api"
 LEEWAY = 10
+ACCESS_TTL = 600
 ALGORITHM = "HS256"
 ACCESS_KID = hmac_key_id(ACCESS_SECRET)
 
@@ -224,6 +225,10 @@ def is_valid(kind: TokenKind, header: object, claims: object, *, now: float) -> 
     if not is_numeric_date(issued_at) or not is_numeric_date(expires_at):
         return False
     assert isinstance(issued_at, int) and isinstance(expires_at, int)
+    # An access token may not live longer than the configured TTL (revocations are only
+    # remembered that long).
+    if kind == "access" and expires_at - issued_at > ACCESS_TTL:
+        return False
     return issued_at <= now + LEEWAY and expires_at + LEEWAY > now
 
 
@@ -244,6 +249,7 @@ def tokens() -> TokenService:
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,
             jwt_leeway_seconds=LEEWAY,
+            access_token_ttl_seconds=ACCESS_TTL,
         )
     )
 
@@ -309,7 +315,7 @@ def test_signed_token_is_accepted_exactly_when_its_claims_are_valid(
         "jti": "token-1",
         "type": kind,
         "iat": now_seconds - 5,
-        "exp": now_seconds + 600,
+        "exp": now_seconds - 5 + ACCESS_TTL,
     }
     if kind == "access":
         claims |= {"aud": AUDIENCE, "username": "alice"}

@@ -141,3 +141,15 @@ async def test_without_redis_throttling_still_counts_per_process(replicas: Repli
     assert (await only.post("/auth/login", json=body)).status_code == 401
     assert (await only.post("/auth/login", json=body)).status_code == 401
     assert (await only.post("/auth/login", json=body)).status_code == 429
+
+
+async def test_readyz_answers_503_while_redis_is_unreachable(replicas: Replicas) -> None:
+    # The replica serves (falling back on the store and on per-process counters) but tells
+    # the orchestrator it is not fit for traffic until Redis answers.
+    healthy, cut_off = await replicas(REDIS, DEAD_REDIS)
+    assert (await healthy.get("/readyz")).status_code == 200
+    not_ready = await cut_off.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json() == {"detail": "Service temporarily unavailable"}
+    assert not_ready.headers["retry-after"] == "1"
+    assert (await cut_off.get("/healthz")).status_code == 200

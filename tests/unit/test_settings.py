@@ -340,3 +340,14 @@ def test_env_example_names_real_settings_and_is_refused_in_production(
     with pytest.raises(ValidationError, match="example value"):
         Settings()
     assert Settings(environment="development").cookie_path == "/auth"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:hunter2-secret@127.0.0.1:notaport/0", "redis://:hunter2-secret@127.0.0.1:99999/0"],
+)
+def test_malformed_redis_url_is_refused_without_echoing_it(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        make_settings(tmp_path, redis_url=url)
+    assert "redis_url" in str(refused.value).lower()
+    assert "hunter2" not in str(refused.value)

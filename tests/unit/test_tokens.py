@@ -405,9 +405,55 @@ def test_expired_beyond_leeway(tokens: TokenService, now: datetime, kind: TokenK
 def test_expired_within_leeway_is_accepted(
     tokens: TokenService, now: datetime, kind: TokenKind, seconds_ago: int
 ) -> None:
-    start = int(now.timestamp()) - 3600
-    token = forge(kind, now, iat=start, exp=int(now.timestamp()) - seconds_ago)
+    expires = int(now.timestamp()) - seconds_ago
+    token = forge(kind, now, iat=expires - TTL, exp=expires)
     verify(tokens, kind, token, now)
+
+
+def test_access_token_living_exactly_the_configured_ttl_is_accepted(
+    tokens: TokenService, now: datetime
+) -> None:
+    issued = int(now.timestamp())
+    verify(tokens, "access", forge("access", now, iat=issued, exp=issued + TTL), now)
+
+
+@pytest.mark.parametrize("extra", [1, LEEWAY, 3600])
+def test_access_token_living_longer_than_the_configured_ttl_is_refused(
+    tokens: TokenService, now: datetime, extra: int
+) -> None:
+    # Revocations are remembered for one TTL plus leeway; a longer-lived token would outlive
+    # the memory of its session's revocation.
+    issued = int(now.timestamp())
+    assert_rejected(
+        tokens, "access", forge("access", now, iat=issued, exp=issued + TTL + extra), now
+    )
+
+
+def test_access_tokens_issued_under_a_longer_ttl_die_when_it_is_lowered(
+    tmp_path: Path, now: datetime
+) -> None:
+    before = TokenService(make_settings(tmp_path, access_token_ttl_seconds=TTL))
+    after = TokenService(make_settings(tmp_path, access_token_ttl_seconds=60))
+    old = before.issue_access(
+        user_id=USER_ID,
+        username=USERNAME,
+        session_id=SESSION_ID,
+        now=now,
+        expires_at=now + timedelta(seconds=TTL),
+    )
+    new = after.issue_access(
+        user_id=USER_ID,
+        username=USERNAME,
+        session_id=SESSION_ID,
+        now=now,
+        expires_at=now + timedelta(seconds=60),
+    )
+
+    after.verify_access(new.token, now=now)
+    with pytest.raises(InvalidToken):
+        after.verify_access(old.token, now=now)
+    # Raising the TTL again keeps shorter tokens valid: nothing is cut in that direction.
+    before.verify_access(new.token, now=now)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -35,8 +35,11 @@ def _token_response(response: Response, issued: IssuedTokens, settings: Settings
     return TokenOut.from_token(issued.access)
 
 
-def build_router(cookie_name: str) -> APIRouter:
-    """The routes, with the refresh cookie's configured name bound into their signatures."""
+def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter:
+    """The routes, with the refresh cookie's configured name bound into their signatures.
+
+    `csrf_openapi` declares the header that `require_csrf_header` checks.
+    """
     router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(no_store)])
     RefreshCookie = Annotated[
         str | None, Cookie(alias=cookie_name, description="The refresh token")
@@ -67,7 +70,10 @@ def build_router(cookie_name: str) -> APIRouter:
         return _token_response(response, issued, settings)
 
     @router.post(
-        "/refresh", responses=COOKIE_RESPONSES, dependencies=[Depends(require_csrf_header)]
+        "/refresh",
+        responses=COOKIE_RESPONSES,
+        dependencies=[Depends(require_csrf_header)],
+        openapi_extra=csrf_openapi,
     )
     async def refresh(
         response: Response,
@@ -85,6 +91,7 @@ def build_router(cookie_name: str) -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         responses=CROSS_SITE,
         dependencies=[Depends(require_csrf_header)],
+        openapi_extra=csrf_openapi,
     )
     async def logout(
         response: Response,

@@ -16,10 +16,16 @@ check; they cannot be tricked into sending someone else's cookie in the first pl
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 
 from authsvc.deps import SettingsDep
 from authsvc.errors import CrossSiteRequest
+from authsvc.settings import Settings
+
+# What the browser client and the demo send; any non-empty value passes.
+CSRF_HEADER_EXAMPLE = "XMLHttpRequest"
 
 
 # Coroutine functions, like every provider in deps.py (its docstring says why).
@@ -45,3 +51,21 @@ async def require_csrf_header(request: Request, settings: SettingsDep) -> None:
     await require_allowed_origin(request, settings)
     if settings.require_csrf_header and not request.headers.get(settings.csrf_header):
         raise CrossSiteRequest(f"Missing {settings.csrf_header} header")
+
+
+def csrf_header_openapi(settings: Settings) -> dict[str, Any]:
+    """`openapi_extra` for routes that depend on `require_csrf_header`.
+
+    The check reads the header by hand (its name is a setting), so FastAPI cannot see it;
+    declared here, the docs page's "Try it out" sends it, filled in with the example.
+    """
+    parameter = {
+        "name": settings.csrf_header,
+        "in": "header",
+        "required": settings.require_csrf_header,
+        "description": "Any non-empty value; pages on other sites cannot send it",
+        # Blank values are refused like missing ones (HTTP strips the spaces around a value).
+        "schema": {"type": "string", "pattern": r"\S"},
+        "example": CSRF_HEADER_EXAMPLE,
+    }
+    return {"parameters": [parameter]}
