@@ -94,6 +94,7 @@ async def get_accounts(
     clock: ClockDep,
     passwords: Annotated[PasswordService, Depends(get_passwords)],
     policy: Annotated[PasswordPolicy, Depends(get_policy)],
+    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
 ) -> AccountService:
     return AccountService(
         store=store,
@@ -101,6 +102,7 @@ async def get_accounts(
         policy=policy,
         clock=clock,
         registration_enabled=settings.registration_enabled,
+        throttle=throttle,
     )
 
 
