@@ -273,6 +273,7 @@ class SessionService:
                 session_id=claims.session_id,
             )
             raise
+        await self._throttle.succeeded(user.username, client.ip)
         now = self._clock()
         await self._revoke_all(user.id, reason="password_changed", now=now, keep=claims.session_id)
         security_event("password_changed", user_id=user.id, session_id=claims.session_id)
