@@ -200,4 +200,8 @@ class LoginThrottle:
         for bucket, items in self._account_ip:
             for item in items:
                 await limiter.clear(item, "login", bucket, identifiers[bucket])
-        await storage.incr(f"proven/{identifiers['proven']}", self._proven_seconds)
+        # Cleared first: a counter's expiry is set when it is created, and the proof should
+        # last `proven_for` from the latest success, not the first.
+        proven = f"proven/{identifiers['proven']}"
+        await storage.clear(proven)
+        await storage.incr(proven, self._proven_seconds)

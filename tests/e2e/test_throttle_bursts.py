@@ -128,3 +128,31 @@ def test_a_burst_spread_over_two_replicas_shares_one_limit(
     statuses, right = burst(list(replicas), login_attempt)
 
     assert_throttled_to_the_limit(statuses, right, PER_ACCOUNT_IP)
+
+
+def test_a_burst_from_one_ipv6_64_is_one_client_and_does_not_lock_the_owner_out(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    # Behind a trusted proxy, X-Forwarded-For names the client: fifty addresses of one /64.
+    server = servers.start({**env, "TRUSTED_PROXIES": "127.0.0.1"})
+    owner = {"X-Forwarded-For": "203.0.113.7"}
+    with server.client() as client:
+        register(client, "alice")
+        first = client.post(
+            "/auth/login", json={"username": "alice", "password": PASSWORD}, headers=owner
+        )
+        assert first.status_code == 200
+
+    def from_the_64(client: httpx.Client, password: str) -> httpx.Response:
+        if password == PASSWORD:  # the owner, from the address they logged in from before
+            headers = owner
+        else:
+            headers = {"X-Forwarded-For": f"2001:db8:1:2::{uuid.uuid4().hex[:4]}"}
+        body = {"username": "alice", "password": password}
+        return client.post("/auth/login", json=body, headers=headers)
+
+    statuses, right = burst([server], from_the_64)
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses[401] <= PER_ACCOUNT_IP, statuses
+    assert right == 200

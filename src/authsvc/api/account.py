@@ -40,7 +40,9 @@ async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         401: {"description": "Not authenticated, or the current password is wrong"},
-        429: {"description": "Too many wrong passwords; see Retry-After"},
+        409: {"description": "The password was changed by another request meanwhile"},
+        429: {"description": "Too many password checks; see Retry-After"},
+        503: {"description": "Too many password hashes waiting; see Retry-After"},
         **BODY_ERRORS,
         422: {"description": "New password rejected by the policy"},
     },

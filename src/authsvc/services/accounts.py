@@ -11,9 +11,11 @@ from authsvc.errors import (
     InvalidUsername,
     PasswordChangedMeanwhile,
     RegistrationClosed,
+    Throttled,
     UsernameTaken,
     WrongPassword,
 )
+from authsvc.events import security_event
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.store.base import UserProfile, UserRecord, UserStore
 from authsvc.throttle import LoginThrottle
@@ -71,7 +73,11 @@ class AccountService:
         if not self._registration_enabled:
             raise RegistrationClosed
         if self._throttle is not None:
-            await self._throttle.reserve_registration(ip)
+            try:
+                await self._throttle.reserve_registration(ip)
+            except Throttled:
+                security_event("registration_throttled", warning=True, ip=ip)
+                raise
         return await self.create_user(username, password, email=email)
 
     async def create_user(self, username: str, password: str, *, email: str | None) -> UserRecord:
