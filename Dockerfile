@@ -11,6 +11,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+# Unicode TR39 username checks use ICU: on x86_64 a wheel that bundles it, elsewhere PyICU
+# built from source against Debian's ICU, which needs these.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN python -m venv /opt/authsvc
 
 WORKDIR /build
@@ -22,6 +29,13 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
 
 # --- final: the venv only, run as an unprivileged user ------------------------------------
 FROM python:3.11-slim-bookworm
+
+# ICU's runtime library for a PyICU built from source; the compiler and headers stay in the
+# builder.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libicu72 \
+    && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid/gid, so a volume's ownership is predictable from the host.
 RUN groupadd --system --gid 10001 authsvc \

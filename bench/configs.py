@@ -46,6 +46,9 @@ class BenchSettings:
             "database_url": database_url,
             # Servers run side by side on one Redis; each gets its own channel and keys.
             "redis_prefix": f"bench-{self._run_id}-{config.store}-{config.workers}",
+            # The login scenario signs 1,000 users in from one address, and every checked
+            # password counts against the address's throttle.
+            "throttle_per_ip": "1000000/minute",
         }
         if config.uses_redis:
             values["redis_url"] = REDIS_URL

@@ -34,7 +34,7 @@ from authsvc.revocation_redis import RedisRevocationList
 from authsvc.services.authenticator import Authenticator
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
-from authsvc.throttle import LoginThrottle
+from authsvc.throttle import LoginThrottle, derive_key
 from authsvc.tokens import TokenService
 
 log = logging.getLogger("authsvc")
@@ -126,16 +126,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             app.state.settings = settings
             app.state.store = store
             app.state.tokens = tokens
-            app.state.passwords = PasswordService(settings)
+            app.state.passwords = passwords = PasswordService(settings)
+            log.info(
+                "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
+                passwords.concurrency,
+                settings.hash_queue_limit,
+                passwords.concurrency * settings.argon2_memory_kib // 1024,
+            )
             app.state.policy = PasswordPolicy(settings)
             app.state.revocations = revocations
             app.state.readiness_probes = probes
             app.state.client_addresses = ClientAddressResolver(settings.trusted_proxies)
             app.state.throttle = LoginThrottle(
                 throttle_storage,
+                key=derive_key(settings.secret_values()[1], "throttle keys"),
                 per_ip=settings.throttle_per_ip,
                 per_account_ip=settings.throttle_per_account_ip,
                 per_account=settings.throttle_per_account,
+                per_registration_ip=settings.throttle_registration_per_ip,
+                ipv6_prefix=settings.throttle_ipv6_prefix,
+                proven_for=timedelta(days=settings.throttle_proven_address_days),
             )
             app.state.clock = clock
             app.state.authenticator = Authenticator(

@@ -103,6 +103,7 @@ async def get_accounts(
     clock: ClockDep,
     passwords: Annotated[PasswordService, Depends(get_passwords)],
     policy: Annotated[PasswordPolicy, Depends(get_policy)],
+    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
 ) -> AccountService:
     return AccountService(
         store=store,
@@ -110,6 +111,7 @@ async def get_accounts(
         policy=policy,
         clock=clock,
         registration_enabled=settings.registration_enabled,
+        throttle=throttle,
     )
 
 

@@ -13,7 +13,9 @@
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
-    ├── Throttled                  too many failed attempts; carries Retry-After
+    ├── PasswordChangedMeanwhile   the password changed after it was checked
+    ├── Throttled                  too many attempts; carries Retry-After
+    ├── HashingBusy                too many password checks waiting already
     ├── StoreUnavailable           the database did not answer in time
     └── NotReady                   a configured dependency did not answer the readiness probe
 
@@ -92,6 +94,14 @@ class Throttled(AuthError):
         self.retry_after = retry_after  # whole seconds, for the Retry-After header
 
 
+class PasswordChangedMeanwhile(AuthError):
+    """Another request changed the password between its check and this change."""
+
+
+class HashingBusy(AuthError):
+    """The hashing queue is full: answered at once rather than queued without bound."""
+
+
 class StoreUnavailable(AuthError):
     pass
 
@@ -113,7 +123,9 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
     CrossSiteRequest: (403, "Cross-site request refused"),
-    Throttled: (429, "Too many failed attempts; try again later"),
+    PasswordChangedMeanwhile: (409, "The password was changed meanwhile; try again"),
+    Throttled: (429, "Too many attempts; try again later"),
+    HashingBusy: (503, "Too busy; try again shortly"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
     NotReady: (503, "Service temporarily unavailable"),
 }
@@ -144,9 +156,9 @@ async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
     headers = dict(BEARER_CHALLENGE) if status == 401 else {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable", exc_info=exc.__cause__)
     if status == 503:
-        if isinstance(exc, StoreUnavailable):
-            log.warning("store unavailable", exc_info=exc.__cause__)
         headers["Retry-After"] = "1"
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 

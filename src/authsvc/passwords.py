@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import secrets
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from authsvc.errors import PasswordRejected
+from authsvc.cpus import available_cpus
+from authsvc.errors import HashingBusy, PasswordRejected
 from authsvc.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +37,18 @@ def normalize_password(password: str) -> str:
 
 
 class PasswordService:
-    """argon2id hashing in a bounded worker pool of its own.
+    """argon2id hashing in a bounded worker pool of its own, behind a bounded queue.
 
     argon2 is deliberately slow and blocks its thread, so it never runs on the event loop, and
-    at most `hash_concurrency` hashes (default: one per core) run at once: a login flood queues
-    here instead of starving the threads everything else needs. The pool is separate from the
-    shared thread pool so that argon2's 19 MiB buffers live in the malloc arenas of these few
-    threads; spread over the shared pool's dozens of threads, each kept its own, and one worker
-    grew by hundreds of megabytes under a login flood.
+    at most `concurrency` hashes run at once (default: the CPUs this process may use, see
+    cpus.py): a login flood queues here instead of starving the threads everything else needs.
+    The pool is separate from the shared thread pool so that argon2's 19 MiB buffers live in
+    the malloc arenas of these few threads; spread over the shared pool's dozens of threads,
+    each kept its own, and one worker grew by hundreds of megabytes under a login flood.
+
+    At most `hash_queue_limit` more wait for a thread; beyond that a check is refused at once
+    (HashingBusy), so a flood costs neither memory without bound nor seconds of delay for
+    every login behind it.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -50,25 +58,34 @@ class PasswordService:
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
-        self._pool = ThreadPoolExecutor(
-            max_workers=settings.hash_concurrency or os.cpu_count() or 1,
-            thread_name_prefix="argon2",
-        )
+        self.concurrency = settings.hash_concurrency or available_cpus()
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="argon2")
+        self._capacity = self.concurrency + settings.hash_queue_limit
+        self._in_flight = 0  # queued or running; only touched on the event loop
         # Unknown users are checked against this, so they cost the same as a wrong password.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, self._hasher.hash, normalize_password(password)
-        )
+        """Raises: HashingBusy."""
+        return await self._run(self._hasher.hash, normalize_password(password))
 
     async def verify(self, password: str, stored_hash: str | None) -> Verdict:
-        """Check a password; with no stored hash, burn the same time and fail."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, self._verify_blocking, normalize_password(password), stored_hash
-        )
+        """Check a password; with no stored hash, burn the same time and fail.
+
+        Raises: HashingBusy.
+        """
+        return await self._run(self._verify_blocking, normalize_password(password), stored_hash)
+
+    async def _run(self, work: Callable[..., T], *args: object) -> T:
+        # Counted on the event loop, where nothing interleaves between the test and the
+        # increment, so the bound holds under any concurrency.
+        if self._in_flight >= self._capacity:
+            raise HashingBusy
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            self._in_flight -= 1
 
     def _verify_blocking(self, password: str, stored_hash: str | None) -> Verdict:
         try:

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     throttle_per_ip: str = "30/minute;300/hour"
     throttle_per_account_ip: str = "5/minute;20/hour"
     throttle_per_account: str = "10/minute"
+    # Registrations per client address, whatever their outcome (a 409 says a name exists).
+    throttle_registration_per_ip: str = "10/minute;50/hour"
+    # IPv6 clients are counted per network of this many bits: a subscriber holds a whole /64.
+    throttle_ipv6_prefix: int = Field(default=64, ge=32, le=128)
+    # An address that logged into an account within this many days is not held back by the
+    # per-account limit, so an attack from elsewhere does not lock the owner out.
+    throttle_proven_address_days: int = Field(default=30, ge=1, le=365)
 
     # Cross-site defences for the cookie routes (see api/csrf.py) and CORS for SPA origins.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -115,7 +122,11 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=ARGON2_MIN_MEMORY_KIB, ge=ARGON2_MIN_MEMORY_KIB)
     argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
     argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    # Hashes computed at once; unset: the CPUs this process may use (affinity, cgroup quota).
+    # Each one holds ARGON2_MEMORY_KIB of memory while it runs.
     hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    # Password checks that may wait for a hashing thread; more are answered 503 at once.
+    hash_queue_limit: int = Field(default=64, ge=1, le=10_000)
 
     _ephemeral_secrets: bool = PrivateAttr(default=False)
     # Parsed once, when the settings are validated.
@@ -245,7 +256,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
 
-    @field_validator("throttle_per_ip", "throttle_per_account_ip", "throttle_per_account")
+    @field_validator(
+        "throttle_per_ip",
+        "throttle_per_account_ip",
+        "throttle_per_account",
+        "throttle_registration_per_ip",
+    )
     @classmethod
     def _check_limits(cls, value: str) -> str:
         try:

@@ -1,15 +1,32 @@
-"""Failed-login throttling on moving windows, with the `limits` library.
+"""Throttling of password guesses and registrations on moving windows, with `limits`.
 
-Three buckets, each counting failures only:
+Login and password-change attempts count in three buckets:
 
-- per client IP, across accounts: stops one address from spraying many accounts;
-- per account and client IP: stops one address from guessing one account;
-- per account, across IPs: caps distributed guessing, on a short window so it lets go as soon
-  as an attack stops (throttling slows an attacker down; it never locks the real user out).
+- per client address, across accounts: stops one address from spraying many accounts and
+  bounds the hashing work one address can cause;
+- per account and client address: stops one address from guessing one account;
+- per account, across addresses: caps distributed guessing, on a short window so it lets go
+  as soon as an attack stops.
 
-A request is refused before its password is checked when any bucket is full, so throttled
-attempts cost no hashing and do not extend the window. Keys are hashes: the store never holds
-usernames or addresses in the clear.
+A slot is reserved in every bucket before the password is hashed, with `hit()`, which is atomic
+in memory and in Redis: under any concurrency no more passwords are checked than the limits
+allow. A refused attempt costs no hashing and does not extend a full window. The right password
+clears its address's failures on that account and marks the address as proven for the account.
+
+Targeted lockout: the per-account bucket is the only one an attacker elsewhere can fill, so it
+does not apply to an address that has proven itself on the account (a successful login within
+`proven_for`). The real user keeps logging in from the networks they use while the account is
+under attack; a new address waits out the short per-account window like everybody else. A
+proven address is held to the per-account-and-address bucket only: its attempts on that one
+account are not spraying, and users behind one NAT do not use up each other's address budget
+once each has logged in there.
+
+Registrations count per client address only (see `reserve_registration`).
+
+Addresses are grouped before they become keys: IPv4-mapped IPv6 addresses count as the IPv4
+address, and IPv6 addresses count per network of `ipv6_prefix` bits, because one subscriber
+usually holds a whole /64. Keys are keyed hashes under a secret-derived key, so the shared
+storage never holds usernames or addresses in a form that can be checked against a guess.
 
 With a shared storage (Redis) the counts hold across replicas. If that storage fails, each
 replica counts in its own memory until it is back: throttling gets looser by at most the number
@@ -19,10 +36,13 @@ of replicas, but never switches off and never locks everybody out.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
@@ -36,9 +56,27 @@ T = TypeVar("T")
 
 log = logging.getLogger("authsvc.throttle")
 
+Buckets = list[tuple[str, list[RateLimitItem]]]
 
-def _key(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose, derived from a server secret so it never needs its own setting."""
+    return hmac.new(secret.encode(), f"authsvc {purpose}".encode(), hashlib.sha256).digest()
+
+
+def throttle_address(ip: str | None, *, ipv6_prefix: int) -> str:
+    """The group an address is counted in: IPv4 as is, IPv6 by network, mapped IPv4 as IPv4."""
+    if ip is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an address (a test client, a unix socket): count it as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+    return str(address)
 
 
 class LoginThrottle:
@@ -46,58 +84,107 @@ class LoginThrottle:
         self,
         storage: Storage,
         *,
+        key: bytes,
         per_ip: str,
         per_account_ip: str,
         per_account: str,
+        per_registration_ip: str,
+        ipv6_prefix: int = 64,
+        proven_for: timedelta = timedelta(days=30),
     ) -> None:
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._fallback = MovingWindowRateLimiter(MemoryStorage())
-        self._buckets: list[tuple[str, list[RateLimitItem]]] = [
-            ("ip", parse_many(per_ip)),
-            ("account_ip", parse_many(per_account_ip)),
-            ("account", parse_many(per_account)),
-        ]
+        self._fallback_storage = MemoryStorage()
+        self._fallback = MovingWindowRateLimiter(self._fallback_storage)
+        self._key = key
+        self._ipv6_prefix = ipv6_prefix
+        self._proven_seconds = int(proven_for.total_seconds())
+        self._ip: Buckets = [("ip", parse_many(per_ip))]
+        self._account_ip: Buckets = [("account_ip", parse_many(per_account_ip))]
+        self._account: Buckets = [("account", parse_many(per_account))]
+        self._registration: Buckets = [("register_ip", parse_many(per_registration_ip))]
+
+    def account_reference(self, account: str) -> str:
+        """A stable, non-reversible name for an account in logs (the same on every replica)."""
+        return self._hash("account-ref", account)[:16]
+
+    def _hash(self, *parts: str) -> str:
+        return hmac.new(self._key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
 
     def _identifiers(self, account: str, ip: str | None) -> dict[str, str]:
-        address = ip or "unknown"
+        address = throttle_address(ip, ipv6_prefix=self._ipv6_prefix)
         return {
-            "ip": _key("ip", address),
-            "account_ip": _key("account_ip", account, address),
-            "account": _key("account", account),
+            "ip": self._hash("ip", address),
+            "account_ip": self._hash("account_ip", account, address),
+            "account": self._hash("account", account),
+            "proven": self._hash("proven", account, address),
+            "register_ip": self._hash("register_ip", address),
         }
 
-    async def check(self, account: str, ip: str | None) -> None:
-        """Raises: Throttled, with the seconds until the fullest bucket has room again."""
-        retry_after = await self._shared_or_local(self._retry_after, account, ip)
-        if retry_after is not None:
-            raise Throttled(retry_after=max(1, math.ceil(retry_after)))
+    async def reserve(self, account: str, ip: str | None) -> None:
+        """Take one attempt from every bucket that applies, before the password is checked.
 
-    async def failed(self, account: str, ip: str | None) -> None:
-        await self._shared_or_local(self._hit, account, ip)
+        Raises: Throttled, with the seconds until the fullest bucket has room again.
+        """
+        await self._shared_or_local(self._reserve_attempt, account, ip)
+
+    async def reserve_registration(self, ip: str | None) -> None:
+        """Take one registration attempt of this address, whatever its outcome.
+
+        Raises: Throttled.
+        """
+        await self._shared_or_local(
+            lambda limiter, _storage, ids: self._take(limiter, self._registration, ids),
+            "",
+            ip,
+        )
 
     async def succeeded(self, account: str, ip: str | None) -> None:
-        """The right password from this address: forget its failures on this account."""
-        await self._shared_or_local(self._clear, account, ip)
+        """The right password from this address: forget its failures and trust it on the account."""
+        await self._shared_or_local(self._remember_success, account, ip)
 
     async def _shared_or_local(
         self,
-        operation: Callable[[MovingWindowRateLimiter, dict[str, str]], Awaitable[T]],
+        operation: Callable[[MovingWindowRateLimiter, Storage, dict[str, str]], Awaitable[T]],
         account: str,
         ip: str | None,
     ) -> T:
         identifiers = self._identifiers(account, ip)
         try:
-            return await operation(self._limiter, identifiers)
+            return await operation(self._limiter, self._storage, identifiers)
         except StorageError:
             log.warning("throttle storage unavailable; counting in this process for now")
-            return await operation(self._fallback, identifiers)
+            return await operation(self._fallback, self._fallback_storage, identifiers)
+
+    async def _reserve_attempt(
+        self, limiter: MovingWindowRateLimiter, storage: Storage, identifiers: dict[str, str]
+    ) -> None:
+        if await storage.get(f"proven/{identifiers['proven']}"):
+            buckets = self._account_ip
+        else:
+            buckets = self._ip + self._account_ip + self._account
+        await self._take(limiter, buckets, identifiers)
+
+    async def _take(
+        self, limiter: MovingWindowRateLimiter, buckets: Buckets, identifiers: dict[str, str]
+    ) -> None:
+        # Testing first refuses a throttled attempt without touching any window; the hits
+        # below are what is atomic. A hit refused after earlier ones succeeded leaves those
+        # counted: under a race the limits err towards fewer checks, never more.
+        if (retry_after := await self._retry_after(limiter, buckets, identifiers)) is not None:
+            raise Throttled(retry_after=retry_after)
+        for bucket, items in buckets:
+            for item in items:
+                if not await limiter.hit(item, "login", bucket, identifiers[bucket]):
+                    retry_after = await self._retry_after(limiter, buckets, identifiers)
+                    raise Throttled(retry_after=retry_after or 1)
 
     async def _retry_after(
-        self, limiter: MovingWindowRateLimiter, identifiers: dict[str, str]
-    ) -> float | None:
-        """None when every bucket has room, else the seconds until all of them do."""
+        self, limiter: MovingWindowRateLimiter, buckets: Buckets, identifiers: dict[str, str]
+    ) -> int | None:
+        """None when every bucket has room, else the whole seconds until all of them do."""
         full, retry_after = False, 0.0
-        for bucket, items in self._buckets:
+        for bucket, items in buckets:
             for item in items:
                 if not await limiter.test(item, "login", bucket, identifiers[bucket]):
                     stats = await limiter.get_window_stats(
@@ -105,13 +192,16 @@ class LoginThrottle:
                     )
                     full = True
                     retry_after = max(retry_after, stats.reset_time - time.time())
-        return retry_after if full else None
+        return max(1, math.ceil(retry_after)) if full else None
 
-    async def _hit(self, limiter: MovingWindowRateLimiter, identifiers: dict[str, str]) -> None:
-        for bucket, items in self._buckets:
+    async def _remember_success(
+        self, limiter: MovingWindowRateLimiter, storage: Storage, identifiers: dict[str, str]
+    ) -> None:
+        for bucket, items in self._account_ip:
             for item in items:
-                await limiter.hit(item, "login", bucket, identifiers[bucket])
-
-    async def _clear(self, limiter: MovingWindowRateLimiter, identifiers: dict[str, str]) -> None:
-        for item in dict(self._buckets)["account_ip"]:
-            await limiter.clear(item, "login", "account_ip", identifiers["account_ip"])
+                await limiter.clear(item, "login", bucket, identifiers[bucket])
+        # Cleared first: a counter's expiry is set when it is created, and the proof should
+        # last `proven_for` from the latest success, not the first.
+        proven = f"proven/{identifiers['proven']}"
+        await storage.clear(proven)
+        await storage.incr(proven, self._proven_seconds)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -162,6 +164,21 @@ async def test_superseded_token_inside_grace_window_gets_access_token_but_no_coo
     assert me.status_code == 200
     # The session is intact: the newest cookie rotates as usual.
     assert (await rotate(client, newest)).status_code == 200
+
+
+async def test_a_grace_window_replay_is_logged_as_a_security_event(
+    client: httpx.AsyncClient, alice: LoggedIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rotate(client, alice.refresh_token)
+    caplog.set_level(logging.INFO, logger="authsvc.security")
+
+    assert (await rotate(client, alice.refresh_token)).status_code == 200
+
+    events = [r.event_fields for r in caplog.records if r.name == "authsvc.security"]
+    replays = [e for e in events if e["event"] == "refresh_grace_replayed"]
+    assert len(replays) == 1, events
+    assert replays[0]["session_id"] and replays[0]["user_id"]
+    assert alice.refresh_token not in json.dumps(replays[0])
 
 
 async def test_reuse_after_grace_window_revokes_the_whole_session(

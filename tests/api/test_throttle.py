@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,7 +52,7 @@ async def test_repeated_failures_from_one_address_are_throttled_then_released(
     throttled = await attempt(client, "alice", PASSWORD)  # even the right password waits
 
     assert throttled.status_code == 429
-    assert throttled.json() == {"detail": "Too many failed attempts; try again later"}
+    assert throttled.json() == {"detail": "Too many attempts; try again later"}
     retry_after = int(throttled.headers["retry-after"])
     assert 1 <= retry_after <= 2
     assert "set-cookie" not in throttled.headers
@@ -127,3 +129,66 @@ async def test_wrong_current_passwords_are_throttled(
         for _ in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
+
+
+async def test_the_owner_is_not_locked_out_from_a_proven_address_by_an_attack_elsewhere(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await register(client)
+    async with client_from(app, "203.0.113.7") as owner:
+        assert (await attempt(owner, "alice", PASSWORD)).status_code == 200
+    for n in range(4):  # a botnet fills the per-account window (5, the login was one)
+        async with client_from(app, f"198.51.100.{n}") as attacker:
+            assert (await attempt(attacker, "alice", WRONG)).status_code == 401
+    async with client_from(app, "198.51.100.99") as attacker:
+        assert (await attempt(attacker, "alice", PASSWORD)).status_code == 429
+
+    async with client_from(app, "203.0.113.7") as owner:
+        assert (await attempt(owner, "alice", PASSWORD)).status_code == 200
+        # The proven address still has its own per-address limit on the account.
+        statuses = [(await attempt(owner, "alice", WRONG)).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    async with client_from(app, "192.0.2.50") as new_address:  # unproven: waits like anyone
+        assert (await attempt(new_address, "alice", PASSWORD)).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("first", "same_bucket", "other_bucket"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:3::1"),
+        ("9.9.9.2", "::ffff:9.9.9.2", "9.9.9.3"),
+    ],
+)
+async def test_addresses_of_one_subscriber_share_their_limits(
+    app: FastAPI, client: httpx.AsyncClient, first: str, same_bucket: str, other_bucket: str
+) -> None:
+    await register(client)
+    async with client_from(app, first) as attacker:
+        for _ in range(3):
+            assert (await attempt(attacker, "alice", WRONG)).status_code == 401
+    async with client_from(app, same_bucket) as rotated:
+        assert (await attempt(rotated, "alice", WRONG)).status_code == 429
+    async with client_from(app, other_bucket) as neighbour:
+        assert (await attempt(neighbour, "alice", WRONG)).status_code == 401
+
+
+async def test_a_throttled_login_names_the_account_by_a_stable_opaque_reference(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="authsvc.security")
+    for name, address in (("alice", "192.0.2.1"), ("bob", "192.0.2.2")):
+        async with client_from(app, address) as attacker:
+            for _ in range(5):
+                await attempt(attacker, name, WRONG)
+
+    throttled = [
+        r.event_fields
+        for r in caplog.records
+        if r.name == "authsvc.security" and r.event_fields["event"] == "login_throttled"
+    ]
+    references = [event["account_ref"] for event in throttled]
+    assert len(references) == 4
+    assert references[0] == references[1] != references[2] == references[3]
+    assert all(len(ref) == 16 and "alice" not in ref and "bob" not in ref for ref in references)
+    # Keyed: the reference is not a plain hash of the name that anybody can recompute.
+    assert all(hashlib.sha256(b"alice").hexdigest()[:16] != ref for ref in references)

@@ -62,6 +62,7 @@ UNTHROTTLED = {
     "throttle_per_ip": "100000/minute",
     "throttle_per_account_ip": "100000/minute",
     "throttle_per_account": "100000/minute",
+    "throttle_registration_per_ip": "100000/minute",
 }
 
 # Pure-function properties are cheap: many examples. HTTP ones go through argon2: few.

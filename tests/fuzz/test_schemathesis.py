@@ -53,6 +53,7 @@ UNTHROTTLED = {
     "throttle_per_ip": "100000/minute",
     "throttle_per_account_ip": "100000/minute",
     "throttle_per_account": "100000/minute",
+    "throttle_registration_per_ip": "100000/minute",
 }
 
 # Operations whose success ends the caller's session (or may): the next case logs in afresh.

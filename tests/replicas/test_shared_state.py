@@ -120,6 +120,22 @@ async def test_replicas_count_failed_logins_together(replicas: Replicas) -> None
     assert throttled.status_code == 429
 
 
+async def test_an_address_proven_on_one_replica_is_remembered_in_redis(
+    replicas: Replicas,
+) -> None:
+    # Replica a serves the owner (127.0.0.1), replica b an attacker (127.0.0.2).
+    a, b = await replicas(REDIS, REDIS, throttle_per_account="3/minute")
+    await register(a)
+    await login(a)  # proves 127.0.0.1 on the account, in Redis
+    body = {"username": "alice", "password": "not the password"}
+    statuses = [(await b.post("/auth/login", json=body)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]  # the owner's login took the first of the three
+
+    assert (await login(a)).access_token  # the owner is not locked out
+    restarted, *_ = await replicas(REDIS, throttle_per_account="3/minute")
+    assert (await login(restarted)).access_token  # a new process reads the same proof
+
+
 async def test_without_redis_revocations_are_read_from_the_store(replicas: Replicas) -> None:
     # Replica b cannot reach Redis, so it cannot hear a's revocations: it must ask the store
     # on every check rather than trust its own (empty) list.

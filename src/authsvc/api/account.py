@@ -16,14 +16,16 @@ router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_st
     status_code=status.HTTP_201_CREATED,
     responses={
         403: {"description": "Registration is switched off"},
-        409: {"description": "Username is taken"},
+        409: {"description": "Username, or a look-alike of it, is taken"},
         422: {"description": "Username or password rejected by the policy"},
         **BODY_ERRORS,
+        429: {"description": "Too many registrations from this address; see Retry-After"},
+        503: {"description": "Too many password hashes waiting; see Retry-After"},
     },
 )
-async def register(body: RegisterIn, accounts: Accounts) -> UserOut:
+async def register(body: RegisterIn, accounts: Accounts, client: Client) -> UserOut:
     """Create an account. Logging in is a separate step."""
-    user = await accounts.register(body.username, body.password, email=body.email)
+    user = await accounts.register(body.username, body.password, email=body.email, ip=client.ip)
     return UserOut.from_record(user)
 
 
@@ -38,7 +40,9 @@ async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         401: {"description": "Not authenticated, or the current password is wrong"},
-        429: {"description": "Too many wrong passwords; see Retry-After"},
+        409: {"description": "The password was changed by another request meanwhile"},
+        429: {"description": "Too many password checks; see Retry-After"},
+        503: {"description": "Too many password hashes waiting; see Retry-After"},
         **BODY_ERRORS,
         422: {"description": "New password rejected by the policy"},
     },

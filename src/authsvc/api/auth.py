@@ -24,7 +24,8 @@ LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     **UNAUTHORIZED,
     **CROSS_SITE,
     **BODY_ERRORS,
-    429: {"description": "Too many failed attempts; see Retry-After"},
+    429: {"description": "Too many password checks; see Retry-After"},
+    503: {"description": "Too many password hashes waiting; see Retry-After"},
 }
 COOKIE_RESPONSES = {**UNAUTHORIZED, **CROSS_SITE}
 

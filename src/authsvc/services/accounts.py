@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from dataclasses import replace
 
 from authsvc.clock import Clock
-from authsvc.errors import InvalidCredentials, InvalidUsername, RegistrationClosed, WrongPassword
+from authsvc.errors import (
+    InvalidCredentials,
+    InvalidUsername,
+    PasswordChangedMeanwhile,
+    RegistrationClosed,
+    Throttled,
+    UsernameTaken,
+    WrongPassword,
+)
+from authsvc.events import security_event
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.store.base import UserProfile, UserRecord, UserStore
+from authsvc.throttle import LoginThrottle
+from authsvc.usernames import (
+    USERNAME_MAX,
+    USERNAME_MIN,
+    check_new_username,
+    normalize_username,
+)
 
-USERNAME_MIN, USERNAME_MAX = 3, 64
-# Letters and digits of any script, plus a few separators common in handles and e-mail-style
-# names; no spaces, controls or symbols that only serve to build look-alikes.
-_USERNAME_CHARS = re.compile(r"[\w.@+\-]+")
-
-
-def normalize_username(raw: str) -> str:
-    """The canonical form a username is stored and looked up by.
-
-    NFKC folds compatibility forms (full-width letters, ligatures) and casefold makes the
-    comparison case-insensitive, so "Alice", "ALICE" and its full-width form are one account.
-
-    Raises: InvalidUsername.
-    """
-    name = unicodedata.normalize("NFKC", raw).casefold()
-    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
-        raise InvalidUsername(f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long")
-    if not _USERNAME_CHARS.fullmatch(name):
-        raise InvalidUsername("Username may contain letters, digits and . _ @ + - only")
-    return name
+__all__ = ["USERNAME_MAX", "USERNAME_MIN", "AccountService", "account_key", "normalize_username"]
 
 
 def account_key(raw: str) -> str:
@@ -53,27 +50,49 @@ class AccountService:
         policy: PasswordPolicy,
         clock: Clock,
         registration_enabled: bool,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
         self._passwords = passwords
         self._policy = policy
         self._clock = clock
         self._registration_enabled = registration_enabled
+        self._throttle = throttle
 
-    async def register(self, username: str, password: str, *, email: str | None) -> UserRecord:
-        """Raises: RegistrationClosed, InvalidUsername, PasswordRejected, UsernameTaken."""
+    async def register(
+        self, username: str, password: str, *, email: str | None, ip: str | None = None
+    ) -> UserRecord:
+        """Self-service registration, throttled per client address.
+
+        Every attempt counts, whatever its outcome: a 409 tells that a name exists, so it is
+        an answer worth rationing too.
+
+        Raises: RegistrationClosed, Throttled, InvalidUsername, PasswordRejected,
+        UsernameTaken, HashingBusy.
+        """
         if not self._registration_enabled:
             raise RegistrationClosed
+        if self._throttle is not None:
+            try:
+                await self._throttle.reserve_registration(ip)
+            except Throttled:
+                security_event("registration_throttled", warning=True, ip=ip)
+                raise
         return await self.create_user(username, password, email=email)
 
     async def create_user(self, username: str, password: str, *, email: str | None) -> UserRecord:
         """Create an account regardless of the registration switch (operators, the CLI).
 
-        Raises: InvalidUsername, PasswordRejected, UsernameTaken.
+        Raises: InvalidUsername, PasswordRejected, UsernameTaken, HashingBusy.
         """
         name = normalize_username(username)
+        check_new_username(name)
         # The policy runs before hashing, so an over-long password is never hashed.
         self._policy.check(password, username=name)
+        # A taken name (or a look-alike of one) costs no hashing; the unique indexes still
+        # decide a race between two registrations of the same name.
+        if await self._store.is_username_taken(name):
+            raise UsernameTaken
         password_hash = await self._passwords.hash(password)
         return await self._store.create_user(
             username=name, email=email, password_hash=password_hash, now=self._clock()
@@ -98,12 +117,23 @@ class AccountService:
         verdict = await self._passwords.verify(password, user.password_hash if user else None)
         if user is None or not verdict.ok:
             raise InvalidCredentials(user.id if user else None)
-        if verdict.new_hash is not None:
-            await self._store.set_password_hash(user.id, verdict.new_hash, changed_at=None)
-        return user
+        if verdict.new_hash is None:
+            return user
+        # Only over the hash that was verified: a password change that landed meanwhile must
+        # not be overwritten with the old password under new parameters.
+        if not await self._store.set_password_hash(
+            user.id, verdict.new_hash, expected_hash=user.password_hash, changed_at=None
+        ):
+            raise InvalidCredentials(user.id)  # the password checked is no longer the password
+        # Callers may re-check that the password is still the one verified: give them the
+        # hash stored now.
+        return replace(user, password_hash=verdict.new_hash)
 
     async def change_password(self, user: UserRecord, current: str, new: str) -> None:
-        """Raises: WrongPassword, PasswordRejected."""
+        """Change the password if `current` is still it when the new one is stored.
+
+        Raises: WrongPassword, PasswordRejected, PasswordChangedMeanwhile, HashingBusy.
+        """
         if self._policy.is_too_long(current):
             raise WrongPassword
         verdict = await self._passwords.verify(current, user.password_hash)
@@ -111,7 +141,12 @@ class AccountService:
             raise WrongPassword
         self._policy.check(new, username=user.username)
         new_hash = await self._passwords.hash(new)
-        await self._store.set_password_hash(user.id, new_hash, changed_at=self._clock())
+        # Compare-and-set on the hash verified above: of two changes racing each other, one
+        # wins and the other is refused instead of silently undoing it.
+        if not await self._store.set_password_hash(
+            user.id, new_hash, expected_hash=user.password_hash, changed_at=self._clock()
+        ):
+            raise PasswordChangedMeanwhile
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
         return await self._store.get_profile(user_id)

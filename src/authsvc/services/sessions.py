@@ -93,17 +93,21 @@ class SessionService:
         """
         account = account_key(username)
         try:
-            await self._throttle.check(account, client.ip)
+            await self._throttle.reserve(account, client.ip)
         except Throttled:
             self._observer.throttled("login")
             security_event(
-                "login_throttled", warning=True, ip=client.ip, user_agent=client.user_agent
+                "login_throttled",
+                warning=True,
+                # Which account is targeted, without writing a name an attacker typed.
+                account_ref=self._throttle.account_reference(account),
+                ip=client.ip,
+                user_agent=client.user_agent,
             )
             raise
         try:
             user = await self._accounts.authenticate(username, password)
         except InvalidCredentials as exc:
-            await self._throttle.failed(account, client.ip)
             self._observer.login_failed()
             security_event(
                 "login_failed",
@@ -172,6 +176,15 @@ class SessionService:
         access = self._issue_access(session.user_id, outcome.username, session, now)
         if outcome.result is RotateResult.GRACE:
             self._observer.refresh_grace_replayed()
+            # Two tabs racing explain most of these; a stolen token replayed at once looks the
+            # same, so the replay is on record either way.
+            security_event(
+                "refresh_grace_replayed",
+                user_id=session.user_id,
+                session_id=session.id,
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
         refresh = self._tokens.issue_refresh(
             user_id=session.user_id,
@@ -239,14 +252,20 @@ class SessionService:
         user = await self.current_user(claims)
         # A stolen access token must not become an unthrottled password oracle.
         try:
-            await self._throttle.check(user.username, client.ip)
+            await self._throttle.reserve(user.username, client.ip)
         except Throttled:
             self._observer.throttled("password_change")
+            security_event(
+                "password_change_throttled",
+                warning=True,
+                user_id=user.id,
+                session_id=claims.session_id,
+                ip=client.ip,
+            )
             raise
         try:
             await self._accounts.change_password(user, current, new)
         except WrongPassword:
-            await self._throttle.failed(user.username, client.ip)
             security_event(
                 "password_change_failed",
                 warning=True,
@@ -254,6 +273,7 @@ class SessionService:
                 session_id=claims.session_id,
             )
             raise
+        await self._throttle.succeeded(user.username, client.ip)
         now = self._clock()
         await self._revoke_all(user.id, reason="password_changed", now=now, keep=claims.session_id)
         security_event("password_changed", user_id=user.id, session_id=claims.session_id)

@@ -103,7 +103,14 @@ class UserStore(Protocol):
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
     ) -> UserRecord:
-        """Raises: UsernameTaken."""
+        """Store an account with its username's skeleton.
+
+        Raises: UsernameTaken, also for a look-alike of an existing name.
+        """
+        ...
+
+    async def is_username_taken(self, username: str) -> bool:
+        """Whether an account has this canonical name or a look-alike of it (same skeleton)."""
         ...
 
     async def get_user(self, user_id: str) -> UserRecord | None: ...
@@ -117,9 +124,17 @@ class UserStore(Protocol):
     async def list_users(self) -> list[UserRecord]: ...
 
     async def set_password_hash(
-        self, user_id: str, password_hash: str, *, changed_at: datetime | None
-    ) -> None:
-        """Store a new hash; `changed_at` is None for a transparent re-hash."""
+        self,
+        user_id: str,
+        password_hash: str,
+        *,
+        expected_hash: str | None = None,
+        changed_at: datetime | None,
+    ) -> bool:
+        """Store a new hash, only over `expected_hash` when given; False if nothing changed.
+
+        `changed_at` is None for a transparent re-hash.
+        """
         ...
 
 

@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import bindparam, case, event, func, insert, make_url, select, text, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -29,6 +40,7 @@ from authsvc.store.base import (
     UserRecord,
 )
 from authsvc.store.models import UTCDateTime, sessions, users
+from authsvc.usernames import username_skeleton
 
 # Errors that mean "the database is not answering right now", as opposed to bad data.
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
@@ -182,6 +194,7 @@ class SqlStore:
         values = {
             "id": str(uuid.uuid4()),
             "username": username,
+            "username_skeleton": username_skeleton(username),
             "email": email,
             "password_hash": password_hash,
             "created_at": now,
@@ -193,6 +206,16 @@ class SqlStore:
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
         return _user(values)
+
+    async def is_username_taken(self, username: str) -> bool:
+        query = select(users.c.id).where(
+            or_(
+                users.c.username == username,
+                users.c.username_skeleton == username_skeleton(username),
+            )
+        )
+        async with self._read() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         async with self._read() as conn:
@@ -232,13 +255,22 @@ class SqlStore:
         return [_user(row._mapping) for row in rows]
 
     async def set_password_hash(
-        self, user_id: str, password_hash: str, *, changed_at: datetime | None
-    ) -> None:
+        self,
+        user_id: str,
+        password_hash: str,
+        *,
+        expected_hash: str | None = None,
+        changed_at: datetime | None,
+    ) -> bool:
         values: dict[str, Any] = {"password_hash": password_hash}
         if changed_at is not None:
             values["password_changed_at"] = changed_at
+        statement = update(users).where(users.c.id == user_id)
+        if expected_hash is not None:
+            statement = statement.where(users.c.password_hash == expected_hash)
         async with self._write() as conn:
-            await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+            result = await conn.execute(statement.values(**values))
+        return bool(result.rowcount)
 
     # sessions
 

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from authsvc.errors import (
     InvalidCredentials,
     InvalidUsername,
+    PasswordChangedMeanwhile,
     PasswordRejected,
     RegistrationClosed,
     UsernameTaken,
@@ -412,3 +413,88 @@ async def test_change_password_applies_the_policy(accounts: AccountService) -> N
     with pytest.raises(PasswordRejected, match="common"):
         await accounts.change_password(user, PASSWORD, "iloveyou")
     assert (await accounts.authenticate("alice", PASSWORD)).id == user.id
+
+
+class ChangedWhileVerifying(PasswordService):
+    """The real service; while a password is being checked, another request changes it."""
+
+    def __init__(self, settings: Settings, store: Store, user_id: str, new_hash: str) -> None:
+        super().__init__(settings)
+        self._store, self._user_id, self._new_hash = store, user_id, new_hash
+
+    async def verify(self, password: str, stored_hash: str | None) -> Verdict:
+        verdict = await super().verify(password, stored_hash)
+        await self._store.set_password_hash(self._user_id, self._new_hash, changed_at=None)
+        return verdict
+
+
+async def test_a_rehash_never_writes_back_a_password_changed_during_the_login(
+    accounts: AccountService, store: Store, settings: Settings, clock: FakeClock
+) -> None:
+    user = await accounts.register("alice", PASSWORD, email=None)
+    outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
+    await store.set_password_hash(user.id, outdated, changed_at=None)
+    changed = PasswordHasher().hash("the password changed meanwhile")
+    racing = make_accounts(
+        store, ChangedWhileVerifying(settings, store, user.id, changed), settings, clock
+    )
+
+    with pytest.raises(InvalidCredentials):  # what was verified is no longer the password
+        await racing.authenticate("alice", PASSWORD)
+
+    stored = await store.get_user(user.id)
+    assert stored is not None
+    assert stored.password_hash == changed
+
+
+async def test_authenticate_returns_the_hash_stored_now_after_a_rehash(
+    accounts: AccountService, store: Store
+) -> None:
+    user = await accounts.register("alice", PASSWORD, email=None)
+    outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
+    await store.set_password_hash(user.id, outdated, changed_at=None)
+
+    authenticated = await accounts.authenticate("alice", PASSWORD)
+
+    stored = await store.get_user(user.id)
+    assert stored is not None
+    assert authenticated.password_hash == stored.password_hash != outdated
+    # Without a re-hash it is the hash that was read, which is the one stored.
+    again = await accounts.authenticate("alice", PASSWORD)
+    assert again.password_hash == stored.password_hash
+
+
+async def test_of_two_racing_password_changes_one_wins_and_the_other_is_refused(
+    accounts: AccountService, store: Store
+) -> None:
+    user = await accounts.register("alice", PASSWORD, email=None)  # both read this record
+
+    await accounts.change_password(user, PASSWORD, "the first new passphrase")
+    with pytest.raises(PasswordChangedMeanwhile):
+        await accounts.change_password(user, PASSWORD, "the second new passphrase")
+
+    assert (await accounts.authenticate("alice", "the first new passphrase")).id == user.id
+    with pytest.raises(InvalidCredentials):
+        await accounts.authenticate("alice", "the second new passphrase")
+
+
+@pytest.mark.parametrize("look_alike", ["al\u0131ce", "AL\u0131CE"])
+async def test_a_look_alike_of_an_existing_name_is_taken_before_anything_is_hashed(
+    accounts: AccountService, passwords: CountingPasswords, look_alike: str
+) -> None:
+    await accounts.register("alice", PASSWORD, email=None)
+    hashed = passwords.hashed
+
+    with pytest.raises(UsernameTaken):
+        await accounts.register(look_alike, "another good passphrase", email=None)
+
+    assert passwords.hashed == hashed
+
+
+@pytest.mark.parametrize("look_alike", ["\u0430lice", "alice\u3164", "\u1d00lice", "bob\u0661"])
+async def test_look_alike_names_do_not_register(
+    accounts: AccountService, passwords: CountingPasswords, look_alike: str
+) -> None:
+    with pytest.raises(InvalidUsername):
+        await accounts.register(look_alike, PASSWORD, email=None)
+    assert passwords.hashed == 0
