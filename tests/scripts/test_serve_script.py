@@ -90,7 +90,7 @@ def test_a_copied_env_example_is_refused_not_overridden(project: Path) -> None:
     shutil.copy2(project / ".env.example", project / ".env")
     result = _serve(project, _environment())
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "example value from .env.example" in result.stderr
+    assert "ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be set in production" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / "authsvc.db").exists()
 
