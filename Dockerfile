@@ -1,7 +1,8 @@
 # authsvc container image: `docker build -t authsvc .`, then e.g.
 #   docker run -p 8000:8000 -v authsvc-data:/data \
 #     -e ACCESS_TOKEN_SECRET=… -e REFRESH_TOKEN_SECRET=… authsvc
-# No secret is baked in: production (the default) refuses to start until both are given.
+# No secret is baked in: production (the default) refuses to start until both are given,
+# as variables or as files in /run/secrets (SECRETS_DIR), where Docker mounts secrets.
 # tests/deploy/test_container.py reads this file (ENV, CMD, HEALTHCHECK); keep them in step.
 
 # --- builder: build the wheel, install it with its dependencies into a venv --------------

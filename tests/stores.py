@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from authsvc.store import open_store
+from tests.requirements import POSTGRESQL, require
 
 STORES = [s.strip() for s in os.environ.get("AUTHSVC_TEST_STORES", "sqlite,postgresql").split(",")]
 POSTGRES_SERVER = os.environ.get("AUTHSVC_TEST_POSTGRES", "postgres@127.0.0.1:5432")
@@ -42,6 +43,7 @@ async def _admin(statement: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A migrated database of this test run's own; its SQLAlchemy URL."""
+    require(POSTGRESQL)
     name = f"authsvc_test_{uuid.uuid4().hex[:12]}"
     url = f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
     _run_in_thread(lambda: _admin(f'CREATE DATABASE "{name}"'))

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 from redis.asyncio.connection import parse_url as parse_redis_url
 
 from authsvc.keys import (
@@ -26,6 +32,9 @@ from authsvc.keys import (
 )
 
 MIN_SECRET_BYTES = 32
+
+# Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
 
 # The placeholders shipped in `.env.example`; production refuses them verbatim.
 EXAMPLE_SECRETS = frozenset(
@@ -52,6 +61,10 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "production"
+    # A directory of files named after settings (`access_token_secret`, any letter case), each
+    # holding that setting's value; the environment and `.env` win over it. See
+    # settings_customise_sources.
+    secrets_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # `authsvc serve` worker processes; more than one needs REDIS_URL (see serve.py).
@@ -133,6 +146,22 @@ class Settings(BaseSettings):
     _private_key: PrivateKey | None = PrivateAttr(default=None)
     _previous_public_keys: tuple[PublicKey, ...] = PrivateAttr(default=())
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # pydantic-settings takes its secrets directory from the class, fixed before any value
+        # is read; SECRETS_DIR is itself a setting, so the directory is picked here, from the
+        # sources that outrank the files.
+        outranking = (init_settings, env_settings, dotenv_settings)
+        files = SecretsSettingsSource(settings_cls, secrets_dir=_secrets_dir(outranking))
+        return (*outranking, files)
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -170,6 +199,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
+        # `ACCESS_TOKEN_SECRET=` (as in .env.example) means "not set yet", not "the empty key".
+        if self.access_token_secret is not None and not self.access_token_secret.get_secret_value():
+            self.access_token_secret = None
+        if (
+            self.refresh_token_secret is not None
+            and not self.refresh_token_secret.get_secret_value()
+        ):
+            self.refresh_token_secret = None
         if self.uses_asymmetric_keys and self.access_token_secret is None:
             # Unused for signing with RS256/ES256, so not required; a random placeholder keeps
             # secret_values() total and the "keys differ" check meaningful.
@@ -256,6 +293,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
 
+    @field_validator("secrets_dir")
+    @classmethod
+    def _check_secrets_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"not a directory: {value}")
+        return value
+
     @field_validator(
         "throttle_per_ip",
         "throttle_per_account_ip",
@@ -332,6 +376,17 @@ class Settings(BaseSettings):
         if self.access_token_ttl_seconds > self.refresh_token_ttl_seconds:
             raise ValueError("ACCESS_TOKEN_TTL_SECONDS must not exceed REFRESH_TOKEN_TTL_SECONDS")
         return self
+
+
+def _secrets_dir(sources: tuple[PydanticBaseSettingsSource, ...]) -> Path | None:
+    """SECRETS_DIR from the first source that sets it; else /run/secrets if it exists."""
+    for source in sources:
+        value = source().get("secrets_dir")
+        if value:
+            path = Path(value)
+            # A missing directory is refused by the field's validator, in one line.
+            return path if path.is_dir() else None
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
 
 
 def _read_text(path: Path, name: str) -> str:

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,8 +27,8 @@ import httpx
 import pytest
 
 from tests.e2e.harness import LoopbackProcess, Server, ServerFactory, free_port, server_env
+from tests.requirements import require
 
-NGINX_PACKAGE = "nginx"
 # Root's PATH has /usr/sbin; a developer's often does not, though Debian installs nginx there.
 NGINX_SEARCH_PATH = "/usr/sbin:/sbin"
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "default.conf.template"
@@ -231,9 +231,16 @@ class NginxFactory:
     directory: Path
     started: list[Nginx] = field(default_factory=list)
 
-    def start(self, *, authsvc_upstream: str, app_upstream: str) -> Nginx:
+    def start(
+        self,
+        *,
+        authsvc_upstream: str,
+        app_upstream: str,
+        edit: Callable[[str], str] | None = None,
+    ) -> Nginx:
+        """nginx on the rendered template, first passed through `edit` if one is given."""
         for attempt in range(1, START_ATTEMPTS + 1):
-            nginx = self._spawn(free_port(), authsvc_upstream, app_upstream)
+            nginx = self._spawn(free_port(), authsvc_upstream, app_upstream, edit)
             try:
                 nginx.wait_ready()
             except NginxPortTaken:
@@ -243,7 +250,13 @@ class NginxFactory:
                 return nginx
         raise AssertionError("unreachable")
 
-    def _spawn(self, port: int, authsvc_upstream: str, app_upstream: str) -> Nginx:
+    def _spawn(
+        self,
+        port: int,
+        authsvc_upstream: str,
+        app_upstream: str,
+        edit: Callable[[str], str] | None,
+    ) -> Nginx:
         directory = self.directory / f"nginx-{len(self.started)}"
         directory.mkdir()
         (directory / "temp").mkdir()
@@ -254,6 +267,8 @@ class NginxFactory:
             "APP_UPSTREAM": app_upstream,
         }
         rendered = render_template(TEMPLATE.read_text(encoding="utf-8"), values)
+        if edit is not None:
+            rendered = edit(rendered)
         (directory / "default.conf").write_text(rendered, encoding="utf-8")
         (directory / "nginx.conf").write_text(_main_config(directory), encoding="utf-8")
         command = [
@@ -301,14 +316,10 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
-    """The nginx executable; CI installs it, so its absence is a failure, not a skip."""
+    """The nginx executable; without one the suite is skipped (tests/requirements.py)."""
+    require("nginx")
     binary = shutil.which("nginx") or shutil.which("nginx", path=NGINX_SEARCH_PATH)
-    if binary is None:
-        pytest.fail(
-            "nginx is not installed; the gateway tests run the real one. Install it with "
-            f"`apt-get install -y --no-install-recommends {NGINX_PACKAGE}` (Debian/Ubuntu).",
-            pytrace=False,
-        )
+    assert binary is not None
     return binary
 
 
