@@ -12,6 +12,7 @@
     ├── InvalidUsername            not a username we accept (message says why)
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
+    ├── InvalidCursor              a page cursor we did not hand out
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
     ├── Throttled                  too many failed attempts; carries Retry-After
     └── StoreUnavailable           the database did not answer in time
@@ -77,6 +78,10 @@ class PasswordRejected(AuthError):
     """The message is shown to the user: it names the rule, never the password."""
 
 
+class InvalidCursor(AuthError):
+    pass
+
+
 class SessionNotFound(AuthError):
     pass
 
@@ -107,6 +112,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidUsername: (422, "Username is not valid"),
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
+    InvalidCursor: (400, "Invalid cursor"),
     CrossSiteRequest: (403, "Cross-site request refused"),
     Throttled: (429, "Too many failed attempts; try again later"),
     StoreUnavailable: (503, "Service temporarily unavailable"),

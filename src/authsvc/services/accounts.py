@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 
@@ -100,6 +101,8 @@ class AccountService:
             raise InvalidCredentials(user.id if user else None)
         if verdict.new_hash is not None:
             await self._store.set_password_hash(user.id, verdict.new_hash, changed_at=None)
+            # The session about to open is checked against the hash stored now.
+            user = dataclasses.replace(user, password_hash=verdict.new_hash)
         return user
 
     async def change_password(self, user: UserRecord, current: str, new: str) -> None:

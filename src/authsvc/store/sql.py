@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import bindparam, case, event, func, insert, make_url, select, text, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -21,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from authsvc.errors import StoreUnavailable, UsernameTaken
 from authsvc.store.base import (
     NewSession,
+    OpenedSession,
     RotateOutcome,
     RotateResult,
     Rotation,
@@ -37,6 +51,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # Profiles kept in memory per process; about 300 bytes each.
 PROFILE_CACHE_SIZE = 10_000
+
+# An arbitrary constant naming authsvc's session purge among PostgreSQL advisory locks.
+PURGE_LOCK_KEY = 0x61757468737670
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -88,6 +105,29 @@ def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
 
 def _session(row: RowMapping) -> SessionRecord:
     return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
+
+
+def _new_record(new: NewSession) -> SessionRecord:
+    return SessionRecord(
+        id=new.id,
+        user_id=new.user_id,
+        token_hash=new.token_hash,
+        previous_token_hash=None,
+        rotated_at=None,
+        generation=0,
+        user_agent=new.user_agent,
+        ip=new.ip,
+        created_at=new.created_at,
+        last_used_at=new.created_at,
+        idle_expires_at=new.idle_expires_at,
+        absolute_expires_at=new.absolute_expires_at,
+        revoked_at=None,
+        revoked_reason=None,
+    )
+
+
+def _columns(record: SessionRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in SessionRecord.__slots__}
 
 
 # The new access token names the user: the rotation reads the name in its own statement.
@@ -243,29 +283,46 @@ class SqlStore:
     # sessions
 
     async def create_session(self, new: NewSession) -> SessionRecord:
-        record = SessionRecord(
-            id=new.id,
-            user_id=new.user_id,
-            token_hash=new.token_hash,
-            previous_token_hash=None,
-            rotated_at=None,
-            generation=0,
-            user_agent=new.user_agent,
-            ip=new.ip,
-            created_at=new.created_at,
-            last_used_at=new.created_at,
-            idle_expires_at=new.idle_expires_at,
-            absolute_expires_at=new.absolute_expires_at,
-            revoked_at=None,
-            revoked_reason=None,
-        )
+        record = _new_record(new)
         async with self._write() as conn:
-            await conn.execute(
-                insert(sessions).values(
-                    **{name: getattr(record, name) for name in SessionRecord.__slots__}
-                )
-            )
+            await conn.execute(insert(sessions).values(**_columns(record)))
         return record
+
+    async def open_session(
+        self, new: NewSession, *, verified_hash: str, max_live: int
+    ) -> OpenedSession | None:
+        record = _new_record(new)
+        now = new.created_at
+        async with self._write() as conn:
+            # The row lock (PostgreSQL; SQLite's write transaction serialises everything) makes
+            # a password change and other logins of this user wait for this transaction, so
+            # the hash compared here stays the user's until the session is in, and two logins
+            # never both count themselves under the cap.
+            current_hash = await conn.scalar(
+                select(users.c.password_hash).where(users.c.id == new.user_id).with_for_update()
+            )
+            if current_hash is None or not secrets.compare_digest(current_hash, verified_hash):
+                return None
+            await conn.execute(insert(sessions).values(**_columns(record)))
+            beyond_cap = (
+                select(sessions.c.id)
+                .where(
+                    sessions.c.user_id == new.user_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.idle_expires_at > now,
+                    sessions.c.absolute_expires_at > now,
+                    sessions.c.id != new.id,
+                )
+                .order_by(sessions.c.last_used_at.desc(), sessions.c.id.desc())
+                .offset(max_live - 1)
+            )
+            ended = await conn.execute(
+                update(sessions)
+                .where(sessions.c.id.in_(beyond_cap))
+                .values(revoked_at=now, revoked_reason="session_limit")
+                .returning(sessions.c.id)
+            )
+            return OpenedSession(record, tuple(row.id for row in ended))
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         async with self._read() as conn:
@@ -357,19 +414,105 @@ class SqlStore:
             )
             return [row.id for row in result]
 
-    async def list_active_sessions(self, user_id: str, *, now: datetime) -> list[SessionRecord]:
-        async with self._read() as conn:
-            rows = await conn.execute(
-                select(sessions)
-                .where(
-                    sessions.c.user_id == user_id,
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.absolute_expires_at > now,
-                )
-                .order_by(sessions.c.last_used_at.desc())
+    async def list_active_sessions(
+        self,
+        user_id: str,
+        *,
+        now: datetime,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[SessionRecord]:
+        query = (
+            select(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.idle_expires_at > now,
+                sessions.c.absolute_expires_at > now,
             )
+            .order_by(sessions.c.last_used_at.desc(), sessions.c.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            # Keyset pagination: the index continues where the last page stopped, so a deep
+            # page costs what the first one does.
+            query = query.where(
+                tuple_(sessions.c.last_used_at, sessions.c.id)
+                < tuple_(bindparam("after_used", after[0], type_=UTCDateTime()), after[1])
+            )
+        async with self._read() as conn:
+            rows = await conn.execute(query)
         return [_session(row._mapping) for row in rows]
+
+    async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
+        # Expired sessions are found among the live ones by expiry (idle never passes the
+        # absolute expiry, see _ROTATE); one revoked after it expired goes with the revoked.
+        doomed = (
+            sessions.c.revoked_at < ended_before,
+            sessions.c.revoked_at.is_(None) & (sessions.c.idle_expires_at < ended_before),
+        )
+        async with self._purge_turn() as batch:
+            if batch is None:
+                return None
+            deleted = 0
+            for condition in doomed:
+                while True:
+                    # Small transactions: writers (logins, rotations) wait one batch at most.
+                    async with batch() as conn:
+                        chosen = select(sessions.c.id).where(condition).limit(batch_size)
+                        result = await conn.execute(
+                            delete(sessions).where(sessions.c.id.in_(chosen))
+                        )
+                    deleted += result.rowcount
+                    if result.rowcount < batch_size:
+                        break
+                    await asyncio.sleep(0)  # let queued writers of this process go first
+            return deleted
+
+    @asynccontextmanager
+    async def _purge_turn(
+        self,
+    ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncConnection]] | None]:
+        """Batches of one purge, or None when another process holds PostgreSQL's purge lock.
+
+        On PostgreSQL one connection holds a session-level advisory lock for the whole purge,
+        so replicas take turns instead of deleting the same rows side by side. SQLite serves
+        one host: its write lock already lets one batch of one process run at a time, and the
+        deletes are idempotent, so processes sharing the file may interleave batches.
+        """
+        if self._engine.dialect.name != "postgresql":
+            yield self._write
+            return
+        try:
+            async with self._engine.connect() as conn:
+                locked = await conn.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": PURGE_LOCK_KEY}
+                )
+                await conn.commit()
+                if not locked:
+                    yield None
+                    return
+                try:
+
+                    @asynccontextmanager
+                    async def batch() -> AsyncIterator[AsyncConnection]:
+                        async with conn.begin():
+                            yield conn
+
+                    yield batch
+                finally:
+                    try:
+                        await conn.execute(
+                            text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK_KEY}
+                        )
+                        await conn.commit()
+                    except BaseException:
+                        # A connection that cannot confirm the unlock must not go back to the
+                        # pool still holding the lock: closing it releases the lock.
+                        await conn.invalidate()
+                        raise
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         async with self._read() as conn:
