@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     bindparam,
     case,
-    delete,
     event,
     func,
     insert,
@@ -43,6 +42,7 @@ from authsvc.store.base import (
     UserRecord,
 )
 from authsvc.store.models import UTCDateTime, sessions, users
+from authsvc.store.purge import purge_ended_sessions
 
 # Errors that mean "the database is not answering right now", as opposed to bad data.
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
@@ -51,9 +51,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # Profiles kept in memory per process; about 300 bytes each.
 PROFILE_CACHE_SIZE = 10_000
-
-# An arbitrary constant naming authsvc's session purge among PostgreSQL advisory locks.
-PURGE_LOCK_KEY = 0x61757468737670
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -445,72 +442,10 @@ class SqlStore:
         return [_session(row._mapping) for row in rows]
 
     async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
-        # Expired sessions are found among the live ones by expiry (idle never passes the
-        # absolute expiry, see _ROTATE); one revoked after it expired goes with the revoked.
-        doomed = (
-            sessions.c.revoked_at < ended_before,
-            sessions.c.revoked_at.is_(None) & (sessions.c.idle_expires_at < ended_before),
-        )
-        async with self._purge_turn() as batch:
-            if batch is None:
-                return None
-            deleted = 0
-            for condition in doomed:
-                while True:
-                    # Small transactions: writers (logins, rotations) wait one batch at most.
-                    async with batch() as conn:
-                        chosen = select(sessions.c.id).where(condition).limit(batch_size)
-                        result = await conn.execute(
-                            delete(sessions).where(sessions.c.id.in_(chosen))
-                        )
-                    deleted += result.rowcount
-                    if result.rowcount < batch_size:
-                        break
-                    await asyncio.sleep(0)  # let queued writers of this process go first
-            return deleted
-
-    @asynccontextmanager
-    async def _purge_turn(
-        self,
-    ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncConnection]] | None]:
-        """Batches of one purge, or None when another process holds PostgreSQL's purge lock.
-
-        On PostgreSQL one connection holds a session-level advisory lock for the whole purge,
-        so replicas take turns instead of deleting the same rows side by side. SQLite serves
-        one host: its write lock already lets one batch of one process run at a time, and the
-        deletes are idempotent, so processes sharing the file may interleave batches.
-        """
-        if self._engine.dialect.name != "postgresql":
-            yield self._write
-            return
         try:
-            async with self._engine.connect() as conn:
-                locked = await conn.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": PURGE_LOCK_KEY}
-                )
-                await conn.commit()
-                if not locked:
-                    yield None
-                    return
-                try:
-
-                    @asynccontextmanager
-                    async def batch() -> AsyncIterator[AsyncConnection]:
-                        async with conn.begin():
-                            yield conn
-
-                    yield batch
-                finally:
-                    try:
-                        await conn.execute(
-                            text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK_KEY}
-                        )
-                        await conn.commit()
-                    except BaseException:
-                        # A connection that cannot confirm the unlock must not go back to the
-                        # pool still holding the lock: closing it releases the lock.
-                        await conn.invalidate()
-                        raise
+            return await purge_ended_sessions(
+                self._engine, self._write, ended_before=ended_before, batch_size=batch_size
+            )
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("database unavailable") from exc
 

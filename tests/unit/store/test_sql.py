@@ -359,7 +359,7 @@ async def test_purge_deletes_only_sessions_ended_before_the_cutoff(store: Store)
 async def test_one_process_purges_at_a_time_on_postgresql(postgres_database: str) -> None:
     import asyncpg
 
-    from authsvc.store.sql import PURGE_LOCK_KEY
+    from authsvc.store.purge import PURGE_LOCK_KEY
 
     holder = await asyncpg.connect(postgres_database.replace("postgresql+asyncpg", "postgresql"))
     try:
