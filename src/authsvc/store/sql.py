@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Select
 
 from authsvc.errors import StoreUnavailable, UsernameTaken
 from authsvc.store.base import (
@@ -165,6 +166,20 @@ _ROTATE = (
     )
     .returning(*sessions.c, _USERNAME)
 )
+
+
+def count_active_statement(now: datetime) -> Select[int]:
+    """Counted at every scrape: answered from ix_sessions_live_by_expiry alone, whose partial
+    condition keeps the ended sessions awaiting the purge out of it."""
+    return (
+        select(func.count())
+        .select_from(sessions)
+        .where(
+            sessions.c.revoked_at.is_(None),
+            sessions.c.idle_expires_at > now,
+            sessions.c.absolute_expires_at > now,
+        )
+    )
 
 
 class SqlStore:
@@ -458,13 +473,5 @@ class SqlStore:
 
     async def count_active_sessions(self, *, now: datetime) -> int:
         async with self._read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(sessions)
-                .where(
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.absolute_expires_at > now,
-                )
-            )
+            count = await conn.scalar(count_active_statement(now))
         return int(count or 0)
