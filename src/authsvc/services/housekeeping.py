@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -24,7 +25,7 @@ from authsvc.store.base import SessionStore
 
 # Rows deleted per transaction: small enough that a login or refresh waiting for the write
 # lock (SQLite) or for a row (PostgreSQL) waits milliseconds, not seconds.
-PURGE_BATCH_SIZE = 1_000
+PURGE_BATCH_SIZE = 500
 
 log = logging.getLogger("authsvc.housekeeping")
 
@@ -54,6 +55,7 @@ class SessionPurger:
         while True:
             await asyncio.sleep(delay)
             delay = interval_seconds
+            started = time.monotonic()
             try:
                 deleted = await self.purge()
             except StoreUnavailable:
@@ -62,7 +64,11 @@ class SessionPurger:
             if deleted is None:
                 log.info("session purge skipped: another process is purging")
             else:
-                log.info("session purge deleted %d ended sessions", deleted)
+                log.info(
+                    "session purge deleted %d ended sessions in %.1f s",
+                    deleted,
+                    time.monotonic() - started,
+                )
 
 
 @asynccontextmanager

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -10,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from authsvc.app import create_app
+from authsvc.services.housekeeping import SessionPurger
 from authsvc.store import Store
 from tests.support import (
     BASE_URL,
@@ -73,3 +76,40 @@ async def test_the_periodic_purge_deletes_sessions_ended_before_the_retention(
         assert refused.status_code == 401
         assert (await client.get("/auth/me", headers=kept.bearer)).status_code == 200
         assert (await rotate(client, kept.refresh_token)).status_code == 200
+
+
+async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pass(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = FakeClock()
+    # The shortest retention allowed: one access-token lifetime plus leeway.
+    settings = make_settings(
+        tmp_path,
+        database_url=database_url,
+        access_token_ttl_seconds=600,
+        jwt_leeway_seconds=10,
+        session_retention_seconds=610,
+        session_purge_interval_seconds=0,
+    )
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        app = create_app(settings, clock=clock)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as c,
+        ):
+            yield app, c
+
+    async with running() as (_, client):
+        await register(client)
+        revoked = await login(client)
+        await client.post("/auth/logout", headers=refresh_cookie(revoked.refresh_token))
+
+    clock.advance(605)  # the access token has not expired: only the revocation stops it
+    async with running() as (app, client):  # a restart reloads revocations from the store
+        purger = SessionPurger(store=app.state.store, settings=settings, clock=clock)
+        assert await purger.purge() == 0
+        assert (await client.get("/auth/me", headers=revoked.bearer)).status_code == 401
+        assert (await client.get("/auth/verify", headers=revoked.bearer)).status_code == 401
