@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import targets, wrk
+from bench import housekeeping, targets, wrk
 from bench.configs import Config
 from bench.report import summarize, tables
 from bench.runner import Plan, Run, run, say
@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario runs at the smallest, verify, refresh and login at each",
     )
     add("--out", type=Path, help="also write OUT.md (the tables) and OUT.json (every figure)")
+    add(
+        "--housekeeping",
+        action="store_true",
+        help="instead of the scenarios: a store of --rows sessions, --live of them live; the "
+        "capped user's session list, the metrics scrape, and the purge under refresh load",
+    )
+    add("--rows", type=int, help="sessions seeded for --housekeeping (default 1000000)")
+    add("--live", type=int, help="live ones among them (default 10000)")
     return parser
 
 
@@ -127,6 +135,40 @@ def _write(out: Path, text: str, result: Run, elapsed: float) -> None:
     out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
 
 
+def _housekeeping(args: argparse.Namespace) -> int:
+    rows = args.rows or (5_000 if args.smoke else 1_000_000)
+    live = args.live or (1_000 if args.smoke else 10_000)
+    if not housekeeping.CAP + 100 <= live <= rows:
+        print(f"bench: --live must be between {housekeeping.CAP + 100} and --rows", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
+        plan = housekeeping.HousekeepingPlan(
+            rows=rows,
+            live=live,
+            seconds=args.duration or (1.0 if args.smoke else 5.0),
+            connections=args.connections,
+            workdir=Path(workdir),
+        )
+        results = [housekeeping.measure(store, plan) for store in args.stores]
+    elapsed = time.monotonic() - started
+    text = (
+        f"## authsvc housekeeping benchmark\n\n{machine()}; {elapsed / 60:.1f} minutes"
+        f"{' (smoke mode: the figures mean nothing)' if args.smoke else ''}.\n\n"
+        + housekeeping.table(results)
+    )
+    print(text)
+    if args.out is not None:
+        args.out.with_suffix(".md").write_text(text, encoding="utf-8")
+        dump = {"machine": machine(), "housekeeping": housekeeping.as_dicts(results)}
+        args.out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
+    failed = [r for r in results if r.errors or r.rows_after != r.live]
+    if failed:
+        say(f"bench: {len(failed)} housekeeping run(s) had errors or left ended sessions")
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -134,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except wrk.WrkMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    if args.housekeeping:
+        return _housekeeping(args)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
         result = run(_plan(args, Path(workdir)))

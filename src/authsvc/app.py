@@ -32,6 +32,7 @@ from authsvc.readiness import Probe
 from authsvc.revocation import MemoryRevocationList, RevocationList
 from authsvc.revocation_redis import RedisRevocationList
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.housekeeping import SessionPurger, periodic_purge
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle, derive_key
@@ -122,6 +123,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         async with (
             open_store(settings.database_url, migrate=settings.migrate_on_start) as store,
             open_shared_state(settings, store, clock) as (revocations, throttle_storage, probes),
+            periodic_purge(
+                SessionPurger(store=store, settings=settings, clock=clock),
+                settings.session_purge_interval_seconds,
+            ),
         ):
             app.state.settings = settings
             app.state.store = store

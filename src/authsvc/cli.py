@@ -17,6 +17,7 @@ from authsvc.errors import AuthError, status_for
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService
+from authsvc.services.housekeeping import SessionPurger
 from authsvc.settings import Settings
 from authsvc.store import open_store
 
@@ -92,6 +93,14 @@ async def _upgrade(settings: Settings) -> str:
     return f"database schema at revision {revision}"
 
 
+async def _purge_sessions(settings: Settings) -> str:
+    async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
+        deleted = await SessionPurger(store=store, settings=settings, clock=utc_now).purge()
+    if deleted is None:
+        return "another process is purging sessions right now; nothing done"
+    return f"deleted {deleted} ended sessions"
+
+
 def _users_create(args: argparse.Namespace) -> None:
     settings = _load_settings()
     password = _read_password(args.password_stdin)
@@ -105,6 +114,10 @@ def _users_list(_: argparse.Namespace) -> None:
 
 def _db_upgrade(_: argparse.Namespace) -> None:
     print(asyncio.run(_upgrade(_load_settings())))
+
+
+def _sessions_purge(_: argparse.Namespace) -> None:
+    print(asyncio.run(_purge_sessions(_load_settings())))
 
 
 def _write_new(path: Path, text: str, mode: int) -> None:
@@ -162,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db.add_parser("upgrade", help="apply pending schema migrations").set_defaults(run=_db_upgrade)
+
+    sessions = commands.add_parser("sessions", help="manage sessions").add_subparsers(
+        dest="sessions_command", required=True
+    )
+    sessions.add_parser(
+        "purge", help="delete sessions ended longer ago than SESSION_RETENTION_SECONDS"
+    ).set_defaults(run=_sessions_purge)
 
     keys = commands.add_parser("keys", help="manage access-token signing keys").add_subparsers(
         dest="keys_command", required=True

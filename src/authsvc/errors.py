@@ -12,6 +12,7 @@
     ├── InvalidUsername            not a username we accept (message says why)
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
+    ├── InvalidCursor              a page cursor we did not hand out
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
     ├── PasswordChangedMeanwhile   the password changed after it was checked
     ├── Throttled                  too many attempts; carries Retry-After
@@ -80,6 +81,10 @@ class PasswordRejected(AuthError):
     """The message is shown to the user: it names the rule, never the password."""
 
 
+class InvalidCursor(AuthError):
+    pass
+
+
 class SessionNotFound(AuthError):
     pass
 
@@ -122,6 +127,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidUsername: (422, "Username is not valid"),
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
+    InvalidCursor: (400, "Invalid cursor"),
     CrossSiteRequest: (403, "Cross-site request refused"),
     PasswordChangedMeanwhile: (409, "The password was changed meanwhile; try again"),
     Throttled: (429, "Too many attempts; try again later"),

@@ -30,7 +30,14 @@ UNMATCHED_ROUTE = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER = "other"
 # Why sessions end, as the services name it; anything new is counted as OTHER until listed.
-REVOKE_REASONS = ("logout", "logout_all", "signed_out", "password_changed", "reuse_detected")
+REVOKE_REASONS = (
+    "logout",
+    "logout_all",
+    "signed_out",
+    "password_changed",
+    "reuse_detected",
+    "session_limit",
+)
 THROTTLED_FLOWS = ("login", "password_change")
 LOGIN_RESULTS = ("succeeded", "failed")
 # From a cached forward-auth check (about a millisecond) to a login's argon2 hash and beyond.

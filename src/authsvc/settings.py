@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=86_400, ge=60)
     session_max_lifetime_seconds: int = Field(default=30 * 86_400, ge=60)
     refresh_grace_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Opening one more ends the user's least recently used live session.
+    max_sessions_per_user: int = Field(default=100, ge=1, le=10_000)
+    # Ended (revoked or expired) sessions are deleted this long after they ended; at least an
+    # access-token lifetime plus leeway, so no deletion can forget a revocation still needed.
+    session_retention_seconds: int = Field(default=7 * 86_400, ge=0)
+    # How often each process purges ended sessions (one process at a time); 0 switches the
+    # periodic purge off, for deployments that run `authsvc sessions purge` from cron instead.
+    session_purge_interval_seconds: float = Field(default=3_600, ge=0, le=7 * 86_400)
 
     database_url: str = "sqlite+aiosqlite:///./authsvc.db"
     # Shared state for replicas: throttling counters and the revocation feed.
@@ -375,6 +383,14 @@ class Settings(BaseSettings):
             )
         if self.access_token_ttl_seconds > self.refresh_token_ttl_seconds:
             raise ValueError("ACCESS_TOKEN_TTL_SECONDS must not exceed REFRESH_TOKEN_TTL_SECONDS")
+        if self.session_retention_seconds < self.access_token_ttl_seconds + self.jwt_leeway_seconds:
+            # The revocation lists are rebuilt from revoked session rows at startup: a row
+            # deleted while an access token of its session can still be valid would let that
+            # token pass again after a restart.
+            raise ValueError(
+                "SESSION_RETENTION_SECONDS must be at least "
+                "ACCESS_TOKEN_TTL_SECONDS + JWT_LEEWAY_SECONDS"
+            )
         return self
 
 

@@ -29,7 +29,7 @@ async def test_valid_token_passes_with_identity_headers(
     assert response.status_code == 200
     assert response.headers["x-auth-subject"] == me["id"]
     assert response.headers["x-auth-username"] == "alice"
-    sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()
+    sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()["sessions"]
     assert response.headers["x-auth-session"] == sessions[0]["id"]
     assert response.headers["cache-control"] == "no-store"
 

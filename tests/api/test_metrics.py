@@ -126,7 +126,7 @@ async def test_revocations_are_counted_per_session_by_reason(
 
     await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))
     await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))  # idempotent
-    sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()
+    sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()["sessions"]
     phone_id = next(s["id"] for s in sessions if not s["current"])
     deleted = await client.delete(f"/auth/sessions/{phone_id}", headers=alice.bearer)
     assert deleted.status_code == 204

@@ -46,3 +46,27 @@ def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
             assert m["counters"]["rotated"] == m["requests"], where
             assert m["counters"]["grace"] == 0, where
     assert all(c["errors"] == 0 and c["rate"] > 0 for c in dump["ceilings"])
+
+
+def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:
+    out = tmp_path / "housekeeping"
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "bench", "--housekeeping", "--smoke",
+            "--stores", ",".join(STORES), "--out", out,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    results = json.loads(out.with_suffix(".json").read_text())["housekeeping"]
+    assert [r["store"] for r in results] == STORES
+    for r in results:
+        assert r["errors"] == 0, r["store"]
+        assert r["purged"] == r["rows"] - r["live"], r["store"]
+        assert r["rows_after"] == r["live"], r["store"]
+        assert r["refresh_runs_during_purge"] >= 1, r["store"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from authsvc.settings import EXAMPLE_SECRETS
+from authsvc.store import open_store
+from authsvc.store.base import NewSession
 from authsvc.store.migrate import head_revision
 from tests.e2e.harness import (
     PASSWORD,
@@ -166,3 +171,46 @@ def test_bad_configuration_is_one_line_and_exit_2(
         # Refused before anything started: no log line, no database file.
         assert result.stdout == "", command
     assert not database.exists()
+
+
+def test_sessions_purge_deletes_sessions_ended_before_the_retention(
+    env: dict[str, str], tmp_path: Path, database: Path
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+
+    async def seed() -> tuple[str, str]:
+        async with open_store(f"sqlite+aiosqlite:///{database}", migrate=True) as store:
+            user = await store.create_user(
+                username="carol", email=None, password_hash="x", now=long_ago
+            )
+            ids = []
+            for _ in range(2):
+                session = await store.create_session(
+                    NewSession(
+                        id=str(uuid.uuid4()),
+                        user_id=user.id,
+                        token_hash="h",
+                        user_agent=None,
+                        ip=None,
+                        created_at=long_ago,
+                        idle_expires_at=long_ago + timedelta(days=60),
+                        absolute_expires_at=long_ago + timedelta(days=60),
+                    )
+                )
+                ids.append(session.id)
+            await store.revoke_session(ids[0], reason="logout", now=long_ago)
+            return ids[0], ids[1]
+
+    async def remaining(*ids: str) -> list[str]:
+        async with open_store(f"sqlite+aiosqlite:///{database}") as store:
+            return [sid for sid in ids if await store.get_session(sid) is not None]
+
+    ended, live = asyncio.run(seed())
+
+    purged = run_cli(["sessions", "purge"], env, tmp_path, script=True)
+
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout == "deleted 1 ended sessions\n"
+    assert asyncio.run(remaining(ended, live)) == [live]
+    again = run_cli(["sessions", "purge"], env, tmp_path)
+    assert again.stdout == "deleted 0 ended sessions\n"

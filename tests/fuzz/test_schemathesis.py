@@ -234,11 +234,11 @@ def test_success_answers_match_the_schema(live: LiveApp) -> None:
     assert verified.headers["x-auth-username"] == [live.username]
     listed = live.call("GET", "/auth/sessions", headers=bearer)
     assert listed.status_code == 200
-    assert len(listed.json()) == 2
+    assert len(listed.json()["sessions"]) == 2
 
     refreshed = live.call("POST", "/auth/refresh", cookies={"refresh_token": refresh_cookie(first)})
     assert refreshed.status_code == 200
-    other = next(s["id"] for s in listed.json() if not s["current"])
+    other = next(s["id"] for s in listed.json()["sessions"] if not s["current"])
     ended = live.call(
         "DELETE",
         "/auth/sessions/{session_id}",

@@ -61,7 +61,7 @@ def new_user(client: httpx.Client) -> tuple[dict[str, Any], Tokens]:
 def current_session_id(client: httpx.Client, tokens: Tokens) -> str:
     response = client.get("/auth/sessions", headers=bearer(tokens.access))
     assert response.status_code == 200, response.text
-    [current] = [s for s in response.json() if s["current"]]
+    [current] = [s for s in response.json()["sessions"] if s["current"]]
     session_id: str = current["id"]
     return session_id
 

@@ -405,7 +405,7 @@ async def assert_alice_untouched(client: httpx.AsyncClient, alice: LoggedIn, sid
     assert me.json()["username"] == "alice"
     listed = await client.get("/auth/sessions", headers=alice.bearer)
     assert listed.status_code == 200, listed.text
-    assert [(s["id"], s["current"]) for s in listed.json()] == [(sid, True)]
+    assert [(s["id"], s["current"]) for s in listed.json()["sessions"]] == [(sid, True)]
     # The password is still the old one (login raises on anything but 200).
     await login(client, "alice", PASSWORD)
 

@@ -366,3 +366,40 @@ def test_malformed_redis_url_is_refused_without_echoing_it(tmp_path: Path, url: 
         make_settings(tmp_path, redis_url=url)
     assert "redis_url" in str(refused.value).lower()
     assert "hunter2" not in str(refused.value)
+
+
+def test_session_retention_must_outlast_access_tokens(tmp_path: Path) -> None:
+    # Revocations are reloaded from revoked rows: deleting one sooner would revive its tokens.
+    with pytest.raises(ValidationError, match="SESSION_RETENTION_SECONDS"):
+        make_settings(
+            tmp_path,
+            access_token_ttl_seconds=600,
+            jwt_leeway_seconds=10,
+            session_retention_seconds=609,
+        )
+    accepted = make_settings(
+        tmp_path, access_token_ttl_seconds=600, jwt_leeway_seconds=10, session_retention_seconds=610
+    )
+    assert accepted.session_retention_seconds == 610
+
+
+def test_housekeeping_defaults(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    assert settings.max_sessions_per_user == 100
+    assert settings.session_retention_seconds == 7 * 86_400
+    assert settings.session_purge_interval_seconds == 3_600
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_sessions_per_user", 0),
+        ("session_retention_seconds", -1),
+        ("session_purge_interval_seconds", -1),
+    ],
+)
+def test_housekeeping_settings_out_of_range_are_refused(
+    tmp_path: Path, name: str, value: int
+) -> None:
+    with pytest.raises(ValidationError):
+        make_settings(tmp_path, **{name: value})

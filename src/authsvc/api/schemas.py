@@ -83,5 +83,12 @@ class SessionOut(BaseModel):
         )
 
 
+class SessionsOut(BaseModel):
+    sessions: list[SessionOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
 class StatusOut(BaseModel):
     status: str

@@ -1,23 +1,43 @@
-"""The user's sessions ("devices"): list them, sign one out."""
+"""The user's sessions ("devices"): list them, page by page; sign one out."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from authsvc.api.cookies import no_store
-from authsvc.api.schemas import SessionOut
+from authsvc.api.schemas import SessionOut, SessionsOut
 from authsvc.deps import CurrentClaims, Sessions
+from authsvc.services.cursors import CURSOR_MAX_LENGTH
+
+PAGE_DEFAULT, PAGE_MAX = 50, 100
 
 router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Depends(no_store)])
 
 
-@router.get("", responses={401: {"description": "Not authenticated"}})
-async def list_sessions(claims: CurrentClaims, sessions: Sessions) -> list[SessionOut]:
-    """The current user's live sessions, most recently used first."""
-    records = await sessions.list_sessions(claims)
-    return [SessionOut.from_record(s, current_id=claims.session_id) for s in records]
+@router.get(
+    "",
+    responses={
+        400: {"description": "Invalid cursor"},
+        401: {"description": "Not authenticated"},
+    },
+)
+async def list_sessions(
+    claims: CurrentClaims,
+    sessions: Sessions,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page"),
+    ] = None,
+) -> SessionsOut:
+    """The current user's live sessions, most recently used first, a page at a time."""
+    page = await sessions.list_sessions(claims, limit=limit, cursor=cursor)
+    return SessionsOut(
+        sessions=[SessionOut.from_record(s, current_id=claims.session_id) for s in page.sessions],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.delete(

@@ -27,6 +27,7 @@ from authsvc.errors import (
 from authsvc.events import security_event
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
+from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
 from authsvc.services.observer import NULL_OBSERVER, SessionObserver
 from authsvc.settings import Settings
 from authsvc.store.base import (
@@ -53,6 +54,12 @@ class IssuedTokens:
     access: IssuedToken
     refresh: IssuedToken | None  # None on a grace-window replay: the newer cookie stays
     session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    sessions: list[SessionRecord]
+    next_cursor: str | None  # None on the last page
 
 
 def token_hash(jti: str) -> str:
@@ -85,6 +92,7 @@ class SessionService:
         self._idle_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
         self._max_lifetime = timedelta(seconds=settings.session_max_lifetime_seconds)
         self._grace_seconds = settings.refresh_grace_seconds
+        self._max_sessions = settings.max_sessions_per_user
 
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
@@ -119,7 +127,20 @@ class SessionService:
             )
             raise
         await self._throttle.succeeded(account, client.ip)
-        issued = await self._open(user, client)
+        try:
+            issued = await self._open(user, client)
+        except InvalidCredentials:
+            # The password changed while this login checked the old one: the change ends
+            # every session, so it must not leave one opened with the old password behind.
+            self._observer.login_failed()
+            security_event(
+                "login_password_changed",
+                warning=True,
+                user_id=user.id,
+                ip=client.ip,
+                user_agent=client.user_agent,
+            )
+            raise
         self._observer.login_succeeded()
         security_event(
             "login_succeeded",
@@ -228,14 +249,30 @@ class SessionService:
             raise SessionEnded
         return user
 
-    async def list_sessions(self, claims: AccessClaims) -> list[SessionRecord]:
-        return await self._store.list_active_sessions(claims.user_id, now=self._clock())
+    async def list_sessions(
+        self, claims: AccessClaims, *, limit: int, cursor: str | None = None
+    ) -> SessionPage:
+        """One page of the caller's live sessions, most recently used first.
+
+        Raises: InvalidCursor.
+        """
+        after = decode_cursor(cursor) if cursor is not None else None
+        # One row more than asked tells whether another page follows.
+        records = await self._store.list_active_sessions(
+            claims.user_id, now=self._clock(), limit=limit + 1, after=after
+        )
+        page = records[:limit]
+        has_more = len(records) > limit
+        return SessionPage(page, encode_cursor(page[-1]) if has_more else None)
 
     async def end_session(self, claims: AccessClaims, session_id: str) -> None:
         """Sign one of the caller's own sessions out.
 
         Raises: SessionNotFound, also for other users' sessions, so ids cannot be probed.
         """
+        if not is_session_id(session_id):
+            # Not an id we ever issued; the database might even refuse it (NUL bytes).
+            raise SessionNotFound
         now = self._clock()
         if not await self._revoke_one(
             session_id, reason="signed_out", now=now, user_id=claims.user_id
@@ -279,10 +316,14 @@ class SessionService:
         security_event("password_changed", user_id=user.id, session_id=claims.session_id)
 
     async def _open(self, user: UserRecord, client: ClientInfo) -> IssuedTokens:
+        """Open a session for a user whose password `user.password_hash` was just verified.
+
+        Raises: InvalidCredentials when that is no longer the user's password.
+        """
         now = self._clock()
         absolute = now + self._max_lifetime
         jti = new_token_id()
-        session = await self._store.create_session(
+        opened = await self._store.open_session(
             NewSession(
                 id=str(uuid.uuid4()),
                 user_id=user.id,
@@ -292,8 +333,23 @@ class SessionService:
                 created_at=now,
                 idle_expires_at=min(now + self._idle_ttl, absolute),
                 absolute_expires_at=absolute,
-            )
+            ),
+            verified_hash=user.password_hash,
+            max_live=self._max_sessions,
         )
+        if opened is None:
+            raise InvalidCredentials(user.id)
+        session = opened.session
+        if opened.ended:
+            # Their access tokens die now too, on every replica, not at expiry.
+            await self._revocations.add(opened.ended, revoked_at=now)
+            self._observer.sessions_revoked("session_limit", len(opened.ended))
+            security_event(
+                "sessions_revoked",
+                user_id=user.id,
+                reason="session_limit",
+                count=len(opened.ended),
+            )
         refresh = self._tokens.issue_refresh(
             user_id=user.id,
             session_id=session.id,

@@ -69,6 +69,13 @@ class SessionRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    session: SessionRecord
+    # Live sessions of the same user ended in the same transaction to stay within the cap.
+    ended: tuple[str, ...]
+
+
 class RotateResult(enum.Enum):
     ROTATED = "rotated"  # the presented token was current; the session now holds the new one
     GRACE = "grace"  # the token just superseded, inside the grace window: no new cookie
@@ -139,7 +146,18 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
-    async def create_session(self, new: NewSession) -> SessionRecord: ...
+    async def create_session(self, new: NewSession) -> SessionRecord:
+        """Insert a session unconditionally (imports and fixtures); logins use open_session."""
+        ...
+
+    async def open_session(
+        self, new: NewSession, *, verified_hash: str, max_live: int
+    ) -> OpenedSession | None:
+        """Insert a session only if the user's password hash is still `verified_hash`, and
+        end the user's least recently used live sessions beyond `max_live`, all in one
+        transaction that concurrent openings for the same user wait for. None when the
+        password changed since it was verified."""
+        ...
 
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
 
@@ -161,7 +179,22 @@ class SessionStore(Protocol):
         """Revoke every live session of a user except `keep`; returns the revoked ids."""
         ...
 
-    async def list_active_sessions(self, user_id: str, *, now: datetime) -> list[SessionRecord]: ...
+    async def list_active_sessions(
+        self,
+        user_id: str,
+        *,
+        now: datetime,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[SessionRecord]:
+        """Live sessions, most recently used first (ties by id); with `after`, only those
+        that sort after that (last_used_at, id) position."""
+        ...
+
+    async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
+        """Delete sessions revoked or expired before `ended_before`, `batch_size` rows per
+        transaction; the number deleted, or None when another process is purging."""
+        ...
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         """Sessions revoked at or after `since`, with their revocation times."""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    text,
 )
 
 
@@ -87,5 +88,32 @@ sessions = Table(
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("revoked_reason", String(32), nullable=True),
     Index("ix_sessions_user_id", "user_id"),
-    Index("ix_sessions_revoked_at", "revoked_at"),
+    # Revoked sessions only: the revocations reloaded at startup, and those the purge deletes.
+    # Left out of it, live sessions are found through the partial indexes below.
+    Index(
+        "ix_sessions_revoked_at",
+        "revoked_at",
+        sqlite_where=text("revoked_at IS NOT NULL"),
+        postgresql_where=text("revoked_at IS NOT NULL"),
+    ),
+    # Partial indexes over sessions not revoked, which are few beside the ended rows kept for
+    # the retention period: one user's live sessions in list order (listing, the per-user cap)
+    # and every live session by expiry (the active-sessions gauge, the purge of expired ones).
+    Index(
+        "ix_sessions_live_by_user",
+        "user_id",
+        "last_used_at",
+        "id",
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+    Index(
+        "ix_sessions_live_by_expiry",
+        "idle_expires_at",
+        "absolute_expires_at",
+        # Always NULL here; listed so that SQLite counts from the index alone.
+        "revoked_at",
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -22,16 +23,19 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Select
 
 from authsvc.errors import StoreUnavailable, UsernameTaken
 from authsvc.store.base import (
     NewSession,
+    OpenedSession,
     RotateOutcome,
     RotateResult,
     Rotation,
@@ -40,6 +44,7 @@ from authsvc.store.base import (
     UserRecord,
 )
 from authsvc.store.models import UTCDateTime, sessions, users
+from authsvc.store.purge import purge_ended_sessions
 from authsvc.usernames import username_skeleton
 
 # Errors that mean "the database is not answering right now", as opposed to bad data.
@@ -102,6 +107,29 @@ def _session(row: RowMapping) -> SessionRecord:
     return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
 
 
+def _new_record(new: NewSession) -> SessionRecord:
+    return SessionRecord(
+        id=new.id,
+        user_id=new.user_id,
+        token_hash=new.token_hash,
+        previous_token_hash=None,
+        rotated_at=None,
+        generation=0,
+        user_agent=new.user_agent,
+        ip=new.ip,
+        created_at=new.created_at,
+        last_used_at=new.created_at,
+        idle_expires_at=new.idle_expires_at,
+        absolute_expires_at=new.absolute_expires_at,
+        revoked_at=None,
+        revoked_reason=None,
+    )
+
+
+def _columns(record: SessionRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in SessionRecord.__slots__}
+
+
 # The new access token names the user: the rotation reads the name in its own statement.
 _USERNAME = (
     select(users.c.username)
@@ -140,6 +168,20 @@ _ROTATE = (
     )
     .returning(*sessions.c, _USERNAME)
 )
+
+
+def count_active_statement(now: datetime) -> Select[int]:
+    """Counted at every scrape: answered from ix_sessions_live_by_expiry alone, whose partial
+    condition keeps the ended sessions awaiting the purge out of it."""
+    return (
+        select(func.count())
+        .select_from(sessions)
+        .where(
+            sessions.c.revoked_at.is_(None),
+            sessions.c.idle_expires_at > now,
+            sessions.c.absolute_expires_at > now,
+        )
+    )
 
 
 class SqlStore:
@@ -275,29 +317,46 @@ class SqlStore:
     # sessions
 
     async def create_session(self, new: NewSession) -> SessionRecord:
-        record = SessionRecord(
-            id=new.id,
-            user_id=new.user_id,
-            token_hash=new.token_hash,
-            previous_token_hash=None,
-            rotated_at=None,
-            generation=0,
-            user_agent=new.user_agent,
-            ip=new.ip,
-            created_at=new.created_at,
-            last_used_at=new.created_at,
-            idle_expires_at=new.idle_expires_at,
-            absolute_expires_at=new.absolute_expires_at,
-            revoked_at=None,
-            revoked_reason=None,
-        )
+        record = _new_record(new)
         async with self._write() as conn:
-            await conn.execute(
-                insert(sessions).values(
-                    **{name: getattr(record, name) for name in SessionRecord.__slots__}
-                )
-            )
+            await conn.execute(insert(sessions).values(**_columns(record)))
         return record
+
+    async def open_session(
+        self, new: NewSession, *, verified_hash: str, max_live: int
+    ) -> OpenedSession | None:
+        record = _new_record(new)
+        now = new.created_at
+        async with self._write() as conn:
+            # The row lock (PostgreSQL; SQLite's write transaction serialises everything) makes
+            # a password change and other logins of this user wait for this transaction, so
+            # the hash compared here stays the user's until the session is in, and two logins
+            # never both count themselves under the cap.
+            current_hash = await conn.scalar(
+                select(users.c.password_hash).where(users.c.id == new.user_id).with_for_update()
+            )
+            if current_hash is None or not secrets.compare_digest(current_hash, verified_hash):
+                return None
+            await conn.execute(insert(sessions).values(**_columns(record)))
+            beyond_cap = (
+                select(sessions.c.id)
+                .where(
+                    sessions.c.user_id == new.user_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.idle_expires_at > now,
+                    sessions.c.absolute_expires_at > now,
+                    sessions.c.id != new.id,
+                )
+                .order_by(sessions.c.last_used_at.desc(), sessions.c.id.desc())
+                .offset(max_live - 1)
+            )
+            ended = await conn.execute(
+                update(sessions)
+                .where(sessions.c.id.in_(beyond_cap))
+                .values(revoked_at=now, revoked_reason="session_limit")
+                .returning(sessions.c.id)
+            )
+            return OpenedSession(record, tuple(row.id for row in ended))
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         async with self._read() as conn:
@@ -389,19 +448,43 @@ class SqlStore:
             )
             return [row.id for row in result]
 
-    async def list_active_sessions(self, user_id: str, *, now: datetime) -> list[SessionRecord]:
-        async with self._read() as conn:
-            rows = await conn.execute(
-                select(sessions)
-                .where(
-                    sessions.c.user_id == user_id,
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.absolute_expires_at > now,
-                )
-                .order_by(sessions.c.last_used_at.desc())
+    async def list_active_sessions(
+        self,
+        user_id: str,
+        *,
+        now: datetime,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[SessionRecord]:
+        query = (
+            select(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.idle_expires_at > now,
+                sessions.c.absolute_expires_at > now,
             )
+            .order_by(sessions.c.last_used_at.desc(), sessions.c.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            # Keyset pagination: the index continues where the last page stopped, so a deep
+            # page costs what the first one does.
+            query = query.where(
+                tuple_(sessions.c.last_used_at, sessions.c.id)
+                < tuple_(bindparam("after_used", after[0], type_=UTCDateTime()), after[1])
+            )
+        async with self._read() as conn:
+            rows = await conn.execute(query)
         return [_session(row._mapping) for row in rows]
+
+    async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
+        try:
+            return await purge_ended_sessions(
+                self._engine, self._write, ended_before=ended_before, batch_size=batch_size
+            )
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         async with self._read() as conn:
@@ -412,13 +495,5 @@ class SqlStore:
 
     async def count_active_sessions(self, *, now: datetime) -> int:
         async with self._read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(sessions)
-                .where(
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.absolute_expires_at > now,
-                )
-            )
+            count = await conn.scalar(count_active_statement(now))
         return int(count or 0)

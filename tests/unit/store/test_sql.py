@@ -35,7 +35,13 @@ async def store(db_url: str) -> AsyncIterator[Store]:
         yield s
 
 
-async def new_session(store: Store, *, user: str = "alice") -> str:
+async def new_session(
+    store: Store,
+    *,
+    user: str = "alice",
+    at: datetime = NOW,
+    idle: timedelta = timedelta(days=1),
+) -> str:
     existing = await store.get_user_by_username(user)
     owner = existing or await store.create_user(
         username=user, email=None, password_hash="x", now=NOW
@@ -48,9 +54,9 @@ async def new_session(store: Store, *, user: str = "alice") -> str:
             token_hash="h0",
             user_agent="ua",
             ip="127.0.0.1",
-            created_at=NOW,
-            idle_expires_at=NOW + timedelta(days=1),
-            absolute_expires_at=NOW + timedelta(days=2),
+            created_at=at,
+            idle_expires_at=at + idle,
+            absolute_expires_at=at + max(idle, timedelta(days=2)),
         )
     )
     return session_id
@@ -243,5 +249,155 @@ async def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> No
     try:
         async with engine.connect() as conn:
             assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+def opening(user_id: str, *, at: datetime = NOW) -> NewSession:
+    return NewSession(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        token_hash=uuid.uuid4().hex,
+        user_agent="ua",
+        ip="127.0.0.1",
+        created_at=at,
+        idle_expires_at=at + timedelta(days=1),
+        absolute_expires_at=at + timedelta(days=2),
+    )
+
+
+async def test_open_session_needs_the_verified_hash_to_be_current(store: Store) -> None:
+    alice = await store.create_user(username="alice", email=None, password_hash="old", now=NOW)
+    await store.set_password_hash(alice.id, "new", changed_at=NOW)
+
+    assert await store.open_session(opening(alice.id), verified_hash="old", max_live=10) is None
+    assert await store.list_active_sessions(alice.id, now=NOW) == []
+    opened = await store.open_session(opening(alice.id), verified_hash="new", max_live=10)
+    assert opened is not None
+    assert opened.ended == ()
+    assert [s.id for s in await store.list_active_sessions(alice.id, now=NOW)] == [
+        opened.session.id
+    ]
+
+
+async def test_open_session_ends_the_least_recently_used_beyond_the_cap(store: Store) -> None:
+    alice = await store.create_user(username="alice", email=None, password_hash="h", now=NOW)
+    bob = await store.create_user(username="bob", email=None, password_hash="h", now=NOW)
+    bobs = await store.open_session(opening(bob.id), verified_hash="h", max_live=1)
+    ids = []
+    for minute in range(3):
+        opened = await store.open_session(
+            opening(alice.id, at=NOW + timedelta(minutes=minute)), verified_hash="h", max_live=3
+        )
+        assert opened is not None
+        assert opened.ended == ()
+        ids.append(opened.session.id)
+    # Using the oldest makes the second the least recently used.
+    later = NOW + timedelta(minutes=5)
+    first = await store.get_session(ids[0])
+    assert first is not None
+    rotated = await store.rotate(ids[0], rotation(first.token_hash, "t1", at=later))
+    assert rotated.result is RotateResult.ROTATED
+
+    newest = await store.open_session(
+        opening(alice.id, at=later + timedelta(minutes=1)), verified_hash="h", max_live=3
+    )
+    assert newest is not None
+    assert newest.ended == (ids[1],)
+    ended = await store.get_session(ids[1])
+    assert ended is not None
+    assert ended.revoked_reason == "session_limit"
+    live = await store.list_active_sessions(alice.id, now=later + timedelta(minutes=1))
+    assert {s.id for s in live} == {newest.session.id, ids[0], ids[2]}
+    assert bobs is not None
+    assert (await store.get_session(bobs.session.id)).revoked_at is None  # type: ignore[union-attr]
+
+
+async def test_list_active_sessions_pages_by_last_use_then_id(store: Store) -> None:
+    ids = [await new_session(store, at=NOW) for _ in range(3)]
+    ids += [await new_session(store, at=NOW - timedelta(minutes=1)) for _ in range(2)]
+    user_id = (await store.get_session(ids[0])).user_id  # type: ignore[union-attr]
+    expected = sorted(ids[:3], reverse=True) + sorted(ids[3:], reverse=True)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await store.list_active_sessions(
+            user_id, now=NOW - timedelta(minutes=2), limit=2, after=after
+        )
+        if not page:
+            break
+        seen += [s.id for s in page]
+        after = (page[-1].last_used_at, page[-1].id)
+    assert seen == expected
+
+
+async def test_purge_deletes_only_sessions_ended_before_the_cutoff(store: Store) -> None:
+    cutoff = NOW
+    old, recent = cutoff - timedelta(days=1), cutoff + timedelta(minutes=1)
+    live = await new_session(store, at=cutoff)
+    revoked_long_ago = [await new_session(store, at=old) for _ in range(5)]
+    for sid in revoked_long_ago:
+        assert await store.revoke_session(sid, reason="logout", now=old)
+    revoked_recently = await new_session(store, at=old)
+    assert await store.revoke_session(revoked_recently, reason="logout", now=recent)
+    expired_long_ago = [
+        await new_session(store, at=old - timedelta(days=3), idle=timedelta(hours=1))
+        for _ in range(3)
+    ]
+    expired_recently = await new_session(store, at=old, idle=timedelta(days=1, minutes=1))
+
+    deleted = await store.purge_sessions(ended_before=cutoff, batch_size=2)
+
+    assert deleted == len(revoked_long_ago) + len(expired_long_ago)
+    for sid in (*revoked_long_ago, *expired_long_ago):
+        assert await store.get_session(sid) is None
+    for sid in (live, revoked_recently, expired_recently):
+        assert await store.get_session(sid) is not None
+    assert await store.purge_sessions(ended_before=cutoff, batch_size=2) == 0
+
+
+async def test_one_process_purges_at_a_time_on_postgresql(postgres_database: str) -> None:
+    import asyncpg
+
+    from authsvc.store.purge import PURGE_LOCK_KEY
+
+    holder = await asyncpg.connect(postgres_database.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with open_store(postgres_database) as store:
+            await holder.execute("SELECT pg_advisory_lock($1)", PURGE_LOCK_KEY)
+            assert await store.purge_sessions(ended_before=NOW, batch_size=10) is None
+            await holder.execute("SELECT pg_advisory_unlock($1)", PURGE_LOCK_KEY)
+            assert await store.purge_sessions(ended_before=NOW, batch_size=10) == 0
+            # The purge released its lock: another session can take it at once.
+            assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", PURGE_LOCK_KEY)
+            assert await store.purge_sessions(ended_before=NOW, batch_size=10) is None
+    finally:
+        await holder.close()
+
+
+async def test_the_active_sessions_gauge_is_counted_from_its_partial_index(db_url: str) -> None:
+    # A plan, not a timing: the count must never scan the ended rows awaiting the purge.
+    from authsvc.store.sql import count_active_statement, create_engine
+
+    async with open_store(db_url, migrate=True):
+        pass
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            statement = str(
+                count_active_statement(NOW).compile(
+                    dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+                )
+            )
+            if conn.dialect.name == "sqlite":
+                rows = await conn.execute(text("EXPLAIN QUERY PLAN " + statement))
+                plan = " ".join(str(row[-1]) for row in rows)
+                assert "USING COVERING INDEX ix_sessions_live_by_expiry" in plan, plan
+            else:
+                # An empty table is cheapest to scan whole; forbid that to see the index is usable.
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                rows = await conn.execute(text("EXPLAIN " + statement))
+                plan = " ".join(str(row[0]) for row in rows)
+                assert "ix_sessions_live_by_expiry" in plan, plan
     finally:
         await engine.dispose()

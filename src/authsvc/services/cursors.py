@@ -1,0 +1,54 @@
+"""Opaque page cursors for the sessions list, and the shape of a session id.
+
+A cursor is the sort key of the last session on a page, (last_used_at, id), base64url-encoded:
+clients pass it back untouched and never learn to build one. Decoding is strict, so nothing a
+client makes up reaches the database in a form it might refuse (a NUL byte, a bad date).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+
+from authsvc.errors import InvalidCursor
+from authsvc.store.base import SessionRecord
+
+# Session ids are lower-case UUIDs (services/sessions.py); anything else names no session.
+_SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# An ISO 8601 UTC time with microseconds, as encode_cursor writes it, then a session id.
+_CURSOR = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00) (" + _SESSION_ID.pattern + r")"
+)
+CURSOR_MAX_LENGTH = 128
+
+
+def is_session_id(value: str) -> bool:
+    return _SESSION_ID.fullmatch(value) is not None
+
+
+def encode_cursor(session: SessionRecord) -> str:
+    used = session.last_used_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return base64.urlsafe_b64encode(f"{used} {session.id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (last_used_at, id) position a cursor names.
+
+    Raises: InvalidCursor.
+    """
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise InvalidCursor
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise InvalidCursor from None
+    match = _CURSOR.fullmatch(raw)
+    if match is None:
+        raise InvalidCursor
+    try:
+        used = datetime.fromisoformat(match.group(1))
+    except ValueError:  # a well-formed but impossible date, such as month 13
+        raise InvalidCursor from None
+    return used, match.group(2)

@@ -1,0 +1,92 @@
+"""Deleting ended sessions in small batches, one process at a time.
+
+Expired sessions are found among those not revoked by expiry (the idle expiry never passes the
+absolute one, see the rotation in sql.py); one revoked after it expired goes with the revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from authsvc.store.models import sessions
+
+# An arbitrary constant naming authsvc's session purge among PostgreSQL advisory locks.
+PURGE_LOCK_KEY = 0x61757468737670
+
+Batch = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+async def purge_ended_sessions(
+    engine: AsyncEngine, write: Batch, *, ended_before: datetime, batch_size: int
+) -> int | None:
+    """Delete sessions revoked or expired before `ended_before`; how many, or None when
+    another process is purging. `write` opens one write transaction (SQLite's, queued)."""
+    doomed = (
+        sessions.c.revoked_at < ended_before,
+        sessions.c.revoked_at.is_(None) & (sessions.c.idle_expires_at < ended_before),
+    )
+    # A SQLite batch holds the one write lock, which other processes' writers only poll for:
+    # pausing as long as each batch took leaves them at least half of the time.
+    yields_lock = engine.dialect.name == "sqlite"
+    async with _purge_turn(engine, write) as batch:
+        if batch is None:
+            return None
+        deleted = 0
+        for condition in doomed:
+            while True:
+                started = time.monotonic()
+                # Small transactions: writers (logins, rotations) wait one batch at most.
+                async with batch() as conn:
+                    chosen = select(sessions.c.id).where(condition).limit(batch_size)
+                    result = await conn.execute(delete(sessions).where(sessions.c.id.in_(chosen)))
+                deleted += result.rowcount
+                if result.rowcount < batch_size:
+                    break
+                await asyncio.sleep(time.monotonic() - started if yields_lock else 0)
+        return deleted
+
+
+@asynccontextmanager
+async def _purge_turn(engine: AsyncEngine, write: Batch) -> AsyncIterator[Batch | None]:
+    """Batches of one purge, or None when another process holds PostgreSQL's purge lock.
+
+    On PostgreSQL one connection holds a session-level advisory lock for the whole purge, so
+    replicas take turns instead of deleting the same rows side by side. SQLite serves one host:
+    its write lock already lets one batch of one process run at a time, and deleting is
+    idempotent, so processes sharing the file may interleave batches.
+    """
+    if engine.dialect.name != "postgresql":
+        yield write
+        return
+    async with engine.connect() as conn:
+        locked = await conn.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": PURGE_LOCK_KEY}
+        )
+        await conn.commit()
+        if not locked:
+            yield None
+            return
+
+        @asynccontextmanager
+        async def batch() -> AsyncIterator[AsyncConnection]:
+            async with conn.begin():
+                yield conn
+
+        try:
+            yield batch
+        finally:
+            try:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK_KEY})
+                await conn.commit()
+            except BaseException:
+                # A connection that cannot confirm the unlock must not go back to the pool
+                # still holding the lock: closing it releases the lock.
+                await conn.invalidate()
+                raise

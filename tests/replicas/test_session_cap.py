@@ -1,0 +1,22 @@
+"""The per-user session cap across replicas: a session ended on one dies on the other at once."""
+
+from __future__ import annotations
+
+from tests.replicas.test_shared_state import REDIS, Replicas, eventually_401, replicas
+from tests.support import login, register
+
+__all__ = ["replicas"]  # the fixture, shared with test_shared_state
+
+
+async def test_a_session_ended_by_the_cap_on_one_replica_is_refused_by_the_other(
+    replicas: Replicas,
+) -> None:
+    a, b = await replicas(REDIS, REDIS, max_sessions_per_user=1)
+    await register(a)
+    first = await login(a)
+    assert (await b.get("/auth/verify", headers=first.bearer)).status_code == 200
+
+    second = await login(a)
+
+    assert await eventually_401(b, first) < 0.5
+    assert (await b.get("/auth/verify", headers=second.bearer)).status_code == 200

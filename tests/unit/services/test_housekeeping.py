@@ -1,0 +1,115 @@
+"""The periodic purge of ended sessions, in a running app on a real store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from authsvc.app import create_app
+from authsvc.services.housekeeping import SessionPurger
+from authsvc.store import Store
+from tests.support import (
+    BASE_URL,
+    CSRF_HEADER,
+    FakeClock,
+    LoggedIn,
+    login,
+    make_settings,
+    refresh_cookie,
+    register,
+    rotate,
+)
+
+RETENTION = 3_600
+
+
+async def session_id_of(client: httpx.AsyncClient, tokens: LoggedIn) -> str:
+    listed = (await client.get("/auth/sessions", headers=tokens.bearer)).json()["sessions"]
+    return str(next(s["id"] for s in listed if s["current"]))
+
+
+async def wait_until_gone(store: Store, session_id: str) -> None:
+    for _ in range(200):  # at most ten seconds
+        if await store.get_session(session_id) is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the periodic purge never deleted the ended session")
+
+
+async def test_the_periodic_purge_deletes_sessions_ended_before_the_retention(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = FakeClock()
+    settings = make_settings(
+        tmp_path,
+        database_url=database_url,
+        session_retention_seconds=RETENTION,
+        session_purge_interval_seconds=0.05,
+    )
+    app: FastAPI = create_app(settings, clock=clock)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=CSRF_HEADER
+        ) as client,
+    ):
+        await register(client)
+        ended = await login(client)
+        ended_id = await session_id_of(client, ended)
+        await client.post("/auth/logout", headers=refresh_cookie(ended.refresh_token))
+        store: Store = app.state.store
+
+        await asyncio.sleep(0.2)  # several purges run: none deletes a recent revocation
+        assert await store.get_session(ended_id) is not None
+
+        clock.advance(RETENTION + 1)
+        kept = await login(client)  # live, though the clock moved on
+        await wait_until_gone(store, ended_id)
+
+        refused = await rotate(client, ended.refresh_token)
+        assert refused.status_code == 401
+        assert (await client.get("/auth/me", headers=kept.bearer)).status_code == 200
+        assert (await rotate(client, kept.refresh_token)).status_code == 200
+
+
+async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pass(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = FakeClock()
+    # The shortest retention allowed: one access-token lifetime plus leeway.
+    settings = make_settings(
+        tmp_path,
+        database_url=database_url,
+        access_token_ttl_seconds=600,
+        jwt_leeway_seconds=10,
+        session_retention_seconds=610,
+        session_purge_interval_seconds=0,
+    )
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        app = create_app(settings, clock=clock)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as c,
+        ):
+            yield app, c
+
+    async with running() as (_, client):
+        await register(client)
+        revoked = await login(client)
+        await client.post("/auth/logout", headers=refresh_cookie(revoked.refresh_token))
+
+    clock.advance(605)  # the access token has not expired: only the revocation stops it
+    async with running() as (app, client):  # a restart reloads revocations from the store
+        purger = SessionPurger(store=app.state.store, settings=settings, clock=clock)
+        assert await purger.purge() == 0
+        assert (await client.get("/auth/me", headers=revoked.bearer)).status_code == 401
+        assert (await client.get("/auth/verify", headers=revoked.bearer)).status_code == 401

@@ -1,0 +1,95 @@
+"""SessionService on a real store: what opening a session checks, in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from limits.aio.storage import MemoryStorage
+
+from authsvc.errors import InvalidCredentials
+from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.revocation import MemoryRevocationList
+from authsvc.services.accounts import AccountService
+from authsvc.services.sessions import ClientInfo, SessionService
+from authsvc.settings import Settings
+from authsvc.store import Store, open_store
+from authsvc.store.base import UserRecord
+from authsvc.throttle import LoginThrottle
+from authsvc.tokens import TokenService
+from tests.support import PASSWORD, FakeClock, make_settings
+
+CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
+
+
+class PasswordChangedMidLogin(AccountService):
+    """Authenticates for real, then lets a password change land before the session opens."""
+
+    async def authenticate(self, username: str, password: str) -> UserRecord:
+        user = await super().authenticate(username, password)
+        new_hash = await self._passwords.hash("a brand new passphrase")
+        await self._store.set_password_hash(user.id, new_hash, changed_at=self._clock())
+        return user
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    async with open_store(settings.database_url, migrate=True) as opened:
+        yield opened
+
+
+def make_service(
+    settings: Settings, store: Store, accounts_class: type[AccountService] = AccountService
+) -> tuple[SessionService, MemoryRevocationList]:
+    clock = FakeClock()
+    accounts = accounts_class(
+        store=store,
+        passwords=PasswordService(settings),
+        policy=PasswordPolicy(settings),
+        clock=clock,
+        registration_enabled=True,
+    )
+    revocations = MemoryRevocationList(
+        remember_for=timedelta(
+            seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+        )
+    )
+    service = SessionService(
+        store=store,
+        tokens=TokenService(settings),
+        accounts=accounts,
+        revocations=revocations,
+        throttle=LoginThrottle(
+            MemoryStorage(),
+            key=b"unit-test throttle key",
+            per_ip=settings.throttle_per_ip,
+            per_account_ip=settings.throttle_per_account_ip,
+            per_account=settings.throttle_per_account,
+            per_registration_ip=settings.throttle_registration_per_ip,
+        ),
+        settings=settings,
+        clock=clock,
+    )
+    return service, revocations
+
+
+async def test_login_whose_password_changed_after_the_check_opens_no_session(
+    settings: Settings, store: Store
+) -> None:
+    plain, _ = make_service(settings, store)
+    await plain._accounts.create_user("alice", PASSWORD, email=None)
+    racing, _ = make_service(settings, store, PasswordChangedMidLogin)
+
+    with pytest.raises(InvalidCredentials):
+        await racing.login("alice", PASSWORD, CLIENT)
+
+    user = await store.get_user_by_username("alice")
+    assert user is not None
+    assert await store.list_active_sessions(user.id, now=FakeClock()()) == []
