@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -40,6 +40,12 @@ ARGON2_MIN_TIME_COST = 2
 
 # A password longer than this is refused by the request schema before any policy check.
 PASSWORD_HARD_LIMIT = 1024
+
+# The drivers authsvc runs on (the store is async throughout), each with the URL's shape.
+ASYNC_DATABASE_URLS = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite:///PATH",
+    "postgresql+asyncpg": "postgresql+asyncpg://USER@HOST:PORT/NAME",
+}
 
 
 class Settings(BaseSettings):
@@ -114,6 +120,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1, le=16)
     hash_concurrency: int | None = Field(default=None, ge=1, le=64)
 
+    # False for commands that neither issue nor verify tokens (see `ManagementSettings`).
+    signs_tokens: ClassVar[bool] = True
+
     _ephemeral_secrets: bool = PrivateAttr(default=False)
     # Parsed once, when the settings are validated.
     _private_key: PrivateKey | None = PrivateAttr(default=None)
@@ -156,6 +165,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
+        if not self.signs_tokens:
+            return self
         if self.uses_asymmetric_keys and self.access_token_secret is None:
             # Unused for signing with RS256/ES256, so not required; a random placeholder keeps
             # secret_values() total and the "keys differ" check meaningful.
@@ -196,6 +207,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_signing_keys(self) -> Self:
+        if not self.signs_tokens:
+            return self
         has_pem = (
             self.access_token_private_key is not None
             or self.access_token_private_key_file is not None
@@ -251,6 +264,20 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        # Only the scheme is quoted back: the rest of the URL may hold a password.
+        scheme = value.partition("://")[0] if "://" in value else ""
+        if scheme in ASYNC_DATABASE_URLS:
+            return value
+        backend = scheme.partition("+")[0]
+        shapes = [shape for name, shape in ASYNC_DATABASE_URLS.items() if name.startswith(backend)]
+        hint = " or ".join(shapes if backend and shapes else ASYNC_DATABASE_URLS.values())
+        if not scheme:
+            raise ValueError(f"not a database URL; use {hint}")
+        raise ValueError(f"{scheme!r} is not a supported async driver; use {hint}")
+
     @field_validator(
         "allowed_origins", "trusted_proxies", "access_token_previous_secrets", mode="before"
     )
@@ -301,6 +328,16 @@ class Settings(BaseSettings):
         if self.access_token_ttl_seconds > self.refresh_token_ttl_seconds:
             raise ValueError("ACCESS_TOKEN_TTL_SECONDS must not exceed REFRESH_TOKEN_TTL_SECONDS")
         return self
+
+
+class ManagementSettings(Settings):
+    """Settings for commands that sign nothing: user management and migrations.
+
+    They never issue or verify a token, so the signing secrets and keys are neither required
+    nor checked; `serve` and the key commands use `Settings`, which keeps every check.
+    """
+
+    signs_tokens: ClassVar[bool] = False
 
 
 def _read_text(path: Path, name: str) -> str:

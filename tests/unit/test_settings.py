@@ -12,6 +12,7 @@ from authsvc.settings import (
     ARGON2_MIN_TIME_COST,
     EXAMPLE_SECRETS,
     MIN_SECRET_BYTES,
+    ManagementSettings,
     Settings,
 )
 from tests.support import ACCESS_SECRET, REFRESH_SECRET, make_settings
@@ -340,3 +341,36 @@ def test_env_example_names_real_settings_and_is_refused_in_production(
     with pytest.raises(ValidationError, match="example value"):
         Settings()
     assert Settings(environment="development").cookie_path == "/auth"
+
+
+# Commands that sign nothing
+
+
+def test_management_settings_need_no_signing_secrets_or_keys() -> None:
+    with pytest.raises(ValidationError, match="must be set in production"):
+        Settings(_env_file=None)
+    settings = ManagementSettings(_env_file=None, jwt_algorithm="ES256")
+    assert settings.is_production
+    assert settings.access_token_secret is None
+    assert settings.access_private_key is None
+
+
+def test_management_settings_keep_every_other_check() -> None:
+    with pytest.raises(ValidationError, match="PASSWORD_MIN_LENGTH must not exceed"):
+        ManagementSettings(_env_file=None, password_min_length=200, password_max_length=100)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///x.db", "'sqlite' is not a supported async driver; use sqlite+aiosqlite:///"),
+        ("postgresql://u:hunter2@db/x", "use postgresql+asyncpg://USER@HOST:PORT/NAME"),
+        ("mysql+aiomysql://u@db/x", "'mysql+aiomysql' is not a supported async driver"),
+        ("./authsvc.db", "not a database URL"),
+    ],
+)
+def test_database_url_needs_an_async_driver(url: str, message: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        make_settings(Path("."), database_url=url)
+    assert message in str(refused.value)
+    assert "hunter2" not in str(refused.value)
