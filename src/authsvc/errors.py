@@ -13,6 +13,7 @@
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
+    ├── DuplicateCookie            more than one refresh cookie: one was planted
     ├── Throttled                  too many failed attempts; carries Retry-After
     └── StoreUnavailable           the database did not answer in time
 
@@ -85,6 +86,10 @@ class CrossSiteRequest(AuthError):
     """The message is shown: it says which defence refused the request."""
 
 
+class DuplicateCookie(AuthError):
+    pass
+
+
 class Throttled(AuthError):
     def __init__(self, *, retry_after: int = 1) -> None:
         super().__init__()
@@ -108,6 +113,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
     CrossSiteRequest: (403, "Cross-site request refused"),
+    DuplicateCookie: (400, "More than one refresh cookie"),
     Throttled: (429, "Too many failed attempts; try again later"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
 }

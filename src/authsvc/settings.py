@@ -41,6 +41,10 @@ ARGON2_MIN_TIME_COST = 2
 # A password longer than this is refused by the request schema before any policy check.
 PASSWORD_HARD_LIMIT = 1024
 
+# The refresh cookie's name, with the __Host- prefix wherever the deployment allows it.
+PLAIN_COOKIE_NAME = "refresh_token"
+HOST_COOKIE_NAME = "__Host-" + PLAIN_COOKIE_NAME
+
 # The drivers authsvc runs on (the store is async throughout), each with the URL's shape.
 ASYNC_DATABASE_URLS = {
     "sqlite+aiosqlite": "sqlite+aiosqlite:///PATH",
@@ -92,7 +96,8 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="authsvc", pattern=r"^[A-Za-z0-9_\-:]{1,64}$")
     migrate_on_start: bool = True
 
-    cookie_name: str = Field(default="refresh_token", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    # Unset, the name and path follow from the rest (see `_resolve_cookie`).
+    cookie_name: str = Field(default=PLAIN_COOKIE_NAME, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     cookie_samesite: Literal["strict", "lax", "none"] = "strict"
     cookie_secure: bool = True
     cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
@@ -314,6 +319,31 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not an IP address or CIDR range: {proxy!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _resolve_cookie(self) -> Self:
+        # RFC 6265bis §4.1.3.2: browsers accept a __Host- cookie only when it is Secure, has
+        # Path=/ and no Domain, so no sibling subdomain and no plain-http page can plant one
+        # under our name. Where the deployment rules that out, the plain name keeps Path=/auth.
+        explicit = self.model_fields_set
+        if "cookie_name" not in explicit:
+            host_only = self.cookie_secure and self.cookie_domain is None
+            path_allows = "cookie_path" not in explicit or self.cookie_path == "/"
+            self.cookie_name = HOST_COOKIE_NAME if host_only and path_allows else PLAIN_COOKIE_NAME
+        prefix = self.cookie_name.lower()
+        if "cookie_path" not in explicit and prefix.startswith("__host-"):
+            self.cookie_path = "/"
+        # Browsers compare the prefixes case-insensitively and silently drop a cookie that
+        # breaks their rules: refuse such a setup here instead.
+        if prefix.startswith("__host-") and (
+            not self.cookie_secure or self.cookie_domain is not None or self.cookie_path != "/"
+        ):
+            raise ValueError(
+                "a __Host- COOKIE_NAME needs COOKIE_SECURE=true, no COOKIE_DOMAIN and COOKIE_PATH=/"
+            )
+        if prefix.startswith("__secure-") and not self.cookie_secure:
+            raise ValueError("a __Secure- COOKIE_NAME needs COOKIE_SECURE=true")
+        return self
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

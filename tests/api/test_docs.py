@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.support import COOKIE
+
 SPEC_ROUTES = {
     ("post", "/auth/register"),
     ("post", "/auth/login"),
@@ -37,7 +39,7 @@ async def test_authorize_button_uses_the_password_form_route(client: httpx.Async
     me = schema["paths"]["/auth/me"]["get"]
     assert me["security"] == [{name: []} for name in schemes]
     refresh = schema["paths"]["/auth/refresh"]["post"]
-    assert any(p["in"] == "cookie" and p["name"] == "refresh_token" for p in refresh["parameters"])
+    assert any(p["in"] == "cookie" and p["name"] == COOKIE for p in refresh["parameters"])
 
 
 async def test_docs_page_is_served(client: httpx.AsyncClient) -> None:
