@@ -97,16 +97,19 @@ async def _check_database(settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from authsvc.serve import ServeRefused, serve
+    from authsvc.serve import ServeRefused, check_workers, serve
 
     settings = _load_settings()
-    asyncio.run(_check_database(settings))
+    workers = args.workers if args.workers is not None else settings.workers
     try:
+        # Refusals that need no database come first: they leave no file behind.
+        check_workers(settings, workers)
+        asyncio.run(_check_database(settings))
         serve(
             settings,
             host=args.host if args.host is not None else settings.host,
             port=args.port if args.port is not None else settings.port,
-            workers=args.workers if args.workers is not None else settings.workers,
+            workers=workers,
         )
     except ServeRefused as exc:
         raise CommandError(str(exc)) from None
