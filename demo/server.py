@@ -3,7 +3,7 @@
 Besides the files in `static/` it serves `/config.js`, which tells the page where authsvc is
 (on the host name the page was opened on: `localhost` and `127.0.0.1` are different sites, and
 the refresh cookie belongs to one of them) and, when the launcher made one, the demo account.
-`/api/…` goes to the sample API through the gateway's forward-auth rules (sample_api.py).
+`/api/…` goes to the sample API through the gateway's forward-auth rules (gateway.py).
 A Content-Security-Policy lets the page run its own scripts and authsvc's client and talk to
 authsvc and its own origin alone.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from demo.sample_api import forward
+from demo.gateway import forward
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONFIG_PATH = "/config.js"
