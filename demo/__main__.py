@@ -1,9 +1,10 @@
-"""`python -m demo`: authsvc and the demo SPA on two loopback origins, until Ctrl-C.
+"""`python -m demo`: authsvc, the demo SPA and its protected sample API, until Ctrl-C.
 
-authsvc runs in development mode (throwaway secrets) on a throwaway SQLite file, with the
-demo's origin in ALLOWED_ORIGINS and the default cookie (Secure, HttpOnly, SameSite=Strict,
-Path=/auth): the two origins differ only in their port, so they are one site, as
-app.example.com and auth.example.com are.
+authsvc runs in development mode (throwaway secrets) on a throwaway SQLite file, with both of
+the demo's origins (`localhost` and `127.0.0.1`) in ALLOWED_ORIGINS and the default cookie
+(`__Host-`, Secure, HttpOnly, SameSite=Strict): the page calls authsvc on the host name it was
+opened on, so the two differ only in their port and are one site, as app.example.com and
+auth.example.com are. The sample API is reached through the gateway's forward-auth rules.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from demo.sample_api import SampleApi
 from demo.server import DemoServer
 
 DEMO_USER = "demo"
@@ -41,12 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def authsvc_env(database: Path, demo_origin: str, access_ttl: int) -> dict[str, str]:
+def authsvc_env(database: Path, demo_origins: list[str], access_ttl: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         ENVIRONMENT="development",
         DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        ALLOWED_ORIGINS=demo_origin,
+        ALLOWED_ORIGINS=",".join(demo_origins),
         ACCESS_TOKEN_TTL_SECONDS=str(access_ttl),
         PYTHONUNBUFFERED="1",
     )
@@ -90,21 +92,29 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     authsvc_url = f"http://127.0.0.1:{args.authsvc_port}"
-    demo = DemoServer(("127.0.0.1", args.port), authsvc_url=authsvc_url)
+    api = SampleApi()
+    api.start_in_thread()
+    demo = DemoServer(
+        ("127.0.0.1", args.port),
+        authsvc_url=authsvc_url,
+        api_url=api.url,
+        credentials=(DEMO_USER, DEMO_PASSWORD),
+    )
     demo.start_in_thread()
     with tempfile.TemporaryDirectory(prefix="authsvc-demo-") as workdir:
         command = [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(args.authsvc_port)]
-        env = authsvc_env(Path(workdir) / "authsvc.db", demo.origin, args.access_ttl)
+        env = authsvc_env(Path(workdir) / "authsvc.db", demo.origins, args.access_ttl)
         # Run from the scratch directory so a .env in the checkout does not change the demo.
         authsvc = subprocess.Popen(command, env=env, cwd=workdir)  # noqa: S603
         try:
             wait_ready(authsvc_url, authsvc)
             create_demo_user(authsvc_url)
+            opened = " or ".join(f"{origin}/" for origin in demo.origins)
             print(
-                f"\nauthsvc demo: open {demo.origin}/ and sign in as "
-                f"{DEMO_USER!r} with {DEMO_PASSWORD!r} (authsvc on {authsvc_url}). "
-                "Ctrl-C stops both.\n",
+                f"\nauthsvc demo: open {opened} and sign in as "
+                f"{DEMO_USER!r} with {DEMO_PASSWORD!r} (authsvc on port {args.authsvc_port}). "
+                "Ctrl-C stops everything.\n",
                 flush=True,
             )
             while not stopping.wait(0.5):
@@ -114,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            demo.shutdown()
-            demo.server_close()
+            for server in (demo, api):
+                server.shutdown()
+                server.server_close()
             stop(authsvc)
     return 0
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from authsvc.settings import Settings
+from authsvc.settings import HOST_COOKIE_NAME, Settings
 
 ACCESS_SECRET = "test-access-secret-0123456789abcdef0123456789"
 REFRESH_SECRET = "test-refresh-secret-fedcba9876543210fedcba987"
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://authsvc.test"
+# The refresh cookie's name under `make_settings`' defaults (Secure, no COOKIE_DOMAIN).
+COOKIE = HOST_COOKIE_NAME
 # The cookie routes require this header (api/csrf.py), as an SPA's fetch wrapper sends it.
 CSRF_HEADER = {"X-Requested-With": "XMLHttpRequest"}
 
@@ -68,14 +70,14 @@ async def login(
 ) -> LoggedIn:
     response = await client.post("/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
-    refresh = response.cookies.get("refresh_token")
+    refresh = response.cookies.get(COOKIE)
     assert refresh
     return LoggedIn(access_token=response.json()["access_token"], refresh_token=refresh)
 
 
 def refresh_cookie(token: str) -> dict[str, str]:
     """A Cookie header carrying a specific refresh token, whatever the client's jar holds."""
-    return {"Cookie": f"refresh_token={token}", **CSRF_HEADER}
+    return {"Cookie": f"{COOKIE}={token}", **CSRF_HEADER}
 
 
 def parse_set_cookie(response: httpx.Response) -> SimpleCookie:
@@ -92,8 +94,8 @@ async def rotate(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 def new_refresh_token(response: httpx.Response) -> str:
     cookie = parse_set_cookie(response)
-    assert "refresh_token" in cookie, "expected a rotated refresh cookie"
-    return cookie["refresh_token"].value
+    assert COOKIE in cookie, "expected a rotated refresh cookie"
+    return cookie[COOKIE].value
 
 
 async def assert_session_dead(client: httpx.AsyncClient, tokens: LoggedIn) -> None:

@@ -9,6 +9,8 @@ local report = require("report")
 
 local cookies = nil
 local name = os.getenv("BENCH_COOKIE_NAME") or "refresh_token"
+-- The name in a pattern, its punctuation escaped: the "-" of "__Host-" is a Lua quantifier.
+local name_pattern = name:gsub("%p", "%%%0")
 local current = nil
 rotated, grace, refused = 0, 0, 0
 
@@ -43,7 +45,7 @@ function response(status, headers, body)
     return
   end
   local header = headers["set-cookie"] or headers["Set-Cookie"]
-  local value = header and header:match("^" .. name .. "=([^;]+)")
+  local value = header and header:match("^" .. name_pattern .. "=([^;]+)")
   if value == nil then
     grace = grace + 1
     return

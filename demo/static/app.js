@@ -1,5 +1,5 @@
 // The demo's page logic: everything it knows about tokens goes through authsvc's client.
-import { AUTHSVC_URL } from "./config.js";
+import { AUTHSVC_URL, DEMO_ACCOUNT } from "./config.js";
 
 // The client as authsvc serves it; an app could as well ship its own copy.
 const { createAuthClient, AuthError } = await import(`${AUTHSVC_URL}/auth/client.js`);
@@ -45,6 +45,13 @@ function renderExpiry() {
     : "";
 }
 
+if (DEMO_ACCOUNT) {
+  // The launcher made this account for whoever is trying the demo; nothing secret about it.
+  $("credentials").textContent =
+    `Demo account: ${DEMO_ACCOUNT.username} / ${DEMO_ACCOUNT.password}`;
+  $("credentials").hidden = false;
+}
+
 auth.onChange(render);
 setInterval(renderExpiry, 1000);
 
@@ -63,12 +70,14 @@ $("login").addEventListener("submit", async (event) => {
 $("call-api").addEventListener("click", async () => {
   showError(null);
   try {
-    const response = await auth.fetch(`${AUTHSVC_URL}/auth/me`);
+    // The sample API on the demo's own origin, behind the gateway's forward-auth rules: it
+    // learns who is calling from authsvc's /auth/verify, never from the token itself.
+    const response = await auth.fetch("/api/whoami");
     const body = await response.json();
     $("api-result").textContent = response.ok
       ? JSON.stringify(body, null, 2)
       : `${response.status} ${body.detail}`;
-    log(`GET /auth/me answered ${response.status}`);
+    log(`GET /api/whoami answered ${response.status}`);
   } catch (error) {
     showError(error instanceof AuthError ? "Your session has ended; please sign in again." : error);
   }

@@ -7,28 +7,38 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 
+from authsvc import __version__
 from authsvc.clock import utc_now
-from authsvc.errors import AuthError, status_for
+from authsvc.errors import AuthError, StoreUnavailable, status_for
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService
 from authsvc.services.housekeeping import SessionPurger
-from authsvc.settings import Settings
-from authsvc.store import open_store
+from authsvc.settings import ManagementSettings, Settings
+from authsvc.store import MissingDatabaseDirectory, Store, open_store
+from authsvc.store.sql import UNAVAILABLE_ERRORS
 
 
 class CommandError(Exception):
     """A failure to report as one line on stderr, without a traceback."""
 
 
-def _load_settings() -> Settings:
+def _load_settings(*, signs_tokens: bool = True) -> Settings:
+    """The settings from the environment and `.env`.
+
+    Commands that neither issue nor verify tokens pass `signs_tokens=False`: they run
+    without signing secrets (an init container, an operator's shell).
+    """
     try:
-        return Settings()
+        return Settings() if signs_tokens else ManagementSettings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -38,16 +48,69 @@ def _load_settings() -> Settings:
         raise CommandError("configuration error: " + "; ".join(problems)) from None
 
 
+def _where(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException | None) -> str:
+    """The driver's own words for a failure, on one line."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, StoreUnavailable) and exc.__cause__ is not None:
+        return _reason(exc.__cause__)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+@asynccontextmanager
+async def _database(
+    settings: Settings, *, migrate: bool, create_directories: bool = False
+) -> AsyncIterator[Store]:
+    """The store, with every failure to reach or use the database turned into one line."""
+    where = _where(settings.database_url)
+    try:
+        async with open_store(
+            settings.database_url, migrate=migrate, create_directories=create_directories
+        ) as store:
+            yield store
+    except MissingDatabaseDirectory as exc:
+        raise CommandError(
+            f"configuration error: DATABASE_URL: {exc}; create it, "
+            "or run `authsvc db upgrade --create-dirs`"
+        ) from None
+    except (StoreUnavailable, *UNAVAILABLE_ERRORS) as exc:
+        raise CommandError(f"cannot reach the database at {where}: {_reason(exc)}") from None
+    except DBAPIError as exc:
+        raise CommandError(f"database error at {where}: {_reason(exc)}") from None
+
+
+async def _check_database(settings: Settings) -> None:
+    # The server would find the same fault in its lifespan, and uvicorn would report it as
+    # a traceback; checking first makes it one line and exit status 2.
+    async with _database(settings, migrate=settings.migrate_on_start) as store:
+        await store.schema_revision()
+
+
 def _serve(args: argparse.Namespace) -> None:
-    from authsvc.serve import ServeRefused, serve
+    from authsvc.serve import ServeRefused, check_workers, serve
 
     settings = _load_settings()
+    workers = args.workers if args.workers is not None else settings.workers
     try:
+        # Refusals that need no database come first: they leave no file behind.
+        check_workers(settings, workers)
+        asyncio.run(_check_database(settings))
         serve(
             settings,
             host=args.host if args.host is not None else settings.host,
             port=args.port if args.port is not None else settings.port,
-            workers=args.workers if args.workers is not None else settings.workers,
+            workers=workers,
         )
     except ServeRefused as exc:
         raise CommandError(str(exc)) from None
@@ -65,8 +128,20 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
+def _checked_email(email: str | None) -> str | None:
+    """The address as `POST /auth/register` would store it. Raises: CommandError."""
+    if email is None:
+        return None
+    try:
+        checked: str = TypeAdapter(EmailStr).validate_python(email)
+    except ValidationError as exc:
+        reason = str(exc.errors()[0]["msg"]).rpartition(": ")[2]
+        raise CommandError(f"--email: not a valid e-mail address: {reason}") from None
+    return checked
+
+
 async def _create_user(settings: Settings, name: str, password: str, email: str | None) -> str:
-    async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
+    async with _database(settings, migrate=settings.migrate_on_start) as store:
         accounts = AccountService(
             store=store,
             passwords=PasswordService(settings),
@@ -79,7 +154,7 @@ async def _create_user(settings: Settings, name: str, password: str, email: str 
 
 
 async def _list_users(settings: Settings) -> list[str]:
-    async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
+    async with _database(settings, migrate=settings.migrate_on_start) as store:
         users = await store.list_users()
     return [
         f"{u.id}  {u.username:<24}  {u.email or '-':<32}  {u.created_at:%Y-%m-%d %H:%M}"
@@ -87,14 +162,14 @@ async def _list_users(settings: Settings) -> list[str]:
     ]
 
 
-async def _upgrade(settings: Settings) -> str:
-    async with open_store(settings.database_url, migrate=True) as store:
+async def _upgrade(settings: Settings, *, create_directories: bool) -> str:
+    async with _database(settings, migrate=True, create_directories=create_directories) as store:
         revision = await store.schema_revision()
     return f"database schema at revision {revision}"
 
 
 async def _purge_sessions(settings: Settings) -> str:
-    async with open_store(settings.database_url, migrate=settings.migrate_on_start) as store:
+    async with _database(settings, migrate=settings.migrate_on_start) as store:
         deleted = await SessionPurger(store=store, settings=settings, clock=utc_now).purge()
     if deleted is None:
         return "another process is purging sessions right now; nothing done"
@@ -102,22 +177,24 @@ async def _purge_sessions(settings: Settings) -> str:
 
 
 def _users_create(args: argparse.Namespace) -> None:
-    settings = _load_settings()
+    settings = _load_settings(signs_tokens=False)
+    email = _checked_email(args.email)
     password = _read_password(args.password_stdin)
-    print(asyncio.run(_create_user(settings, args.name, password, args.email)))
+    print(asyncio.run(_create_user(settings, args.name, password, email)))
 
 
 def _users_list(_: argparse.Namespace) -> None:
-    for line in asyncio.run(_list_users(_load_settings())):
+    for line in asyncio.run(_list_users(_load_settings(signs_tokens=False))):
         print(line)
 
 
-def _db_upgrade(_: argparse.Namespace) -> None:
-    print(asyncio.run(_upgrade(_load_settings())))
+def _db_upgrade(args: argparse.Namespace) -> None:
+    settings = _load_settings(signs_tokens=False)
+    print(asyncio.run(_upgrade(settings, create_directories=args.create_dirs)))
 
 
 def _sessions_purge(_: argparse.Namespace) -> None:
-    print(asyncio.run(_purge_sessions(_load_settings())))
+    print(asyncio.run(_purge_sessions(_load_settings(signs_tokens=False))))
 
 
 def _write_new(path: Path, text: str, mode: int) -> None:
@@ -146,8 +223,14 @@ def _keys_generate(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="authsvc", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="authsvc",
+        description=__doc__,
+        epilog="Settings come from the environment and .env (see .env.example). "
+        "Commands that only manage accounts or the schema need no signing secrets.",
+    )
+    parser.add_argument("--version", action="version", version=f"authsvc {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default: HOST, 127.0.0.1)")
@@ -160,37 +243,63 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
-        dest="users_command", required=True
+        dest="users_command", required=True, metavar="COMMAND"
     )
     create = users.add_parser("create", help="create a user (password prompted, or from stdin)")
-    create.add_argument("name")
-    create.add_argument("--email")
     create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
+        "name", metavar="NAME", help="the username: 3 to 64 letters, digits or . _ @ + -"
+    )
+    create.add_argument(
+        "--email", help="the user's e-mail address, checked as POST /auth/register checks it"
+    )
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
     )
     create.set_defaults(run=_users_create)
-    users.add_parser("list", help="list users").set_defaults(run=_users_list)
+    users.add_parser("list", help="list users: id, name, e-mail, creation time").set_defaults(
+        run=_users_list
+    )
 
     db = commands.add_parser("db", help="manage the database").add_subparsers(
-        dest="db_command", required=True
+        dest="db_command", required=True, metavar="COMMAND"
     )
-    db.add_parser("upgrade", help="apply pending schema migrations").set_defaults(run=_db_upgrade)
+    upgrade = db.add_parser("upgrade", help="apply pending schema migrations")
+    upgrade.add_argument(
+        "--create-dirs",
+        action="store_true",
+        help="create the missing directories of a SQLite DATABASE_URL "
+        "(without it a missing directory is refused as a likely typo)",
+    )
+    upgrade.set_defaults(run=_db_upgrade)
 
     sessions = commands.add_parser("sessions", help="manage sessions").add_subparsers(
-        dest="sessions_command", required=True
+        dest="sessions_command", required=True, metavar="COMMAND"
     )
     sessions.add_parser(
         "purge", help="delete sessions ended longer ago than SESSION_RETENTION_SECONDS"
     ).set_defaults(run=_sessions_purge)
 
     keys = commands.add_parser("keys", help="manage access-token signing keys").add_subparsers(
-        dest="keys_command", required=True
+        dest="keys_command", required=True, metavar="COMMAND"
     )
     generate = keys.add_parser(
         "generate", help="write a new private key (mode 0600) and its public key (PATH.pub)"
     )
-    generate.add_argument("--algorithm", choices=["RS256", "ES256"], required=True)
-    generate.add_argument("--out", type=Path, required=True, help="where to write the PEM")
+    generate.add_argument(
+        "--algorithm",
+        choices=["RS256", "ES256"],
+        required=True,
+        help="the JWT_ALGORITHM the key is for: RS256 (RSA 2048) or ES256 (P-256)",
+    )
+    generate.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="where to write the private key PEM; never overwritten",
+    )
     generate.set_defaults(run=_keys_generate)
     return parser
 

@@ -14,6 +14,7 @@
     ├── SessionNotFound
     ├── InvalidCursor              a page cursor we did not hand out
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
+    ├── DuplicateCookie            more than one refresh cookie: one was planted
     ├── PasswordChangedMeanwhile   the password changed after it was checked
     ├── Throttled                  too many attempts; carries Retry-After
     ├── HashingBusy                too many password checks waiting already
@@ -93,6 +94,10 @@ class CrossSiteRequest(AuthError):
     """The message is shown: it says which defence refused the request."""
 
 
+class DuplicateCookie(AuthError):
+    pass
+
+
 class Throttled(AuthError):
     def __init__(self, *, retry_after: int = 1) -> None:
         super().__init__()
@@ -129,6 +134,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     SessionNotFound: (404, "Session not found"),
     InvalidCursor: (400, "Invalid cursor"),
     CrossSiteRequest: (403, "Cross-site request refused"),
+    DuplicateCookie: (400, "More than one refresh cookie"),
     PasswordChangedMeanwhile: (409, "The password was changed meanwhile; try again"),
     Throttled: (429, "Too many attempts; try again later"),
     HashingBusy: (503, "Too busy; try again shortly"),

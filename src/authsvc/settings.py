@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -50,6 +50,16 @@ ARGON2_MIN_TIME_COST = 2
 
 # A password longer than this is refused by the request schema before any policy check.
 PASSWORD_HARD_LIMIT = 1024
+
+# The refresh cookie's name, with the __Host- prefix wherever the deployment allows it.
+PLAIN_COOKIE_NAME = "refresh_token"
+HOST_COOKIE_NAME = "__Host-" + PLAIN_COOKIE_NAME
+
+# The drivers authsvc runs on (the store is async throughout), each with the URL's shape.
+ASYNC_DATABASE_URLS = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite:///PATH",
+    "postgresql+asyncpg": "postgresql+asyncpg://USER@HOST:PORT/NAME",
+}
 
 
 class Settings(BaseSettings):
@@ -110,7 +120,8 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="authsvc", pattern=r"^[A-Za-z0-9_\-:]{1,64}$")
     migrate_on_start: bool = True
 
-    cookie_name: str = Field(default="refresh_token", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    # Unset, the name and path follow from the rest (see `_resolve_cookie`).
+    cookie_name: str = Field(default=PLAIN_COOKIE_NAME, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     cookie_samesite: Literal["strict", "lax", "none"] = "strict"
     cookie_secure: bool = True
     cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
@@ -148,6 +159,9 @@ class Settings(BaseSettings):
     hash_concurrency: int | None = Field(default=None, ge=1, le=64)
     # Password checks that may wait for a hashing thread; more are answered 503 at once.
     hash_queue_limit: int = Field(default=64, ge=1, le=10_000)
+
+    # False for commands that neither issue nor verify tokens (see `ManagementSettings`).
+    signs_tokens: ClassVar[bool] = True
 
     _ephemeral_secrets: bool = PrivateAttr(default=False)
     # Parsed once, when the settings are validated.
@@ -215,6 +229,8 @@ class Settings(BaseSettings):
             and not self.refresh_token_secret.get_secret_value()
         ):
             self.refresh_token_secret = None
+        if not self.signs_tokens:
+            return self
         if self.uses_asymmetric_keys and self.access_token_secret is None:
             # Unused for signing with RS256/ES256, so not required; a random placeholder keeps
             # secret_values() total and the "keys differ" check meaningful.
@@ -255,6 +271,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_signing_keys(self) -> Self:
+        if not self.signs_tokens:
+            return self
         has_pem = (
             self.access_token_private_key is not None
             or self.access_token_private_key_file is not None
@@ -322,6 +340,20 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        # Only the scheme is quoted back: the rest of the URL may hold a password.
+        scheme = value.partition("://")[0] if "://" in value else ""
+        if scheme in ASYNC_DATABASE_URLS:
+            return value
+        backend = scheme.partition("+")[0]
+        shapes = [shape for name, shape in ASYNC_DATABASE_URLS.items() if name.startswith(backend)]
+        hint = " or ".join(shapes if backend and shapes else ASYNC_DATABASE_URLS.values())
+        if not scheme:
+            raise ValueError(f"not a database URL; use {hint}")
+        raise ValueError(f"{scheme!r} is not a supported async driver; use {hint}")
+
     @field_validator(
         "allowed_origins", "trusted_proxies", "access_token_previous_secrets", mode="before"
     )
@@ -372,6 +404,31 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _resolve_cookie(self) -> Self:
+        # RFC 6265bis §4.1.3.2: browsers accept a __Host- cookie only when it is Secure, has
+        # Path=/ and no Domain, so no sibling subdomain and no plain-http page can plant one
+        # under our name. Where the deployment rules that out, the plain name keeps Path=/auth.
+        explicit = self.model_fields_set
+        if "cookie_name" not in explicit:
+            host_only = self.cookie_secure and self.cookie_domain is None
+            path_allows = "cookie_path" not in explicit or self.cookie_path == "/"
+            self.cookie_name = HOST_COOKIE_NAME if host_only and path_allows else PLAIN_COOKIE_NAME
+        prefix = self.cookie_name.lower()
+        if "cookie_path" not in explicit and prefix.startswith("__host-"):
+            self.cookie_path = "/"
+        # Browsers compare the prefixes case-insensitively and silently drop a cookie that
+        # breaks their rules: refuse such a setup here instead.
+        if prefix.startswith("__host-") and (
+            not self.cookie_secure or self.cookie_domain is not None or self.cookie_path != "/"
+        ):
+            raise ValueError(
+                "a __Host- COOKIE_NAME needs COOKIE_SECURE=true, no COOKIE_DOMAIN and COOKIE_PATH=/"
+            )
+        if prefix.startswith("__secure-") and not self.cookie_secure:
+            raise ValueError("a __Secure- COOKIE_NAME needs COOKIE_SECURE=true")
+        return self
+
+    @model_validator(mode="after")
     def _check_consistency(self) -> Self:
         if self.cookie_samesite == "none" and not self.cookie_secure:
             raise ValueError("COOKIE_SAMESITE=none requires COOKIE_SECURE=true")
@@ -403,6 +460,16 @@ def _secrets_dir(sources: tuple[PydanticBaseSettingsSource, ...]) -> Path | None
             # A missing directory is refused by the field's validator, in one line.
             return path if path.is_dir() else None
     return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
+class ManagementSettings(Settings):
+    """Settings for commands that sign nothing: user management and migrations.
+
+    They never issue or verify a token, so the signing secrets and keys are neither required
+    nor checked; `serve` and the key commands use `Settings`, which keeps every check.
+    """
+
+    signs_tokens: ClassVar[bool] = False
 
 
 def _read_text(path: Path, name: str) -> str:

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from authsvc.app import create_app
 from tests.support import (
+    COOKIE,
+    CSRF_HEADER,
     PASSWORD,
     FakeClock,
     LoggedIn,
@@ -42,11 +44,12 @@ async def test_login_returns_bearer_token_and_refresh_cookie(client: httpx.Async
     assert body["expires_in"] == 600
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["pragma"] == "no-cache"
-    morsel = parse_set_cookie(response)["refresh_token"]
+    morsel = parse_set_cookie(response)[COOKIE]
     assert morsel["httponly"] is True
     assert morsel["secure"] is True
     assert morsel["samesite"].lower() == "strict"
-    assert morsel["path"] == "/auth"
+    assert morsel["path"] == "/"
+    assert not morsel["domain"]
     assert morsel["max-age"] == "86400"
     assert morsel.value != body["access_token"]
 
@@ -81,7 +84,7 @@ async def test_token_route_takes_the_oauth2_password_form(client: httpx.AsyncCli
     response = await client.post("/auth/token", data={"username": "alice", "password": PASSWORD})
     assert response.status_code == 200
     assert response.json()["token_type"] == "bearer"
-    assert "refresh_token" in parse_set_cookie(response)
+    assert COOKIE in parse_set_cookie(response)
 
     me = await client.get(
         "/auth/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -121,7 +124,7 @@ async def test_refresh_uses_the_client_cookie_jar(
     # The jar got the cookie at login; a browser-like client needs no manual header.
     response = await client.post("/auth/refresh")
     assert response.status_code == 200
-    assert client.cookies.get("refresh_token") == new_refresh_token(response)
+    assert client.cookies.get(COOKIE) == new_refresh_token(response)
 
 
 @pytest.mark.parametrize(
@@ -269,7 +272,7 @@ async def test_absolute_cap_holds_under_repeated_rotation(tmp_path: Path, clock:
                     break
                 assert response.status_code == 200
                 token = new_refresh_token(response)
-                max_age = int(parse_set_cookie(response)["refresh_token"]["max-age"])
+                max_age = int(parse_set_cookie(response)[COOKIE]["max-age"])
                 # The cookie and the access token never reach past the absolute cap.
                 assert clock.now + timedelta(seconds=max_age) <= deadline
                 assert clock.now + timedelta(seconds=response.json()["expires_in"]) <= deadline
@@ -289,10 +292,10 @@ async def test_logout_kills_refresh_and_access_tokens_and_clears_cookie(
 ) -> None:
     response = await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
     assert response.status_code == 204
-    cleared = parse_set_cookie(response)["refresh_token"]
+    cleared = parse_set_cookie(response)[COOKIE]
     assert cleared.value == ""
     assert cleared["max-age"] == "0"
-    assert cleared["path"] == "/auth"
+    assert cleared["path"] == "/"
     await assert_session_dead(client, alice)
 
 
@@ -330,7 +333,7 @@ async def test_logout_all_ends_every_session_of_the_user(
     response = await client.post("/auth/logout-all", headers=alice.bearer)
 
     assert response.status_code == 204
-    assert parse_set_cookie(response)["refresh_token"]["max-age"] == "0"
+    assert parse_set_cookie(response)[COOKIE]["max-age"] == "0"
     await assert_session_dead(client, alice)
     await assert_session_dead(client, laptop)
     assert (await client.get("/auth/me", headers=bob.bearer)).status_code == 200
@@ -351,3 +354,50 @@ async def test_a_new_login_after_logout_all_works(
     await client.post("/auth/logout-all", headers=alice.bearer)
     again = await login(client)
     assert (await client.get("/auth/me", headers=again.bearer)).status_code == 200
+
+
+# duplicate refresh cookies (cookie tossing from a sibling subdomain)
+
+
+def two_cookies(
+    first: str, second: str, *, separate_headers: bool = False
+) -> list[tuple[str, str]]:
+    if separate_headers:
+        cookies = [("Cookie", f"{COOKIE}={first}"), ("Cookie", f"{COOKIE}={second}")]
+    else:
+        cookies = [("Cookie", f"{COOKIE}={first}; other=1; {COOKIE}={second}")]
+    return [*cookies, *CSRF_HEADER.items()]
+
+
+@pytest.mark.parametrize("separate_headers", [False, True], ids=["one-header", "two-headers"])
+@pytest.mark.parametrize("path", ["/auth/refresh", "/auth/logout"])
+async def test_a_request_with_two_refresh_cookies_is_refused(
+    client: httpx.AsyncClient, alice: LoggedIn, path: str, separate_headers: bool
+) -> None:
+    await register(client, "mallory")
+    mallory = await login(client, "mallory")
+    client.cookies.clear()
+
+    response = await client.post(
+        path,
+        headers=two_cookies(
+            alice.refresh_token, mallory.refresh_token, separate_headers=separate_headers
+        ),
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "More than one refresh cookie"}
+    # Neither cookie was used nor overwritten, and neither session ended.
+    assert "set-cookie" not in response.headers
+    for tokens in (alice, mallory):
+        assert (await client.get("/auth/me", headers=tokens.bearer)).status_code == 200
+        assert (await rotate(client, tokens.refresh_token)).status_code == 200
+
+
+async def test_cookies_that_only_resemble_the_refresh_cookie_are_not_counted(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    client.cookies.clear()
+    header = f"x{COOKIE}=1; {COOKIE.lower()}=2; {COOKIE}={alice.refresh_token}; {COOKIE}x=3"
+    response = await client.post("/auth/refresh", headers={"Cookie": header, **CSRF_HEADER})
+    assert response.status_code == 200, response.text

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from authsvc.app import create_app
 from tests.support import (
     BASE_URL,
+    COOKIE,
     PASSWORD,
     FakeClock,
     LoggedIn,
@@ -34,7 +35,7 @@ async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
 
 
 def cookie_only(token: str) -> dict[str, str]:
-    return {"Cookie": f"refresh_token={token}"}
+    return {"Cookie": f"{COOKIE}={token}"}
 
 
 async def assert_session_untouched(client: httpx.AsyncClient, alice: LoggedIn) -> None:
@@ -97,7 +98,7 @@ async def test_allowed_origins_refresh_normally(
         headers={**cookie_only(alice.refresh_token), "Origin": origin},
     )
     assert response.status_code == 200
-    assert "refresh_token" in parse_set_cookie(response)
+    assert COOKIE in parse_set_cookie(response)
 
 
 async def test_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:

@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from authsvc.app import create_app
-from tests.support import BASE_URL, make_settings
+from tests.support import BASE_URL, COOKIE, make_settings
 
 SPEC_ROUTES = {
     ("post", "/auth/register"),
@@ -47,7 +47,7 @@ async def test_authorize_button_uses_the_password_form_route(client: httpx.Async
     me = schema["paths"]["/auth/me"]["get"]
     assert me["security"] == [{name: []} for name in schemes]
     refresh = schema["paths"]["/auth/refresh"]["post"]
-    assert any(p["in"] == "cookie" and p["name"] == "refresh_token" for p in refresh["parameters"])
+    assert any(p["in"] == "cookie" and p["name"] == COOKIE for p in refresh["parameters"])
 
 
 async def test_docs_page_is_served(client: httpx.AsyncClient) -> None:

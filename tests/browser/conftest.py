@@ -1,11 +1,12 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, the demo SPA, a real authsvc.
 
-Three parties talk over 127.0.0.1 only: headless Chromium (a fresh profile per launch, a
-fresh context per test), the demo's static server in a thread of this process
-(demo/server.py), and `authsvc serve` (tests/e2e/harness.py) with the demo's origin in
-ALLOWED_ORIGINS. The two origins differ only in their port, so they are one site, as
-app.example.com and auth.example.com are; the refresh cookie keeps its defaults (Secure,
-HttpOnly, SameSite=Strict, Path=/auth).
+Four parties talk over loopback only: headless Chromium (a fresh profile per launch, a fresh
+context per test), the demo's static server and its sample API in threads of this process
+(demo/server.py, demo/sample_api.py), and `authsvc serve` (tests/e2e/harness.py) with both
+demo origins (`127.0.0.1` and `localhost`) in ALLOWED_ORIGINS. The page calls authsvc on the
+host name it was opened on, so the two origins differ only in their port and are one site, as
+app.example.com and auth.example.com are; the refresh cookie keeps its defaults (`__Host-`,
+Secure, HttpOnly, SameSite=Strict, Path=/).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from demo.sample_api import SampleApi
 from demo.server import DemoServer
 from playwright.sync_api import Browser, BrowserContext, Error, sync_playwright
 
@@ -44,12 +46,16 @@ class Deployment:
 
     authsvc: Server
     demo: DemoServer
+    sample_api: SampleApi
     env: dict[str, str]
     servers: ServerFactory
 
     @property
     def demo_url(self) -> str:
         return f"{self.demo.origin}/"
+
+    def demo_url_on(self, host: str) -> str:
+        return f"http://{host}:{self.demo.port}/"
 
     def api(self) -> httpx.Client:
         return self.authsvc.client()
@@ -68,18 +74,34 @@ class Deployment:
 
 @dataclass
 class DemoServers:
-    started: list[DemoServer] = field(default_factory=list)
+    started: list[DemoServer | SampleApi] = field(default_factory=list)
 
-    def start(self, authsvc_url: str | None = None) -> DemoServer:
-        demo = DemoServer(("127.0.0.1", 0), authsvc_url=authsvc_url)
+    def start(
+        self, authsvc_url: str | None = None, *, credentials: tuple[str, str] | None = None
+    ) -> DemoServer:
+        """A demo server with a sample API of its own behind it."""
+        api = self.start_api()
+        demo = DemoServer(
+            ("127.0.0.1", 0), authsvc_url=authsvc_url, api_url=api.url, credentials=credentials
+        )
         demo.start_in_thread()
         self.started.append(demo)
         return demo
 
+    def start_api(self) -> SampleApi:
+        api = SampleApi()
+        api.start_in_thread()
+        self.started.append(api)
+        return api
+
+    def api_of(self, demo: DemoServer) -> SampleApi:
+        [api] = [s for s in self.started if isinstance(s, SampleApi) and s.url == demo.api_url]
+        return api
+
     def close(self) -> None:
-        for demo in self.started:
-            demo.shutdown()
-            demo.server_close()
+        for server in self.started:
+            server.shutdown()
+            server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +166,17 @@ def deploy(
 
     def start(**settings: str) -> Deployment:
         demo = demo_servers.start()
-        env = server_env(tmp_path / "authsvc.db", ALLOWED_ORIGINS=demo.origin, **settings)
+        origins = ",".join(demo.origins)
+        env = server_env(tmp_path / "authsvc.db", ALLOWED_ORIGINS=origins, **settings)
         authsvc = servers.start(env)
         demo.authsvc_url = authsvc.base_url
-        return Deployment(authsvc=authsvc, demo=demo, env=env, servers=servers)
+        return Deployment(
+            authsvc=authsvc,
+            demo=demo,
+            sample_api=demo_servers.api_of(demo),
+            env=env,
+            servers=servers,
+        )
 
     return start
 

@@ -1,4 +1,5 @@
-"""`python -m demo`, the README's one command: both servers up, the demo user signs in."""
+"""`python -m demo`, the README's one command: every server up, the demo user signs in on
+either loopback host name, with the credentials the sign-in page shows."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from demo.__main__ import DEMO_PASSWORD, DEMO_USER
 from playwright.sync_api import BrowserContext
 
-from tests.browser.spa import only_refresh_cookie, open_demo, sign_in
-from tests.e2e.harness import POLL_INTERVAL_SECONDS, LoopbackProcess, free_port
+from tests.browser.spa import call_api, open_demo, sign_in
+from tests.e2e.harness import COOKIE, POLL_INTERVAL_SECONDS, LoopbackProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "authsvc demo: open"
@@ -44,11 +45,21 @@ def test_one_command_serves_the_demo_and_authsvc(context: BrowserContext, tmp_pa
     demo = LoopbackProcess(process=process, port=demo_port)
     try:
         wait_for_line(process, log, READY_LINE)
-        page = context.new_page()
-        open_demo(page, f"{demo.base_url}/")
-        sign_in(page, DEMO_USER, DEMO_PASSWORD)
-        cookie = only_refresh_cookie(context)
-        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
+        ready = next(line for line in log.read_text().splitlines() if READY_LINE in line)
+        assert f"http://localhost:{demo_port}/" in ready
+        for host in ("127.0.0.1", "localhost"):
+            page = context.new_page()
+            open_demo(page, f"http://{host}:{demo_port}/")
+            hint = page.text_content("#credentials")
+            assert hint == f"Demo account: {DEMO_USER} / {DEMO_PASSWORD}"
+            sign_in(page, DEMO_USER, DEMO_PASSWORD)
+            assert f'"username": "{DEMO_USER}"' in call_api(page)
+            page.close()
+        cookies = [c for c in context.cookies() if c["name"] == COOKIE]
+        assert sorted(c["domain"] for c in cookies) == ["127.0.0.1", "localhost"]
+        for cookie in cookies:
+            flags = (cookie["secure"], cookie["httpOnly"], cookie["sameSite"])
+            assert flags == (True, True, "Strict")
     finally:
         status = demo.stop(signal.SIGTERM)
     assert status == 0, log.read_text(errors="replace")

@@ -32,7 +32,8 @@ def test_sign_in_keeps_the_refresh_token_away_from_scripts(
 
     cookie = only_refresh_cookie(context)
     assert cookie["domain"] == "127.0.0.1"
-    assert cookie["path"] == "/auth"
+    assert cookie["name"] == COOKIE
+    assert cookie["path"] == "/"
     assert cookie["httpOnly"] is True
     assert cookie["secure"] is True
     assert cookie["sameSite"] == "Strict"
@@ -86,6 +87,7 @@ def test_a_protected_call_after_the_access_token_expired_just_works(
     deployment = deploy(ACCESS_TOKEN_TTL_SECONDS="10", JWT_LEEWAY_SECONDS="0")
     alice = deployment.user("alice")
     traffic = Traffic(deployment.authsvc.base_url).watch(context)
+    api_traffic = Traffic(deployment.demo.origin).watch(context)
     page = signed_in_tab(context, deployment.demo_url, alice)
     record_states(page)
     first_token = access_token(page)
@@ -100,7 +102,7 @@ def test_a_protected_call_after_the_access_token_expired_just_works(
     assert recorded_states(page) and set(recorded_states(page)) == {"signed-in"}
     # The client renewed the token before it expired, so the API never refused a call.
     assert traffic.to("POST", "/auth/refresh")[-1].status == 200
-    assert [e.status for e in traffic.to("GET", "/auth/me")] == [200]
+    assert [e.status for e in api_traffic.to("GET", "/api/whoami")] == [200]
 
 
 def test_concurrent_401s_in_one_tab_share_one_refresh(

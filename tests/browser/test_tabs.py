@@ -120,6 +120,7 @@ def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_call(
     deployment: Deployment, alice: str, context: BrowserContext
 ) -> None:
     traffic = Traffic(deployment.authsvc.base_url).watch(context)
+    api_traffic = Traffic(deployment.demo.origin).watch(context)
     page = signed_in_tab(context, deployment.demo_url, alice)
 
     # Another device signs the user out everywhere; no tab of this browser hears about it.
@@ -130,7 +131,7 @@ def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_call(
 
     assert call_api(page) == "Your session has ended; please sign in again."
     wait_for_state(page, "signed-out")
-    assert [e.status for e in traffic.to("GET", "/auth/me")] == [401]
+    assert [e.status for e in api_traffic.to("GET", "/api/whoami")] == [401]
     assert [e.status for e in traffic.to("POST", "/auth/refresh")][-1] == 401
 
 

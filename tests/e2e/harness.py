@@ -20,12 +20,13 @@ from typing import Any
 
 import httpx
 
-from authsvc.settings import Settings
+from authsvc.settings import HOST_COOKIE_NAME, Settings
 
 ACCESS_SECRET = "e2e-access-secret-0123456789abcdef0123456789abcdef"
 REFRESH_SECRET = "e2e-refresh-secret-fedcba9876543210fedcba9876543210"
 PASSWORD = "correct horse battery staple"
-COOKIE = "refresh_token"
+# The refresh cookie under the default settings (Secure, no COOKIE_DOMAIN): host-only.
+COOKIE = HOST_COOKIE_NAME
 # The cookie routes require it (api/csrf.py); a browser SPA sends it with every call.
 CSRF_HEADER = {"X-Requested-With": "XMLHttpRequest"}
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sqlite3
 import subprocess
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import authsvc
+from authsvc.cli import build_parser
 from authsvc.settings import EXAMPLE_SECRETS
 from authsvc.store import open_store
 from authsvc.store.base import NewSession
@@ -152,24 +155,13 @@ def test_bad_configuration_is_one_line_and_exit_2(
 ) -> None:
     overrides, message = BAD_CONFIGS[case]
     env = server_env(database, **overrides)
-    commands = {
-        "users list": ["users", "list"],
-        "serve": ["serve", "--host", "127.0.0.1", "--port", str(free_port())],
-    }
-    # Both at once to halve the wall time; a serve that does not refuse runs into the
-    # timeout, which fails the test.
-    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        futures = {
-            name: pool.submit(run_cli, args, env, tmp_path, timeout=10.0)
-            for name, args in commands.items()
-        }
-    results = {name: future.result() for name, future in futures.items()}
-    for command, result in results.items():
-        line = assert_one_line_error(result, code=2)
-        assert line.startswith("authsvc: configuration error: "), command
-        assert message in line, command
-        # Refused before anything started: no log line, no database file.
-        assert result.stdout == "", command
+    # A serve that does not refuse runs into the timeout, which fails the test.
+    result = run_cli(["serve", "--port", str(free_port())], env, tmp_path, timeout=10.0)
+    line = assert_one_line_error(result, code=2)
+    assert line.startswith("authsvc: configuration error: ")
+    assert message in line
+    # Refused before anything started: no log line, no database file.
+    assert result.stdout == ""
     assert not database.exists()
 
 
@@ -214,3 +206,153 @@ def test_sessions_purge_deletes_sessions_ended_before_the_retention(
     assert asyncio.run(remaining(ended, live)) == [live]
     again = run_cli(["sessions", "purge"], env, tmp_path)
     assert again.stdout == "deleted 0 ended sessions\n"
+
+
+# Commands that sign nothing: no signing secrets needed, every database failure one line.
+
+NO_SECRETS: dict[str, str | None] = {"ACCESS_TOKEN_SECRET": None, "REFRESH_TOKEN_SECRET": None}
+
+
+def test_account_commands_need_no_signing_secrets(database: Path, tmp_path: Path) -> None:
+    env = server_env(database, **NO_SECRETS)
+    upgraded = run_cli(["db", "upgrade"], env, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == f"database schema at revision {head_revision()}"
+    created = run_cli(
+        ["users", "create", "grace", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n"
+    )
+    assert created.returncode == 0, created.stderr
+    listed = run_cli(["users", "list"], env, tmp_path, script=True)
+    assert listed.returncode == 0, listed.stderr
+    assert [row.split()[1] for row in listed.stdout.splitlines()] == ["grace"]
+
+
+def test_weak_secrets_do_not_block_account_commands_but_still_block_serve(
+    database: Path, tmp_path: Path
+) -> None:
+    env = server_env(database, ACCESS_TOKEN_SECRET=ACCESS_EXAMPLE)
+    listed = run_cli(["users", "list"], env, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    served = run_cli(["serve", "--port", str(free_port())], env, tmp_path, timeout=10.0)
+    line = assert_one_line_error(served, code=2)
+    assert "ACCESS_TOKEN_SECRET is the example value" in line
+
+
+@pytest.mark.parametrize(
+    "email", ["not-an-address", "two@@example.org", "nobody@localhost", "a@b@example.org"]
+)
+def test_users_create_refuses_an_invalid_email_as_the_api_does(
+    env: dict[str, str], database: Path, tmp_path: Path, email: str
+) -> None:
+    refused = run_cli(
+        ["users", "create", "heidi", "--email", email, "--password-stdin"],
+        env,
+        tmp_path,
+        stdin=PASSWORD + "\n",
+    )
+    line = assert_one_line_error(refused, code=2)
+    assert "--email" in line and "not a valid e-mail address" in line
+    assert not database.exists()
+
+
+def test_users_create_stores_the_email_as_the_api_normalises_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    created = run_cli(
+        ["users", "create", "ivan", "--email", "Ivan@EXAMPLE.Org", "--password-stdin"],
+        env,
+        tmp_path,
+        stdin=PASSWORD + "\n",
+    )
+    assert created.returncode == 0, created.stderr
+    listed = run_cli(["users", "list"], env, tmp_path)
+    assert listed.stdout.split()[2] == "Ivan@example.org"
+
+
+# What each broken DATABASE_URL must say; {port} is a port nothing listens on.
+BAD_DATABASES: dict[str, tuple[str, list[str]]] = {
+    "postgres-wrong-role": (
+        "postgresql+asyncpg://no_such_role@127.0.0.1:5432/postgres",
+        ["database error", "127.0.0.1:5432", 'role "no_such_role" does not exist'],
+    ),
+    "postgres-closed-port": (
+        "postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
+        ["cannot reach the database", "127.0.0.1:{port}", "connection refused"],
+    ),
+    "sync-sqlite-url": (
+        "sqlite:///x.db",
+        ["configuration error", "DATABASE_URL", "'sqlite' is not a supported async driver"],
+    ),
+    "sync-postgres-url": (
+        "postgresql://postgres@127.0.0.1/postgres",
+        ["configuration error", "DATABASE_URL", "postgresql+asyncpg://"],
+    ),
+    "missing-directory": (
+        "sqlite+aiosqlite:///{tmp}/no/such/dir/authsvc.db",
+        ["{tmp}/no/such", "does not exist", "--create-dirs"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DATABASES, ids=list(BAD_DATABASES))
+@pytest.mark.parametrize(
+    "command",
+    [["users", "list"], ["db", "upgrade"], ["serve", "--port", "{port}"]],
+    ids=["users-list", "db-upgrade", "serve"],
+)
+def test_database_errors_are_one_line_and_exit_2(
+    case: str, command: list[str], tmp_path: Path
+) -> None:
+    port = str(free_port())
+    url, expected = BAD_DATABASES[case]
+
+    def fill(text: str) -> str:
+        return text.replace("{port}", port).replace("{tmp}", str(tmp_path))
+
+    env = server_env(tmp_path / "unused.db", DATABASE_URL=fill(url))
+    result = run_cli([fill(arg) for arg in command], env, tmp_path, timeout=20.0)
+    line = assert_one_line_error(result, code=2)
+    for part in expected:
+        assert fill(part) in line, line
+    assert result.stdout == ""
+    assert not (tmp_path / "no").exists()
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_db_upgrade_creates_missing_directories_only_when_asked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    database = tmp_path / "new" / "dir" / "authsvc.db"
+    env = {**env, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    upgraded = run_cli(["db", "upgrade", "--create-dirs"], env, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert database.exists()
+    listed = run_cli(["users", "list"], env, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    env = server_env(tmp_path / "unused.db")
+    version = run_cli(["--version"], env, tmp_path, script=True)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"authsvc {authsvc.__version__}"
+    shown = run_cli(["users", "create", "--help"], env, tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "checked as POST /auth/register checks it" in " ".join(shown.stdout.split())
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    def walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}")
+            else:
+                yield path, action
+
+    actions = list(walk(build_parser(), "authsvc"))
+    assert len(actions) > 10
+    undocumented = [
+        (path, action.dest) for path, action in actions if not action.help or len(action.help) < 10
+    ]
+    assert undocumented == []

@@ -25,13 +25,13 @@ from tests.e2e.harness import (
 
 
 def assert_refresh_cookie(cookie: SetCookie) -> None:
-    """The default cookie attributes: out of reach of scripts, HTTPS only, /auth only, 1 day."""
+    """The default cookie: out of reach of scripts, HTTPS only, host-only (`__Host-`), 1 day."""
     assert cookie.name == COOKIE
     assert cookie.value
     assert "httponly" in cookie.attributes
     assert "secure" in cookie.attributes
     assert cookie.attributes.get("samesite", "").lower() == "strict"
-    assert cookie.attributes.get("path") == "/auth"
+    assert cookie.attributes.get("path") == "/"
     assert cookie.attributes.get("max-age") == "86400"
     assert "domain" not in cookie.attributes
 
@@ -97,7 +97,7 @@ def test_register_login_refresh_logout_over_the_wire(
         assert cleared.value in ("", '""')
         assert cleared.attributes.get("max-age") == "0"
         # Same Path (and flags) as when it was set, or a browser keeps the old cookie.
-        assert cleared.attributes.get("path") == "/auth"
+        assert cleared.attributes.get("path") == "/"
         assert "httponly" in cleared.attributes
         assert "secure" in cleared.attributes
         assert cleared.attributes.get("samesite", "").lower() == "strict"

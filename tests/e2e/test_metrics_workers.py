@@ -165,6 +165,8 @@ def test_several_workers_without_redis_are_refused(
     args = ["serve", "--port", "1"] + (["--workers", "2"] if how == "flag" else [])
     result = run_cli(args, env, tmp_path)
     assert_refused(result, "REDIS_URL", "logout", "not be seen by the others")
+    # Refused before the database was checked, so no file was made for a refused start.
+    assert not database.exists()
 
 
 def test_several_workers_with_generated_development_secrets_are_refused(

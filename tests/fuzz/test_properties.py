@@ -38,7 +38,7 @@ from authsvc.tokens import (
     TokenKind,
     TokenService,
 )
-from tests.support import ACCESS_SECRET, PASSWORD, REFRESH_SECRET, LoggedIn, make_settings
+from tests.support import ACCESS_SECRET, COOKIE, PASSWORD, REFRESH_SECRET, LoggedIn, make_settings
 
 KINDS: tuple[TokenKind, ...] = ("access", "refresh")
 SECRET: dict[TokenKind, str] = {"access": ACCESS_SECRET, "refresh": REFRESH_SECRET}
@@ -602,7 +602,7 @@ async def test_any_refresh_cookie_is_refused(
     value = data.draw(cookie_values | mutated(alice.refresh_token), label="cookie")
     client.cookies.clear()  # only the cookie drawn here, never the login's genuine one
     response = await client.post(
-        "/auth/refresh", headers={"Cookie": f"refresh_token={value}", **SPA_HEADERS}
+        "/auth/refresh", headers={"Cookie": f"{COOKIE}={value}", **SPA_HEADERS}
     )
     assert response.status_code == 401, f"{response.status_code} {response.text}"
     assert_answer(response)
@@ -617,7 +617,7 @@ async def test_logout_with_any_cookie_ends_nothing_else(
     value = data.draw(cookie_values | mutated(alice.refresh_token), label="cookie")
     client.cookies.clear()
     response = await client.post(
-        "/auth/logout", headers={"Cookie": f"refresh_token={value}", **SPA_HEADERS}
+        "/auth/logout", headers={"Cookie": f"{COOKIE}={value}", **SPA_HEADERS}
     )
     assert_answer(response, {204})
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200

@@ -41,7 +41,7 @@ from schemathesis.python import asgi
 
 from authsvc.app import create_app
 from authsvc.settings import Settings
-from tests.support import ACCESS_SECRET, PASSWORD, REFRESH_SECRET, make_settings
+from tests.support import ACCESS_SECRET, COOKIE, PASSWORD, REFRESH_SECRET, make_settings
 
 # The cookie routes require it (CSRF defence). Their schema declares it, so generated cases
 # carry it (or, as negative data, leave it out); only hand-made cases add it here.
@@ -203,8 +203,8 @@ def refresh_cookie(response: schemathesis.Response) -> str:
     jar: SimpleCookie = SimpleCookie()
     for header in response.headers.get("set-cookie", []):
         jar.load(header)
-    assert "refresh_token" in jar, "expected a refresh cookie"
-    return jar["refresh_token"].value
+    assert COOKIE in jar, "expected a refresh cookie"
+    return jar[COOKIE].value
 
 
 @pytest.fixture
@@ -236,7 +236,7 @@ def test_success_answers_match_the_schema(live: LiveApp) -> None:
     assert listed.status_code == 200
     assert len(listed.json()["sessions"]) == 2
 
-    refreshed = live.call("POST", "/auth/refresh", cookies={"refresh_token": refresh_cookie(first)})
+    refreshed = live.call("POST", "/auth/refresh", cookies={COOKIE: refresh_cookie(first)})
     assert refreshed.status_code == 200
     other = next(s["id"] for s in listed.json()["sessions"] if not s["current"])
     ended = live.call(
@@ -246,7 +246,7 @@ def test_success_answers_match_the_schema(live: LiveApp) -> None:
         headers=bearer,
     )
     assert ended.status_code == 204
-    logout = live.call("POST", "/auth/logout", cookies={"refresh_token": refresh_cookie(second)})
+    logout = live.call("POST", "/auth/logout", cookies={COOKIE: refresh_cookie(second)})
     assert logout.status_code == 204
     third = live.login()
     everywhere = {"Authorization": f"Bearer {third.json()['access_token']}"}

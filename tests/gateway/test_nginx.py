@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import (
+    COOKIE,
     CSRF_HEADER,
     PASSWORD,
     Tokens,
@@ -224,9 +225,41 @@ def test_refresh_through_the_gateway_rotates_the_cookie(
     assert second.refresh != first.refresh
     cookie = only_set_cookie(response)
     assert {"httponly", "secure"} <= cookie.attributes.keys()
-    assert cookie.attributes.get("path") == "/auth"
+    assert cookie.name == COOKIE
+    assert cookie.attributes.get("path") == "/"
+    assert "domain" not in cookie.attributes
     assert client.get("/api/orders", headers=bearer(second.access)).status_code == 200
     assert only_request(gateway).header("X-Auth-Session") == session_id
+
+
+@pytest.mark.parametrize(
+    ("sent", "forwarded"),
+    [
+        ("theme=dark; {cookie}={token}; lang=en", "theme=dark; lang=en"),
+        ("{cookie}={token}; lang=en", "lang=en"),
+        ("theme=dark; {cookie}={token}", "theme=dark"),
+        ("theme=dark;{cookie}={token};lang=en", "theme=dark;lang=en"),
+        # A planted duplicate and the plain name of Path=/auth deployments go too.
+        ("{cookie}={token}; a=1; {cookie}=planted; refresh_token=old; b=2", "a=1; b=2"),
+        ("{cookie}={token}", None),
+        # Names that merely contain the cookie's name are the app's own.
+        ("my{cookie}=1; refresh_tokens=2", "my{cookie}=1; refresh_tokens=2"),
+    ],
+)
+def test_the_app_never_receives_the_refresh_cookie(
+    gateway: Gateway, client: httpx.Client, sent: str, forwarded: str | None
+) -> None:
+    # With a __Host- name the cookie has Path=/, so the browser sends it with every request
+    # to this host, the app's included: the gateway must keep it to authsvc.
+    _, tokens = new_user(client)
+    cookie = sent.format(cookie=COOKIE, token=tokens.refresh)
+
+    response = client.get("/api/orders", headers={**bearer(tokens.access), "Cookie": cookie})
+
+    assert response.status_code == 200, response.text
+    received = only_request(gateway).header_values("Cookie")
+    assert received == ([forwarded.format(cookie=COOKIE)] if forwarded else [])
+    assert tokens.refresh not in str(only_request(gateway).headers)
 
 
 def _chunks(body: bytes, size: int) -> Iterator[bytes]:
@@ -382,7 +415,7 @@ def test_verify_gets_only_the_token_and_no_identity_is_made_up(
                     headers={
                         "Authorization": "Bearer token-under-test",
                         "X-Request-ID": "trace-verify",
-                        "Cookie": "refresh_token=not-for-verify",
+                        "Cookie": f"{COOKIE}=not-for-verify",
                         **{name: "admin" for name in IDENTITY_HEADERS},
                     },
                 )

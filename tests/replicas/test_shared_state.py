@@ -21,6 +21,7 @@ from authsvc.app import create_app
 from authsvc.settings import Settings
 from tests.support import (
     BASE_URL,
+    COOKIE,
     CSRF_HEADER,
     PASSWORD,
     LoggedIn,
@@ -96,10 +97,10 @@ async def test_reuse_detected_on_one_replica_revokes_on_the_other(replicas: Repl
     tokens = await login(a)
     rotated = await b.post("/auth/refresh", headers=refresh_cookie(tokens.refresh_token))
     assert rotated.status_code == 200
-    newest = LoggedIn(rotated.json()["access_token"], rotated.cookies["refresh_token"])
+    newest = LoggedIn(rotated.json()["access_token"], rotated.cookies[COOKIE])
     # A second rotation makes the first token two generations old: reuse, not a grace replay.
     again = await b.post("/auth/refresh", headers=refresh_cookie(newest.refresh_token))
-    newest = LoggedIn(again.json()["access_token"], again.cookies["refresh_token"])
+    newest = LoggedIn(again.json()["access_token"], again.cookies[COOKIE])
 
     reuse = await a.post("/auth/refresh", headers=refresh_cookie(tokens.refresh_token))
 

@@ -29,6 +29,7 @@ from authsvc.settings import Settings
 from authsvc.store import open_store
 from tests.support import (
     ACCESS_SECRET,
+    COOKIE,
     PASSWORD,
     REFRESH_SECRET,
     LoggedIn,
@@ -347,7 +348,7 @@ async def call_bearer_route(
 
 def refresh_request_headers(token: str) -> dict[str, bytes]:
     return {
-        "Cookie": b"refresh_token=" + token.encode("utf-8"),
+        "Cookie": COOKIE.encode() + b"=" + token.encode("utf-8"),
         **{k: v.encode() for k, v in COOKIE_ROUTE_HEADERS.items()},
     }
 

@@ -11,7 +11,10 @@ from authsvc.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,
     EXAMPLE_SECRETS,
+    HOST_COOKIE_NAME,
     MIN_SECRET_BYTES,
+    PLAIN_COOKIE_NAME,
+    ManagementSettings,
     Settings,
 )
 from tests.support import ACCESS_SECRET, REFRESH_SECRET, make_settings
@@ -87,8 +90,9 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.refresh_token_ttl_seconds == 86_400
     assert settings.cookie_samesite == "strict"
     assert settings.cookie_secure is True
-    assert settings.cookie_path == "/auth"
-    assert settings.cookie_name == "refresh_token"
+    assert settings.cookie_path == "/"
+    assert settings.cookie_name == "__Host-refresh_token"
+    assert settings.cookie_domain is None
     assert settings.jwt_algorithm == "HS256"
     assert settings.argon2_memory_kib >= 19_456
     assert settings.argon2_time_cost >= 2
@@ -353,7 +357,7 @@ def test_env_example_names_real_settings_and_is_refused_in_production(
     ):
         Settings()
     development = Settings(environment="development")
-    assert development.cookie_path == "/auth"
+    assert development.cookie_name == HOST_COOKIE_NAME
     assert development.has_ephemeral_secrets
 
 
@@ -403,3 +407,87 @@ def test_housekeeping_settings_out_of_range_are_refused(
 ) -> None:
     with pytest.raises(ValidationError):
         make_settings(tmp_path, **{name: value})
+
+
+# Commands that sign nothing
+
+
+def test_management_settings_need_no_signing_secrets_or_keys() -> None:
+    with pytest.raises(ValidationError, match="must be set in production"):
+        Settings(_env_file=None)
+    settings = ManagementSettings(_env_file=None, jwt_algorithm="ES256")
+    assert settings.is_production
+    assert settings.access_token_secret is None
+    assert settings.access_private_key is None
+
+
+def test_management_settings_keep_every_other_check() -> None:
+    with pytest.raises(ValidationError, match="PASSWORD_MIN_LENGTH must not exceed"):
+        ManagementSettings(_env_file=None, password_min_length=200, password_max_length=100)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///x.db", "'sqlite' is not a supported async driver; use sqlite+aiosqlite:///"),
+        ("postgresql://u:hunter2@db/x", "use postgresql+asyncpg://USER@HOST:PORT/NAME"),
+        ("mysql+aiomysql://u@db/x", "'mysql+aiomysql' is not a supported async driver"),
+        ("./authsvc.db", "not a database URL"),
+    ],
+)
+def test_database_url_needs_an_async_driver(url: str, message: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        make_settings(Path("."), database_url=url)
+    assert message in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+# The refresh cookie's name and path
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name", "path"),
+    [
+        ({}, "__Host-refresh_token", "/"),
+        ({"cookie_path": "/"}, "__Host-refresh_token", "/"),
+        # Where a __Host- cookie is impossible, the plain name, kept to the auth routes.
+        ({"cookie_secure": False}, "refresh_token", "/auth"),
+        ({"cookie_domain": "example.com"}, "refresh_token", "/auth"),
+        ({"cookie_path": "/auth"}, "refresh_token", "/auth"),
+        # An explicit name wins; the path follows what the name allows.
+        ({"cookie_name": "__Host-sid"}, "__Host-sid", "/"),
+        ({"cookie_name": "rt"}, "rt", "/auth"),
+        ({"cookie_name": "rt", "cookie_path": "/"}, "rt", "/"),
+    ],
+)
+def test_cookie_name_is_host_prefixed_where_the_deployment_allows_it(
+    tmp_path: Path, overrides: dict[str, object], name: str, path: str
+) -> None:
+    settings = make_settings(tmp_path, **overrides)
+    assert (settings.cookie_name, settings.cookie_path) == (name, path)
+    assert HOST_COOKIE_NAME == "__Host-" + PLAIN_COOKIE_NAME
+
+
+def test_cookie_defaults_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_secrets(monkeypatch)
+    monkeypatch.setenv("COOKIE_SECURE", "false")
+    assert (Settings().cookie_name, Settings().cookie_path) == ("refresh_token", "/auth")
+    monkeypatch.setenv("COOKIE_SECURE", "true")
+    monkeypatch.setenv("COOKIE_NAME", "__Host-custom")
+    assert (Settings().cookie_name, Settings().cookie_path) == ("__Host-custom", "/")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cookie_name": "__Host-rt", "cookie_path": "/auth"}, "COOKIE_PATH=/"),
+        ({"cookie_name": "__Host-rt", "cookie_domain": "example.com"}, "no COOKIE_DOMAIN"),
+        ({"cookie_name": "__host-rt", "cookie_secure": False}, "COOKIE_SECURE=true"),
+        ({"cookie_name": "__Secure-rt", "cookie_secure": False}, "COOKIE_SECURE=true"),
+    ],
+)
+def test_a_prefixed_cookie_name_browsers_would_drop_is_refused(
+    tmp_path: Path, overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make_settings(tmp_path, **overrides)

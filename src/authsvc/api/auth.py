@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Cookie, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from authsvc.api.cookies import clear_refresh_cookie, no_store, set_refresh_cookie
+from authsvc.api.cookies import (
+    clear_refresh_cookie,
+    no_store,
+    require_single_refresh_cookie,
+    set_refresh_cookie,
+)
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
 from authsvc.api.schemas import BODY_ERRORS, LoginIn, TokenOut
 from authsvc.deps import Client, CurrentClaims, Sessions, SettingsDep
@@ -27,7 +32,12 @@ LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many password checks; see Retry-After"},
     503: {"description": "Too many password hashes waiting; see Retry-After"},
 }
-COOKIE_RESPONSES = {**UNAUTHORIZED, **CROSS_SITE}
+DUPLICATE_COOKIE: dict[int | str, dict[str, Any]] = {
+    400: {"description": "More than one refresh cookie (one was planted by another site)"}
+}
+COOKIE_RESPONSES = {**UNAUTHORIZED, **CROSS_SITE, **DUPLICATE_COOKIE}
+# Cross-site checks first, then the cookie itself.
+READS_COOKIE = [Depends(require_csrf_header), Depends(require_single_refresh_cookie)]
 
 
 def _token_response(response: Response, issued: IssuedTokens, settings: Settings) -> TokenOut:
@@ -73,7 +83,7 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
     @router.post(
         "/refresh",
         responses=COOKIE_RESPONSES,
-        dependencies=[Depends(require_csrf_header)],
+        dependencies=READS_COOKIE,
         openapi_extra=csrf_openapi,
     )
     async def refresh(
@@ -90,8 +100,8 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
     @router.post(
         "/logout",
         status_code=status.HTTP_204_NO_CONTENT,
-        responses=CROSS_SITE,
-        dependencies=[Depends(require_csrf_header)],
+        responses={**CROSS_SITE, **DUPLICATE_COOKIE},
+        dependencies=READS_COOKIE,
         openapi_extra=csrf_openapi,
     )
     async def logout(

@@ -1,16 +1,19 @@
-"""How the refresh token travels: an HttpOnly cookie scoped to the auth routes."""
+"""How the refresh token travels: an HttpOnly cookie, host-only (`__Host-`) where it can be."""
 
 from __future__ import annotations
 
-from fastapi import Response
+from fastapi import Request, Response
 
+from authsvc.deps import SettingsDep
+from authsvc.errors import DuplicateCookie
+from authsvc.events import security_event
 from authsvc.settings import Settings
 from authsvc.tokens import IssuedToken
 
 
 def set_refresh_cookie(response: Response, refresh: IssuedToken, settings: Settings) -> None:
-    # HttpOnly keeps it from scripts; Path limits it to the routes that read it, so it never
-    # rides along to the APIs the access token protects.
+    # HttpOnly keeps it from scripts. The name and path come from the settings: a __Host-
+    # name (Path=/) where the deployment allows one, else Path=/auth, off every other route.
     response.set_cookie(
         settings.cookie_name,
         refresh.token,
@@ -35,7 +38,26 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-# A coroutine function, like every provider in deps.py (its docstring says why).
+# Coroutine functions, like every provider in deps.py (its docstring says why).
+async def require_single_refresh_cookie(request: Request, settings: SettingsDep) -> None:
+    """Dependency for the routes that read the refresh cookie. Raises: DuplicateCookie.
+
+    A sibling subdomain can plant a cookie of our name for the parent domain; the browser then
+    sends both, and Starlette keeps only the last value, which may be the planted one. So the
+    raw headers are counted: with two, neither can be trusted.
+    """
+    name = settings.cookie_name
+    count = sum(
+        1
+        for header in request.headers.getlist("cookie")
+        for pair in header.split(";")
+        if pair.partition("=")[0].strip() == name
+    )
+    if count > 1:
+        security_event("refresh_cookie_duplicated", warning=True, count=count)
+        raise DuplicateCookie
+
+
 async def no_store(response: Response) -> None:
     """Dependency: nothing under /auth may be cached by the browser or a proxy (RFC 6749 §5.1)."""
     response.headers["Cache-Control"] = "no-store"

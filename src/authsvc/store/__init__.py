@@ -7,16 +7,19 @@ from contextlib import asynccontextmanager
 
 from authsvc.store.base import Store
 from authsvc.store.migrate import upgrade_engine
-from authsvc.store.sql import SqlStore, create_engine
+from authsvc.store.sql import MissingDatabaseDirectory, SqlStore, create_engine
 
 
 @asynccontextmanager
-async def open_store(database_url: str, *, migrate: bool = False) -> AsyncIterator[Store]:
+async def open_store(
+    database_url: str, *, migrate: bool = False, create_directories: bool = False
+) -> AsyncIterator[Store]:
     """The store for `database_url`, brought to the newest schema first if `migrate`.
 
-    Raises: StoreUnavailable when migrating and the database cannot be reached.
+    Raises: StoreUnavailable when migrating and the database cannot be reached;
+    MissingDatabaseDirectory (see `create_engine`).
     """
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, create_directories=create_directories)
     store = SqlStore(engine)
     try:
         if migrate:
@@ -26,4 +29,4 @@ async def open_store(database_url: str, *, migrate: bool = False) -> AsyncIterat
         await store.close()
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["MissingDatabaseDirectory", "Store", "open_store"]

@@ -56,11 +56,27 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 PROFILE_CACHE_SIZE = 10_000
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and explicit transaction control."""
+class MissingDatabaseDirectory(Exception):
+    """A SQLite file in a directory that does not exist: more likely a typo than a wish."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(f"directory {directory} does not exist")
+        self.directory = directory
+
+
+def create_engine(database_url: str, *, create_directories: bool = False) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and explicit transaction control.
+
+    Raises: MissingDatabaseDirectory when a SQLite file's directory is missing and
+    `create_directories` is off.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(url.database).parent
+        if create_directories:
+            directory.mkdir(parents=True, exist_ok=True)
+        elif not directory.is_dir():
+            raise MissingDatabaseDirectory(directory)
     engine = create_async_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -401,3 +401,19 @@ async def test_the_active_sessions_gauge_is_counted_from_its_partial_index(db_ur
                 assert "ix_sessions_live_by_expiry" in plan, plan
     finally:
         await engine.dispose()
+
+
+async def test_a_sqlite_file_in_a_missing_directory_is_refused_unless_asked_for(
+    tmp_path: Path,
+) -> None:
+    from authsvc.store.sql import MissingDatabaseDirectory, create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'typo' / 'dir' / 'authsvc.db'}"
+    with pytest.raises(MissingDatabaseDirectory) as refused:
+        create_engine(url)
+    assert refused.value.directory == tmp_path / "typo" / "dir"
+    assert not (tmp_path / "typo").exists()
+
+    async with open_store(url, migrate=True, create_directories=True) as store:
+        assert await store.schema_revision() == head_revision()
+    assert (tmp_path / "typo" / "dir" / "authsvc.db").exists()
