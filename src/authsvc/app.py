@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from redis.asyncio import Redis
 
@@ -24,6 +23,7 @@ from authsvc.middleware import (
     RequestLimitsMiddleware,
     RequestMetricsMiddleware,
     ResponseHeadersMiddleware,
+    SpaCorsMiddleware,
 )
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList, RevocationList
@@ -118,6 +118,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         version=__version__,
         summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
         lifespan=lifespan,
+        # Starlette's slash redirect builds an absolute URL from the Host header and keeps
+        # the method and body: an open redirect for credentials. The other form is a 404.
+        redirect_slashes=False,
         responses={431: {"description": "Request headers too large"}},
     )
     install_error_handlers(app)
@@ -132,12 +135,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     if settings.allowed_origins:
         app.add_middleware(
-            CORSMiddleware,
+            SpaCorsMiddleware,
+            exempt_paths=(VERIFY_PATH,),
             allow_origins=settings.allowed_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
-            max_age=600,
         )
     app.add_middleware(ResponseHeadersMiddleware)
     if metrics is not None:

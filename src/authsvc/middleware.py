@@ -8,6 +8,7 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.logs import request_id_var
@@ -138,6 +139,39 @@ class RequestLimitsMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class SpaCorsMiddleware:
+    """CORS for the configured SPA origins, except on `exempt_paths`.
+
+    Starlette's CORS middleware answers a preflight from a foreign origin with its own 400;
+    the gateway's verify route may answer nothing but 200 or 401, so it never sees CORS.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exempt_paths: tuple[str, ...],
+        allow_origins: list[str],
+        allow_headers: list[str],
+    ) -> None:
+        self.app = app
+        self.exempt_paths = exempt_paths
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=allow_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=allow_headers,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        await self.cors(scope, receive, send)
 
 
 class RequestMetricsMiddleware:
