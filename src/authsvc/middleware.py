@@ -64,8 +64,9 @@ class ResponseHeadersMiddleware:
 class RequestLimitsMiddleware:
     """Refuse oversized headers (431) and bodies over `max_bytes` (413, declared or streamed).
 
-    uvicorn's default HTTP parser accepts headers of any size, so the total is checked here;
-    a gateway in front should cap them too (nginx: large_client_header_buffers).
+    `authsvc serve` refuses oversized heads while reading them (http_protocol.py); this check
+    holds for any other ASGI server too. A gateway in front should cap them as well (nginx:
+    large_client_header_buffers).
 
     The body is read here, up to the limit, before the app sees the request: the app's own
     parsers turn any error raised mid-read into a 400, and the bodies this service accepts are

@@ -13,9 +13,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from authsvc.api.gateway import VERIFY_PATH
+from authsvc.http_protocol import BoundedHttpToolsProtocol, HttpLimits
 from authsvc.logs import configure_logging
 from authsvc.metrics import MULTIPROC_DIR_ENV
 from authsvc.settings import Settings
@@ -36,6 +39,8 @@ class _UvicornOptions(TypedDict):
     server_header: bool
     proxy_headers: bool
     timeout_graceful_shutdown: int
+    # A protocol factory: uvicorn calls it like a class, and pickles it for its workers.
+    http: Any
 
 
 class ServeRefused(Exception):
@@ -73,6 +78,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        http=partial(BoundedHttpToolsProtocol, limits=http_limits(settings)),
     )
     configure_logging()
     if workers == 1:
@@ -93,6 +99,16 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             **options,
         )
+
+
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_seconds=settings.request_header_timeout_seconds,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+        deny_only_paths=(VERIFY_PATH,),
+    )
 
 
 def worker_app() -> FastAPI:

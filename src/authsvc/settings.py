@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
     max_header_bytes: int = Field(default=16_384, ge=8_192, le=1_048_576)
+    # The request line's URL (path and query); longer is a 414 before the app sees it.
+    max_url_bytes: int = Field(default=8_192, ge=1_024, le=65_536)
+    # A request's head, then its body, must arrive within these, or the connection gets 408.
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)
