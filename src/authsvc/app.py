@@ -20,6 +20,7 @@ from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
+    AccessLogMiddleware,
     RequestLimitsMiddleware,
     RequestMetricsMiddleware,
     ResponseHeadersMiddleware,
@@ -139,6 +140,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             exempt_paths=(VERIFY_PATH,),
             allow_origins=settings.allowed_origins,
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
+        )
+    if settings.access_log:
+        # Inside the request-id middleware, so each line carries its request's id.
+        app.add_middleware(
+            AccessLogMiddleware, client_addresses=ClientAddressResolver(settings.trusted_proxies)
         )
     app.add_middleware(ResponseHeadersMiddleware)
     if metrics is not None:

@@ -1,16 +1,19 @@
-"""ASGI middleware: request ids, response security headers, request limits, request metrics."""
+"""ASGI middleware: request ids, security headers, request limits, access log, metrics."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.client_ip import ClientAddressResolver
 from authsvc.logs import request_id_var
 from authsvc.metrics import UNMATCHED_ROUTE, Metrics
 
@@ -173,6 +176,45 @@ class SpaCorsMiddleware:
             await self.app(scope, receive, send)
             return
         await self.cors(scope, receive, send)
+
+
+class AccessLogMiddleware:
+    """One JSON line per request on the `authsvc.access` logger.
+
+    The path is logged without its query string: clients put tokens and passwords there by
+    mistake, and a log must never hold them. The client is the address throttling sees, so
+    behind a trusted proxy it is the real client, not the proxy.
+    """
+
+    def __init__(self, app: ASGIApp, *, client_addresses: ClientAddressResolver) -> None:
+        self.app = app
+        self.client_addresses = client_addresses
+        self.log = logging.getLogger("authsvc.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_observing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_observing_status)
+        finally:
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "client": self.client_addresses.resolve(Request(scope)),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            self.log.info("request", extra={"event_fields": fields})
 
 
 class RequestMetricsMiddleware:

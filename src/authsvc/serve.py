@@ -38,6 +38,7 @@ class _UvicornOptions(TypedDict):
     log_config: None
     server_header: bool
     proxy_headers: bool
+    access_log: bool
     timeout_graceful_shutdown: int
     # A protocol factory: uvicorn calls it like a class, and pickles it for its workers.
     http: Any
@@ -77,10 +78,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_config=None,
         server_header=False,
         proxy_headers=False,
+        # The app logs requests itself (AccessLogMiddleware): uvicorn's line has the query
+        # string and the proxy's address.
+        access_log=False,
         timeout_graceful_shutdown=10,
         http=partial(BoundedHttpToolsProtocol, limits=http_limits(settings)),
     )
-    configure_logging()
+    configure_logging(settings.log_level)
     if workers == 1:
         from authsvc.app import create_app
 
@@ -115,9 +119,10 @@ def worker_app() -> FastAPI:
     """The app of one worker process; uvicorn calls this after spawning it."""
     from authsvc.app import create_app
 
+    settings = Settings()
     # A spawned worker starts with a bare interpreter: logging is set up again here.
-    configure_logging()
-    return create_app()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @contextmanager

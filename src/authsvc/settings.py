@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     # GET /metrics for Prometheus; the gateway must not route it to the outside world.
     metrics_enabled: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # One line per request: method, path (never the query string), status, client, duration.
+    access_log: bool = True
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None
@@ -246,6 +249,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("throttle_per_ip", "throttle_per_account_ip", "throttle_per_account")
     @classmethod
