@@ -141,12 +141,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             allow_origins=settings.allowed_origins,
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
         )
+    client_addresses = ClientAddressResolver(settings.trusted_proxies)
     if settings.access_log:
         # Inside the request-id middleware, so each line carries its request's id.
-        app.add_middleware(
-            AccessLogMiddleware, client_addresses=ClientAddressResolver(settings.trusted_proxies)
-        )
-    app.add_middleware(ResponseHeadersMiddleware)
+        app.add_middleware(AccessLogMiddleware, client_addresses=client_addresses)
+    app.add_middleware(
+        ResponseHeadersMiddleware, hsts=hsts_value(settings), client_addresses=client_addresses
+    )
     if metrics is not None:
         app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))
     return app
+
+
+def hsts_value(settings: Settings) -> str | None:
+    """The Strict-Transport-Security header HSTS_* ask for; None when switched off."""
+    if settings.hsts_max_age_seconds == 0:
+        return None
+    value = f"max-age={settings.hsts_max_age_seconds}"
+    return value + "; includeSubDomains" if settings.hsts_include_subdomains else value

@@ -30,14 +30,18 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 
 class ResponseHeadersMiddleware:
-    """Tag every request with an id and harden every response.
+    """Tag every request with an id and harden every response (HSTS when over HTTPS).
 
     The id comes from the gateway's `X-Request-ID` when that is harmless to log, else a new
     one; it is echoed in the response and stamped on the request's log lines.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: str | None, client_addresses: ClientAddressResolver
+    ) -> None:
         self.app = app
+        self.hsts = hsts
+        self.client_addresses = client_addresses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,6 +50,8 @@ class ResponseHeadersMiddleware:
         incoming = Headers(scope=scope).get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         is_docs = str(scope.get("path", "")).startswith(DOCS_PATHS)
+        # RFC 6797 §7.2: never over plain HTTP, where anyone on the path could forge it.
+        hsts = self.hsts if self.hsts and self.client_addresses.is_https(Request(scope)) else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -55,6 +61,8 @@ class ResponseHeadersMiddleware:
                     headers.setdefault(name, value)
                 if not is_docs:
                     headers.setdefault("Content-Security-Policy", API_CSP)
+                if hsts is not None:
+                    headers["Strict-Transport-Security"] = hsts
             await send(message)
 
         token = request_id_var.set(request_id)

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
     cookie_domain: str | None = None
+    # Strict-Transport-Security on answers to HTTPS requests (direct, or X-Forwarded-Proto from
+    # a trusted proxy); 0 sends none.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
+    hsts_include_subdomains: bool = False
 
     # Failed-login throttling, in `limits` notation ("N/period;M/period"); see throttle.py.
     throttle_per_ip: str = "30/minute;300/hour"
