@@ -29,6 +29,9 @@ log = logging.getLogger("authsvc.http")
 
 # How long a refused connection keeps discarding input before it is closed for good.
 LINGER_SECONDS = 2.0
+# On shutdown, how long an idle connection stays open for a request the client may already
+# have sent, still unread in the socket buffer.
+SHUTDOWN_IDLE_GRACE_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._url_bytes = 0
         self._read_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        self._shutting_down = False
 
     # Connection events
 
@@ -139,11 +143,36 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._arm_read_timer(self.limits.body_timeout_seconds)
         super().on_headers_complete()
+        if self._shutting_down and self.cycle is not None:
+            self.cycle.keep_alive = False  # answered with `Connection: close`
 
     def on_message_complete(self) -> None:
         self._cancel_read_timer()
         self._reading_head = True
         super().on_message_complete()
+
+    # Graceful shutdown
+
+    def shutdown(self) -> None:
+        """Finish the request that has begun arriving or is being answered, then close.
+
+        uvicorn's own protocol closes every connection without a response in progress at
+        once, cutting a request whose bytes are already on their way or unread in the socket
+        buffer; the server waits for the remaining connections up to its graceful timeout.
+        """
+        self._shutting_down = True
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.keep_alive = False
+            return
+        if self._head_bytes == 0:
+            self.loop.call_later(SHUTDOWN_IDLE_GRACE_SECONDS, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        cycle = self.cycle
+        answering = cycle is not None and not cycle.response_complete
+        if self._head_bytes == 0 and not answering and not self.transport.is_closing():
+            self.transport.close()
 
     # Refusals
 

@@ -81,7 +81,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         # The app logs requests itself (AccessLogMiddleware): uvicorn's line has the query
         # string and the proxy's address.
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         http=partial(BoundedHttpToolsProtocol, limits=http_limits(settings)),
     )
     configure_logging(settings.log_level)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # `authsvc serve` worker processes; more than one needs REDIS_URL (see serve.py).
     workers: int = Field(default=1, ge=1)
+    # On SIGTERM, requests in flight get this long to finish before they are cancelled.
+    shutdown_timeout_seconds: int = Field(default=10, ge=1, le=300)
     # GET /metrics for Prometheus; the gateway must not route it to the outside world.
     metrics_enabled: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
