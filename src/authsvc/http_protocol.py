@@ -178,9 +178,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: HTTPStatus, detail: str) -> None:
         """Answer `status` and stop reading requests from this connection."""
-        if self._refused or self.transport.is_closing():
+        if self._refused:
             return
-        self._refused = True
+        self._refused = True  # from here on, input is discarded
+        if self.transport.is_closing():
+            return
         self._cancel_read_timer()
         cycle = self.cycle
         if not self._reading_head and cycle is not None:
