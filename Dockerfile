@@ -69,6 +69,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', timeout=2)"]
 
-# uvicorn finishes in-flight requests on SIGTERM (graceful shutdown, at most 10 s).
+# authsvc finishes in-flight requests on SIGTERM (at most SHUTDOWN_TIMEOUT_SECONDS, 10 s by default).
 STOPSIGNAL SIGTERM
 CMD ["authsvc", "serve"]

@@ -19,8 +19,9 @@ APP = "bench.ceiling:create_app"
 
 
 def create_app() -> FastAPI:
-    # authsvc logs every request as a JSON line (uvicorn's access log through its handler);
-    # the ceiling pays for the same logging, or the ratio would blame authsvc for it.
+    # authsvc logs every request as a JSON line (its access-log middleware); the ceiling pays
+    # for about the same through uvicorn's access log and this handler, or the ratio would
+    # blame authsvc for it.
     configure_logging()
     app = FastAPI()
 
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    # The options authsvc.serve passes.
+    # The options authsvc.serve passes, but uvicorn's own httptools protocol: the bounds of
+    # authsvc's (http_protocol.py) count as authsvc's cost.
     uvicorn.run(
         APP,
         factory=True,

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -23,9 +22,11 @@ from authsvc.clock import Clock, utc_now
 from authsvc.errors import install_error_handlers
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
+    AccessLogMiddleware,
     RequestLimitsMiddleware,
     RequestMetricsMiddleware,
     ResponseHeadersMiddleware,
+    SpaCorsMiddleware,
 )
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
@@ -164,6 +165,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         version=__version__,
         summary="Short-lived JWT access tokens, rotating refresh cookies, revocable sessions.",
         lifespan=lifespan,
+        # Starlette's slash redirect builds an absolute URL from the Host header and keeps
+        # the method and body: an open redirect for credentials. The other form is a 404.
+        redirect_slashes=False,
         responses={431: {"description": "Request headers too large"}},
         # FastAPI's own pages load their assets from a CDN; api/docs.py serves them instead.
         docs_url=None,
@@ -185,14 +189,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     if settings.allowed_origins:
         app.add_middleware(
-            CORSMiddleware,
+            SpaCorsMiddleware,
+            exempt_paths=(VERIFY_PATH,),
             allow_origins=settings.allowed_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
-            max_age=600,
         )
-    app.add_middleware(ResponseHeadersMiddleware)
+    client_addresses = ClientAddressResolver(settings.trusted_proxies)
+    if settings.access_log:
+        # Inside the request-id middleware, so each line carries its request's id.
+        app.add_middleware(AccessLogMiddleware, client_addresses=client_addresses)
+    app.add_middleware(
+        ResponseHeadersMiddleware, hsts=hsts_value(settings), client_addresses=client_addresses
+    )
     if metrics is not None:
         app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))
     return app
+
+
+def hsts_value(settings: Settings) -> str | None:
+    """The Strict-Transport-Security header HSTS_* ask for; None when switched off."""
+    if settings.hsts_max_age_seconds == 0:
+        return None
+    value = f"max-age={settings.hsts_max_age_seconds}"
+    return value + "; includeSubDomains" if settings.hsts_include_subdomains else value

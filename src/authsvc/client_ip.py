@@ -1,4 +1,4 @@
-"""Which address a request came from, believing `X-Forwarded-For` only from our own proxies."""
+"""Where a request came from, believing `X-Forwarded-*` only from our own proxies."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ class ClientAddressResolver:
         except ValueError:
             return False
         return any(ip in network for network in self._trusted)
+
+    def is_https(self, request: Request) -> bool:
+        """Whether the client reached us over HTTPS: directly, or as a trusted proxy says."""
+        if request.scope.get("scheme") == "https":
+            return True
+        peer = request.client.host if request.client else None
+        if peer is None or not self._trusted or not self._is_trusted(peer):
+            return False
+        # The nearest proxy's word counts; it appends its own value last.
+        forwarded = request.headers.get("x-forwarded-proto", "")
+        return forwarded.rsplit(",", 1)[-1].strip().lower() == "https"
 
     def resolve(self, request: Request) -> str | None:
         peer = request.client.host if request.client else None

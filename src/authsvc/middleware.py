@@ -1,15 +1,19 @@
-"""ASGI middleware: request ids, response security headers, request limits, request metrics."""
+"""ASGI middleware: request ids, security headers, request limits, access log, metrics."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.client_ip import ClientAddressResolver
 from authsvc.logs import request_id_var
 from authsvc.metrics import UNMATCHED_ROUTE, Metrics
 
@@ -26,14 +30,18 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class ResponseHeadersMiddleware:
-    """Tag every request with an id and harden every response.
+    """Tag every request with an id and harden every response (HSTS when over HTTPS).
 
     The id comes from the gateway's `X-Request-ID` when that is harmless to log, else a new
     one; it is echoed in the response and stamped on the request's log lines.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: str | None, client_addresses: ClientAddressResolver
+    ) -> None:
         self.app = app
+        self.hsts = hsts
+        self.client_addresses = client_addresses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +49,8 @@ class ResponseHeadersMiddleware:
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # RFC 6797 §7.2: never over plain HTTP, where anyone on the path could forge it.
+        hsts = self.hsts if self.hsts and self.client_addresses.is_https(Request(scope)) else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -49,6 +59,8 @@ class ResponseHeadersMiddleware:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", API_CSP)
+                if hsts is not None:
+                    headers["Strict-Transport-Security"] = hsts
             await send(message)
 
         token = request_id_var.set(request_id)
@@ -61,8 +73,9 @@ class ResponseHeadersMiddleware:
 class RequestLimitsMiddleware:
     """Refuse oversized headers (431) and bodies over `max_bytes` (413, declared or streamed).
 
-    uvicorn's default HTTP parser accepts headers of any size, so the total is checked here;
-    a gateway in front should cap them too (nginx: large_client_header_buffers).
+    `authsvc serve` refuses oversized heads while reading them (http_protocol.py); this check
+    holds for any other ASGI server too. A gateway in front should cap them as well (nginx:
+    large_client_header_buffers).
 
     The body is read here, up to the limit, before the app sees the request: the app's own
     parsers turn any error raised mid-read into a 400, and the bodies this service accepts are
@@ -136,6 +149,78 @@ class RequestLimitsMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class SpaCorsMiddleware:
+    """CORS for the configured SPA origins, except on `exempt_paths`.
+
+    Starlette's CORS middleware answers a preflight from a foreign origin with its own 400;
+    the gateway's verify route may answer nothing but 200 or 401, so it never sees CORS.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exempt_paths: tuple[str, ...],
+        allow_origins: list[str],
+        allow_headers: list[str],
+    ) -> None:
+        self.app = app
+        self.exempt_paths = exempt_paths
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=allow_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=allow_headers,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        await self.cors(scope, receive, send)
+
+
+class AccessLogMiddleware:
+    """One JSON line per request on the `authsvc.access` logger.
+
+    The path is logged without its query string: clients put tokens and passwords there by
+    mistake, and a log must never hold them. The client is the address throttling sees, so
+    behind a trusted proxy it is the real client, not the proxy.
+    """
+
+    def __init__(self, app: ASGIApp, *, client_addresses: ClientAddressResolver) -> None:
+        self.app = app
+        self.client_addresses = client_addresses
+        self.log = logging.getLogger("authsvc.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_observing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_observing_status)
+        finally:
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "client": self.client_addresses.resolve(Request(scope)),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            self.log.info("request", extra={"event_fields": fields})
 
 
 class RequestMetricsMiddleware:

@@ -13,9 +13,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from authsvc.api.gateway import VERIFY_PATH
+from authsvc.http_protocol import BoundedHttpToolsProtocol, HttpLimits
 from authsvc.logs import configure_logging
 from authsvc.metrics import MULTIPROC_DIR_ENV
 from authsvc.settings import Settings
@@ -35,7 +38,10 @@ class _UvicornOptions(TypedDict):
     log_config: None
     server_header: bool
     proxy_headers: bool
+    access_log: bool
     timeout_graceful_shutdown: int
+    # A protocol factory: uvicorn calls it like a class, and pickles it for its workers.
+    http: Any
 
 
 class ServeRefused(Exception):
@@ -72,9 +78,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_config=None,
         server_header=False,
         proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        # The app logs requests itself (AccessLogMiddleware): uvicorn's line has the query
+        # string and the proxy's address.
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        http=partial(BoundedHttpToolsProtocol, limits=http_limits(settings)),
     )
-    configure_logging()
+    configure_logging(settings.log_level)
     if workers == 1:
         from authsvc.app import create_app
 
@@ -95,13 +105,24 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         )
 
 
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_seconds=settings.request_header_timeout_seconds,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+        deny_only_paths=(VERIFY_PATH,),
+    )
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process; uvicorn calls this after spawning it."""
     from authsvc.app import create_app
 
+    settings = Settings()
     # A spawned worker starts with a bare interpreter: logging is set up again here.
-    configure_logging()
-    return create_app()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @contextmanager

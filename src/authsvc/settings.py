@@ -79,10 +79,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # `authsvc serve` worker processes; more than one needs REDIS_URL (see serve.py).
     workers: int = Field(default=1, ge=1)
+    # On SIGTERM, requests in flight get this long to finish before they are cancelled.
+    shutdown_timeout_seconds: int = Field(default=10, ge=1, le=300)
     # GET /metrics for Prometheus; the gateway must not route it to the outside world.
     metrics_enabled: bool = True
     # /docs, /redoc and /openapi.json; off, all three answer 404.
     docs_enabled: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # One line per request: method, path (never the query string), status, client, duration.
+    access_log: bool = True
 
     access_token_secret: SecretStr | None = None
     refresh_token_secret: SecretStr | None = None
@@ -126,6 +131,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     cookie_path: str = Field(default="/auth", pattern=r"^/[A-Za-z0-9_\-/.]*$")
     cookie_domain: str | None = None
+    # Strict-Transport-Security on answers to HTTPS requests (direct, or X-Forwarded-Proto from
+    # a trusted proxy); 0 sends none.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
+    hsts_include_subdomains: bool = False
 
     # Failed-login throttling, in `limits` notation ("N/period;M/period"); see throttle.py.
     throttle_per_ip: str = "30/minute;300/hour"
@@ -147,6 +156,11 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
     max_header_bytes: int = Field(default=16_384, ge=8_192, le=1_048_576)
+    # The request line's URL (path and query); longer is a 414 before the app sees it.
+    max_url_bytes: int = Field(default=8_192, ge=1_024, le=65_536)
+    # A request's head, then its body, must arrive within these, or the connection gets 408.
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=PASSWORD_HARD_LIMIT)
@@ -318,6 +332,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("secrets_dir")
     @classmethod

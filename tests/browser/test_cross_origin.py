@@ -7,7 +7,6 @@ host (another site, where the browser does not send the cookie either).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
@@ -22,10 +21,8 @@ from tests.browser.spa import (
     sign_in,
     wait_for_state,
 )
-from tests.e2e.harness import PASSWORD, bearer
+from tests.e2e.harness import PASSWORD, bearer, json_lines
 
-# A request as authsvc's access log records it: method, path and status.
-ANSWERED = re.compile(r'"([A-Z]+ /\S*) HTTP/1.1\\" (\d{3})')
 FOREIGN_HOSTS = {"same-site": "127.0.0.1", "cross-site": "localhost"}
 
 # What the foreign page tries: authsvc's own client, copied into the page, then bare requests.
@@ -80,7 +77,12 @@ def test_a_page_on_a_foreign_origin_cannot_obtain_a_token(
         "refresh": "refused: TypeError",
         "opaque": 'answered "opaque"',
     }
-    answered = ANSWERED.findall(deployment.authsvc.output()[log_before:])
+    # Each request as authsvc's access log records it: method and path, and status.
+    answered = [
+        (f"{entry['method']} {entry['path']}", str(entry["status"]))
+        for entry in json_lines(deployment.authsvc.output()[log_before:])
+        if entry["logger"] == "authsvc.access"
+    ]
     # The client's calls stopped at their preflight; the two bare requests reached authsvc,
     # which refused them on their Origin.
     assert [a for a in answered if a[0].startswith("OPTIONS")] == [

@@ -38,12 +38,26 @@ async def require_allowed_origin(request: Request, settings: SettingsDep) -> Non
         return
     if origin in settings.allowed_origins:
         return
-    # Same-origin requests (the docs page, an SPA served from this host) carry our own host.
+    # Same-origin requests (the docs page, an SPA served from this host) carry our own host,
+    # and the scheme the cookie can travel over: with Secure cookies, a page on http:// of
+    # our own host is anyone on the network path, not us.
     own_host = request.headers.get("host")
     scheme, _, host = origin.partition("://")
-    if scheme in ("http", "https") and own_host is not None and host == own_host:
+    schemes = _SECURE_SCHEMES if settings.cookie_secure and not _is_loopback(host) else _ANY_SCHEME
+    if scheme in schemes and own_host is not None and host == own_host:
         return
     raise CrossSiteRequest("Cross-site request refused")
+
+
+_SECURE_SCHEMES = ("https",)
+_ANY_SCHEME = ("http", "https")
+
+
+def _is_loopback(host: str) -> bool:
+    # Browsers treat loopback origins as secure contexts (W3C Secure Contexts §3.1), and no
+    # network lies between them and this service.
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name in ("localhost", "127.0.0.1", "[::1]")
 
 
 async def require_csrf_header(request: Request, settings: SettingsDep) -> None:

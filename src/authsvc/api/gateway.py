@@ -12,9 +12,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
 from authsvc.deps import Auth, bearer_scheme
-from authsvc.errors import BEARER_CHALLENGE, AuthError
+from authsvc.errors import BEARER_CHALLENGE, AuthError, NotAuthenticated, status_for
 
 VERIFY_PATH = "/auth/verify"
 
@@ -23,8 +24,14 @@ log = logging.getLogger("authsvc.gateway")
 router = APIRouter(tags=["gateway"])
 
 
-def _unauthorized() -> Response:
-    return Response(status_code=401, headers={**BEARER_CHALLENGE, "Cache-Control": "no-store"})
+def _unauthorized(exc: AuthError) -> Response:
+    # The same body as every other route's 401, so clients parse one shape.
+    _, detail = status_for(exc)
+    return JSONResponse(
+        {"detail": detail},
+        status_code=401,
+        headers={**BEARER_CHALLENGE, "Cache-Control": "no-store"},
+    )
 
 
 @router.get(
@@ -49,12 +56,12 @@ async def verify(
     """
     try:
         claims = await authenticator.authenticate(token)
-    except AuthError:
-        return _unauthorized()
+    except AuthError as exc:
+        return _unauthorized(exc)
     except Exception:
         # Fail closed: a bug here must not open the gateway, nor turn into a 500 there.
         log.exception("verify failed unexpectedly")
-        return _unauthorized()
+        return _unauthorized(NotAuthenticated())
     return Response(
         status_code=200,
         headers={

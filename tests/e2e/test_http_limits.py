@@ -1,0 +1,187 @@
+"""The real server bounds what it buffers and waits for, before the app sees a request.
+
+Raw sockets, because an HTTP client would neither stream a 32 MiB header nor trickle a head.
+Every socket has a timeout and every loop a deadline, so a server that never answers fails
+the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from pathlib import Path
+
+from tests.e2e.harness import Server, ServerFactory
+
+SOCKET_TIMEOUT_SECONDS = 10.0
+CHUNK = b"a" * 65_536
+HUGE_HEADER_BYTES = 32 * 1024 * 1024
+# Kernel buffers on both ends of a loopback connection hold a few MiB before a writer blocks;
+# an answer that comes after less than this was sent was given long before the header ended.
+EARLY_ANSWER_BYTES = 12 * 1024 * 1024
+RSS_GROWTH_LIMIT_KIB = 8 * 1024
+
+
+def memory_kib(server: Server) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of the server process, from /proc."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    values = {}
+    for line in status.splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0])
+    return values
+
+
+def connect(server: Server) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT_SECONDS)
+    sock.settimeout(SOCKET_TIMEOUT_SECONDS)
+    return sock
+
+
+def read_answer(sock: socket.socket, deadline_seconds: float = SOCKET_TIMEOUT_SECONDS) -> bytes:
+    """Everything the server sends until it closes (or resets) the connection."""
+    received = b""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65_536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def status_of(answer: bytes) -> int:
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer.split(b" ", 2)[1])
+
+
+def answered_yet(sock: socket.socket) -> bool:
+    """Whether the server has sent something (or closed); never waits."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
+def warm_up(server: Server) -> None:
+    with server.client() as client:
+        for _ in range(20):
+            assert client.get("/healthz").status_code == 200
+
+
+def test_huge_streamed_header_is_refused_early_and_memory_stays_bounded(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start(env)
+    warm_up(server)
+    before = memory_kib(server)
+    sent = 0
+    with connect(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ")
+        try:
+            while sent < HUGE_HEADER_BYTES and not answered_yet(sock):
+                sock.sendall(CHUNK)
+                sent += len(CHUNK)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        answer = read_answer(sock)
+    after = memory_kib(server)
+    assert sent < EARLY_ANSWER_BYTES, f"sent {sent} bytes before any answer"
+    assert status_of(answer) == 431
+    assert answer.endswith(b'{"detail": "Request headers too large"}')
+    assert after["VmHWM"] - before["VmHWM"] < RSS_GROWTH_LIMIT_KIB, (before, after)
+    assert after["VmRSS"] - before["VmRSS"] < RSS_GROWTH_LIMIT_KIB, (before, after)
+    with server.client() as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def test_headers_over_the_limit_in_one_piece_get_431(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start(env)
+    with connect(server) as sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + b"".join(b"X-Pad-%d: %s\r\n" % (n, b"b" * 1000) for n in range(20))
+            + b"\r\n"
+        )
+        answer = read_answer(sock)
+    assert status_of(answer) == 431
+
+
+def test_long_url_is_refused_before_the_app_and_never_logged(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start(env)
+    marker = "q" * 60_000
+    with connect(server) as sock:
+        sock.sendall(f"GET /healthz?x={marker} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        answer = read_answer(sock)
+    assert status_of(answer) == 414
+    assert answer.endswith(b'{"detail": "Request URL too long"}')
+    assert "q" * 100 not in server.output()
+
+
+def test_verify_is_refused_with_401_not_414_or_431(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start(env)
+    for request in (
+        b"GET /auth/verify?x=" + b"v" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"v" * 20_000 + b"\r\n\r\n",
+    ):
+        with connect(server) as sock:
+            sock.sendall(request)
+            answer = read_answer(sock)
+        assert status_of(answer) == 401
+        assert b"www-authenticate: Bearer" in answer
+
+
+def test_slowloris_head_and_idle_connection_are_cut_after_the_header_timeout(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start({**env, "REQUEST_HEADER_TIMEOUT_SECONDS": "1"})
+    with connect(server) as idle, connect(server) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        deadline = time.monotonic() + 8
+        cut = False
+        while time.monotonic() < deadline:
+            try:
+                slow.sendall(b"X-A: b\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                cut = True
+                break
+            if answered_yet(slow):
+                cut = True
+                break
+            time.sleep(0.1)
+        assert cut, "a head trickled for 8 s was never cut"
+        assert status_of(read_answer(slow)) == 408
+        assert status_of(read_answer(idle)) == 408
+    with server.client() as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def test_slow_body_is_cut_after_the_body_timeout(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start({**env, "REQUEST_BODY_TIMEOUT_SECONDS": "1"})
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not answered_yet(sock):
+            try:
+                sock.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.1)
+        answer = read_answer(sock)
+    assert status_of(answer) == 408
+    assert answer.endswith(b'{"detail": "Request not received in time"}')
+    assert "Traceback" not in server.output()
