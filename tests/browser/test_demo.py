@@ -4,7 +4,6 @@ page, and a protected sample API reached through the gateway's forward-auth rule
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from playwright.sync_api import BrowserContext
@@ -20,10 +19,9 @@ from tests.browser.spa import (
     signed_in_tab,
     wait_for_state,
 )
-from tests.e2e.harness import COOKIE, bearer
+from tests.e2e.harness import COOKIE, bearer, json_lines
 
 # A request as authsvc's access log records it: method, path and status.
-ANSWERED = re.compile(r'"([A-Z]+ /\S*) HTTP/1.1\\" (\d{3})')
 DEMO_ACCOUNT = ("demo", "correct horse battery staple")
 
 
@@ -78,14 +76,19 @@ def test_the_sample_api_is_reached_through_forward_auth_only(
     token = access_token(page)
     with deployment.api() as api:
         me = api.get("/auth/me", headers=bearer(token)).json()
-        [session] = api.get("/auth/sessions", headers=bearer(token)).json()
+        [session] = api.get("/auth/sessions", headers=bearer(token)).json()["sessions"]
     log_start = len(deployment.authsvc.output())
 
     answer = json.loads(call_api(page))
 
     assert answer["username"] == alice
     assert (answer["user_id"], answer["session_id"]) == (me["id"], session["id"])
-    answered = ANSWERED.findall(deployment.authsvc.output()[log_start:])
+    # Each request as authsvc's access log records it: method and path, and status.
+    answered = [
+        (f"{entry['method']} {entry['path']}", str(entry["status"]))
+        for entry in json_lines(deployment.authsvc.output()[log_start:])
+        if entry["logger"] == "authsvc.access"
+    ]
     assert ("GET /auth/verify", "200") in answered
     assert not [a for a in answered if a[0] == "GET /auth/me"]
     # The API saw the gateway's identity headers, never the token or a cookie.

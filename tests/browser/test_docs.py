@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route
 
-from authsvc.settings import Settings
-from tests.e2e.harness import PASSWORD, Server, ServerFactory, register, server_env
+from tests.e2e.harness import COOKIE, PASSWORD, Server, ServerFactory, register, server_env
 
 # Records what the page's policy refused, from the moment the document starts.
 CSP_WATCH = """
@@ -80,8 +79,7 @@ def execute(block: Locator) -> str:
 
 
 def refresh_cookie_value(context: BrowserContext) -> str | None:
-    name = Settings.model_fields["cookie_name"].default
-    values = [cookie["value"] for cookie in context.cookies() if cookie["name"] == name]
+    values = [cookie["value"] for cookie in context.cookies() if cookie["name"] == COOKIE]
     assert len(values) <= 1, values
     return values[0] if values else None
 
