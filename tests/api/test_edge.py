@@ -10,7 +10,15 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from authsvc.app import create_app
-from tests.support import BASE_URL, CSRF_HEADER, PASSWORD, FakeClock, LoggedIn, make_settings
+from tests.support import (
+    BASE_URL,
+    CSRF_HEADER,
+    PASSWORD,
+    FakeClock,
+    LoggedIn,
+    make_settings,
+    refresh_cookie,
+)
 
 SPA = "https://app.example.com"
 EVIL = "https://evil.example.net"
@@ -72,7 +80,7 @@ async def test_verify_never_answers_a_cors_status(
 async def test_verify_401_carries_the_json_detail_of_every_other_401(
     client: httpx.AsyncClient, alice: LoggedIn
 ) -> None:
-    await client.post("/auth/logout", headers={"Cookie": f"refresh_token={alice.refresh_token}"})
+    await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
     for headers in ({}, {"Authorization": "Bearer nonsense"}, alice.bearer):
         response = await client.get("/auth/verify", headers=headers)
         me = await client.get("/auth/me", headers=headers)
