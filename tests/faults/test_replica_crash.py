@@ -35,8 +35,12 @@ from tests.e2e.harness import (
 
 CLIENTS = 8  # alternate A and B until A dies
 B_ONLY_CLIENTS = 2  # keep B busy through the crash and after it, for the whole load
-LOAD_SECONDS = 3.0
-KILL_AFTER_SECONDS = 1.5
+# A is killed once every alternating client has completed a refresh on each replica (a fixed
+# delay was not enough on a loaded machine); the load stops once each of them has found A
+# gone, and B has served a while alone.
+WARM_UP_TIMEOUT_SECONDS = 20.0
+AFTER_KILL_SECONDS = 1.0
+LOAD_LIMIT_SECONDS = 40.0  # no client loops longer than this, whatever happens
 GRACE_SECONDS = "10"  # the check after the crash finishes well inside it
 
 
@@ -86,7 +90,7 @@ def drive(
     A client whose request to A got no answer stops there, holding both candidates (the
     cookie it sent, which is also the last it received); the test checks them on B.
     """
-    deadline = time.monotonic() + LOAD_SECONDS
+    deadline = time.monotonic() + LOAD_LIMIT_SECONDS
     turn = start
     with a.client() as on_a, b.client() as on_b:
         while time.monotonic() < deadline and not stop.is_set():
@@ -134,11 +138,21 @@ def test_sigkill_of_one_replica_mid_load_leaves_every_session_usable_on_the_othe
     ]
     for thread in threads:
         thread.start()
-    time.sleep(KILL_AFTER_SECONDS)
+    warm_until = time.monotonic() + WARM_UP_TIMEOUT_SECONDS
+    while time.monotonic() < warm_until and not all(
+        (c.a_successes and c.b_statuses) or c.errors for c in clients
+    ):
+        time.sleep(0.05)
     a.stop(signal.SIGKILL)
-    for thread in threads:
-        thread.join(timeout=LOAD_SECONDS + 15)
+    noticed_until = time.monotonic() + WARM_UP_TIMEOUT_SECONDS
+    while time.monotonic() < noticed_until and not all(
+        c.failure is not None or c.errors for c in clients
+    ):
+        time.sleep(0.05)
+    time.sleep(AFTER_KILL_SECONDS)  # B alone, under the B-only clients' load
     stop.set()
+    for thread in threads:
+        thread.join(timeout=LOAD_LIMIT_SECONDS)
     assert not any(thread.is_alive() for thread in threads), "a load client hung"
 
     for c in b_only:
