@@ -16,14 +16,11 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
-from authsvc.clock import utc_now
+from authsvc.container import Core, open_core
 from authsvc.errors import AuthError, StoreUnavailable, status_for
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
-from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.services.accounts import AccountService
-from authsvc.services.housekeeping import SessionPurger
 from authsvc.settings import ManagementSettings, Settings
-from authsvc.store import MissingDatabaseDirectory, Store, open_store
+from authsvc.store import MissingDatabaseDirectory
 from authsvc.store.sql import UNAVAILABLE_ERRORS
 
 
@@ -70,15 +67,15 @@ def _reason(exc: BaseException | None) -> str:
 
 @asynccontextmanager
 async def _database(
-    settings: Settings, *, migrate: bool, create_directories: bool = False
-) -> AsyncIterator[Store]:
-    """The store, with every failure to reach or use the database turned into one line."""
+    settings: Settings, *, migrate: bool | None = None, create_directories: bool = False
+) -> AsyncIterator[Core]:
+    """The store and accounts, with every failure to reach or use the database one line."""
     where = _where(settings.database_url)
     try:
-        async with open_store(
-            settings.database_url, migrate=migrate, create_directories=create_directories
-        ) as store:
-            yield store
+        async with open_core(
+            settings, migrate=migrate, create_directories=create_directories
+        ) as core:
+            yield core
     except MissingDatabaseDirectory as exc:
         raise CommandError(
             f"configuration error: DATABASE_URL: {exc}; create it, "
@@ -93,8 +90,8 @@ async def _database(
 async def _check_database(settings: Settings) -> None:
     # The server would find the same fault in its lifespan, and uvicorn would report it as
     # a traceback; checking first makes it one line and exit status 2.
-    async with _database(settings, migrate=settings.migrate_on_start) as store:
-        await store.schema_revision()
+    async with _database(settings) as core:
+        await core.store.schema_revision()
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -141,21 +138,14 @@ def _checked_email(email: str | None) -> str | None:
 
 
 async def _create_user(settings: Settings, name: str, password: str, email: str | None) -> str:
-    async with _database(settings, migrate=settings.migrate_on_start) as store:
-        accounts = AccountService(
-            store=store,
-            passwords=PasswordService(settings),
-            policy=PasswordPolicy(settings),
-            clock=utc_now,
-            registration_enabled=True,
-        )
-        user = await accounts.create_user(name, password, email=email)
+    async with _database(settings) as core:
+        user = await core.accounts().create_user(name, password, email=email)
         return f"created user {user.username} ({user.id})"
 
 
 async def _list_users(settings: Settings) -> list[str]:
-    async with _database(settings, migrate=settings.migrate_on_start) as store:
-        users = await store.list_users()
+    async with _database(settings) as core:
+        users = await core.store.list_users()
     return [
         f"{u.id}  {u.username:<24}  {u.email or '-':<32}  {u.created_at:%Y-%m-%d %H:%M}"
         for u in users
@@ -163,14 +153,14 @@ async def _list_users(settings: Settings) -> list[str]:
 
 
 async def _upgrade(settings: Settings, *, create_directories: bool) -> str:
-    async with _database(settings, migrate=True, create_directories=create_directories) as store:
-        revision = await store.schema_revision()
+    async with _database(settings, migrate=True, create_directories=create_directories) as core:
+        revision = await core.store.schema_revision()
     return f"database schema at revision {revision}"
 
 
 async def _purge_sessions(settings: Settings) -> str:
-    async with _database(settings, migrate=settings.migrate_on_start) as store:
-        deleted = await SessionPurger(store=store, settings=settings, clock=utc_now).purge()
+    async with _database(settings) as core:
+        deleted = await core.purger.purge()
     if deleted is None:
         return "another process is purging sessions right now; nothing done"
     return f"deleted {deleted} ended sessions"

@@ -65,6 +65,10 @@ class PasswordService:
         # Unknown users are checked against this, so they cost the same as a wrong password.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
+    async def aclose(self) -> None:
+        """Stop the pool once the hashes under way are done; off the loop, which waits."""
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown)
+
     async def hash(self, password: str) -> str:
         """Raises: HashingBusy."""
         return await self._run(self._hasher.hash, normalize_password(password))

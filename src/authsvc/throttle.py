@@ -46,17 +46,43 @@ from datetime import timedelta
 from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio import Redis
 
 from authsvc.errors import Throttled
+from authsvc.settings import Settings
 
 T = TypeVar("T")
 
 log = logging.getLogger("authsvc.throttle")
 
 Buckets = list[tuple[str, list[RateLimitItem]]]
+
+
+def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
+    """The throttle the settings ask for; its counters shared through `redis` when given."""
+    storage: Storage = MemoryStorage()
+    if redis is not None and settings.redis_url is not None:
+        storage = RedisStorage(
+            "async+" + settings.redis_url,
+            implementation="redispy",
+            key_prefix=f"{settings.redis_prefix}:throttle",
+            wrap_exceptions=True,
+            # One pool for every user of Redis, closed with the client.
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # hint too narrow
+        )
+    return LoginThrottle(
+        storage,
+        key=derive_key(settings.secret_values()[1], "throttle keys"),
+        per_ip=settings.throttle_per_ip,
+        per_account_ip=settings.throttle_per_account_ip,
+        per_account=settings.throttle_per_account,
+        per_registration_ip=settings.throttle_registration_per_ip,
+        ipv6_prefix=settings.throttle_ipv6_prefix,
+        proven_for=timedelta(days=settings.throttle_proven_address_days),
+    )
 
 
 def derive_key(secret: str, purpose: str) -> bytes:

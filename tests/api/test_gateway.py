@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from authsvc.deps import get_store
+from authsvc.deps import get_services
 from tests.api.test_health import break_store
 from tests.support import LoggedIn, login, refresh_cookie, register
 
@@ -103,5 +103,5 @@ async def test_verify_needs_no_database_round_trip(
         assert (await client.get("/readyz")).status_code == 503
         assert (await client.get("/auth/verify", headers=alice.bearer)).status_code == 200
     finally:
-        app.dependency_overrides.pop(get_store)
+        app.dependency_overrides.pop(get_services)
         await broken.close()

@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from authsvc.deps import get_store
+from authsvc.deps import get_services
 from authsvc.store.sql import SqlStore
 from tests.support import PASSWORD
 
@@ -15,7 +15,8 @@ def break_store(app: FastAPI) -> SqlStore:
     # A real PostgreSQL store whose server is unreachable: nothing listens on port 1. (A broken
     # SQLite path would do too, but aiosqlite's worker threads can outlive the test's loop.)
     broken = SqlStore(create_async_engine("postgresql+asyncpg://authsvc@127.0.0.1:1/none"))
-    app.dependency_overrides[get_store] = lambda: broken
+    services = app.state.services.with_store(broken)
+    app.dependency_overrides[get_services] = lambda: services
     return broken
 
 

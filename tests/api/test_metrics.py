@@ -13,10 +13,9 @@ from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from authsvc.app import create_app
-from authsvc.deps import get_store
+from authsvc.deps import get_services
 from authsvc.errors import StoreUnavailable
 from authsvc.settings import Settings
-from authsvc.store import Store
 from tests.scrape import Scrape, counter
 from tests.support import (
     BASE_URL,
@@ -289,10 +288,8 @@ async def test_a_store_outage_leaves_only_the_gauge_out(
         async def count_active_sessions(self, *, now: object) -> int:
             raise StoreUnavailable("database unavailable")
 
-    def unreachable() -> Store:
-        return Unreachable()  # type: ignore[return-value]
-
-    app.dependency_overrides[get_store] = unreachable
+    services = app.state.services.with_store(Unreachable())  # type: ignore[arg-type]
+    app.dependency_overrides[get_services] = lambda: services
     response = await client.get("/metrics")
 
     assert response.status_code == 200

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from authsvc.revocation_redis import RedisRevocationList
+from authsvc.revocation import RedisRevocationList
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewSession
 from tests.e2e.harness import free_port

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import BODY_ERRORS, PasswordChangeIn, RegisterIn, UserOut
-from authsvc.deps import Accounts, Client, CurrentClaims, Sessions
+from authsvc.deps import AccountsDep, ClientDep, CurrentClaimsDep, SessionsDep
 
 router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
 
@@ -23,16 +23,16 @@ router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_st
         503: {"description": "Too many password hashes waiting; see Retry-After"},
     },
 )
-async def register(body: RegisterIn, accounts: Accounts, client: Client) -> UserOut:
+async def register(body: RegisterIn, accounts: AccountsDep, client: ClientDep) -> UserOut:
     """Create an account. Logging in is a separate step."""
     user = await accounts.register(body.username, body.password, email=body.email, ip=client.ip)
     return UserOut.from_record(user)
 
 
 @router.get("/me", responses={401: {"description": "Not authenticated"}})
-async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
+async def me(claims: CurrentClaimsDep, accounts: AccountsDep) -> UserOut:
     """The user the access token belongs to."""
-    return UserOut.from_record(await sessions.profile(claims))
+    return UserOut.from_record(await accounts.profile(claims.user_id))
 
 
 @router.post(
@@ -48,7 +48,7 @@ async def me(claims: CurrentClaims, sessions: Sessions) -> UserOut:
     },
 )
 async def change_password(
-    body: PasswordChangeIn, claims: CurrentClaims, sessions: Sessions, client: Client
+    body: PasswordChangeIn, claims: CurrentClaimsDep, sessions: SessionsDep, client: ClientDep
 ) -> None:
     """Change the password; every other session of the user ends, this one stays."""
     await sessions.change_password(claims, body.current_password, body.new_password, client)

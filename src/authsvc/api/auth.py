@@ -15,7 +15,7 @@ from authsvc.api.cookies import (
 )
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
 from authsvc.api.schemas import BODY_ERRORS, LoginIn, TokenOut
-from authsvc.deps import Client, CurrentClaims, Sessions, SettingsDep
+from authsvc.deps import ClientDep, CurrentClaimsDep, SessionsDep, SettingsDep
 from authsvc.services.sessions import IssuedTokens
 from authsvc.settings import Settings
 
@@ -60,7 +60,11 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
         "/login", responses=LOGIN_RESPONSES, dependencies=[Depends(require_allowed_origin)]
     )
     async def login(
-        body: LoginIn, response: Response, sessions: Sessions, client: Client, settings: SettingsDep
+        body: LoginIn,
+        response: Response,
+        sessions: SessionsDep,
+        client: ClientDep,
+        settings: SettingsDep,
     ) -> TokenOut:
         """Check a username and password; answer an access token and set the refresh cookie."""
         issued = await sessions.login(body.username, body.password, client)
@@ -72,8 +76,8 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
     async def token(
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         response: Response,
-        sessions: Sessions,
-        client: Client,
+        sessions: SessionsDep,
+        client: ClientDep,
         settings: SettingsDep,
     ) -> TokenOut:
         """The login route in OAuth2 password-form shape, for the docs page's Authorize button."""
@@ -88,8 +92,8 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
     )
     async def refresh(
         response: Response,
-        sessions: Sessions,
-        client: Client,
+        sessions: SessionsDep,
+        client: ClientDep,
         settings: SettingsDep,
         refresh_token: RefreshCookie = None,
     ) -> TokenOut:
@@ -106,7 +110,7 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
     )
     async def logout(
         response: Response,
-        sessions: Sessions,
+        sessions: SessionsDep,
         settings: SettingsDep,
         refresh_token: RefreshCookie = None,
     ) -> None:
@@ -116,7 +120,7 @@ def build_router(cookie_name: str, *, csrf_openapi: dict[str, Any]) -> APIRouter
 
     @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
     async def logout_all(
-        response: Response, sessions: Sessions, claims: CurrentClaims, settings: SettingsDep
+        response: Response, sessions: SessionsDep, claims: CurrentClaimsDep, settings: SettingsDep
     ) -> None:
         """End every session of the current user, on every device."""
         await sessions.logout_all(claims)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from authsvc.deps import Auth, bearer_scheme
+from authsvc.deps import AuthenticatorDep, bearer_scheme
 from authsvc.errors import BEARER_CHALLENGE, AuthError, NotAuthenticated, status_for
 
 VERIFY_PATH = "/auth/verify"
@@ -46,7 +46,7 @@ def _unauthorized(exc: AuthError) -> Response:
     },
 )
 async def verify(
-    authenticator: Auth, token: Annotated[str | None, Depends(bearer_scheme)]
+    authenticator: AuthenticatorDep, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Response:
     """Check the Bearer token of the request the gateway is about to pass on.
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from authsvc.deps import ClockDep, StoreDep, get_metrics
+from authsvc.deps import ClockDep, MetricsDep, StoreDep
 from authsvc.errors import StoreUnavailable
-from authsvc.metrics import Metrics
 
 METRICS_PATH = "/metrics"
 # Well inside a scraper's usual 10 s timeout; without the store only the gauge is missing.
@@ -28,9 +26,7 @@ router = APIRouter(tags=["metrics"])
     response_class=Response,
     responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
 )
-async def metrics(
-    collectors: Annotated[Metrics, Depends(get_metrics)], store: StoreDep, clock: ClockDep
-) -> Response:
+async def metrics(collectors: MetricsDep, store: StoreDep, clock: ClockDep) -> Response:
     """Request, login, refresh, throttling and revocation counters; the active-sessions gauge."""
     try:
         active: int | None = await asyncio.wait_for(

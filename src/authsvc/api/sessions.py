@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import SessionOut, SessionsOut
-from authsvc.deps import CurrentClaims, Sessions
+from authsvc.deps import CurrentClaimsDep, SessionsDep
 from authsvc.services.cursors import CURSOR_MAX_LENGTH
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -24,8 +24,8 @@ router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Dep
     },
 )
 async def list_sessions(
-    claims: CurrentClaims,
-    sessions: Sessions,
+    claims: CurrentClaimsDep,
+    sessions: SessionsDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     cursor: Annotated[
         str | None,
@@ -46,7 +46,7 @@ async def list_sessions(
     responses={401: {"description": "Not authenticated"}, 404: {"description": "No such session"}},
 )
 async def delete_session(
-    session_id: Annotated[str, Path(max_length=64)], claims: CurrentClaims, sessions: Sessions
+    session_id: Annotated[str, Path(max_length=64)], claims: CurrentClaimsDep, sessions: SessionsDep
 ) -> None:
     """Sign one of the current user's sessions out; its tokens stop working at once."""
     await sessions.end_session(claims, session_id)

@@ -11,6 +11,7 @@ from authsvc.errors import (
     InvalidUsername,
     PasswordChangedMeanwhile,
     RegistrationClosed,
+    SessionEnded,
     Throttled,
     UsernameTaken,
     WrongPassword,
@@ -148,8 +149,22 @@ class AccountService:
         ):
             raise PasswordChangedMeanwhile
 
-    async def get_profile(self, user_id: str) -> UserProfile | None:
-        return await self._store.get_profile(user_id)
+    async def profile(self, user_id: str) -> UserProfile:
+        """The user's profile, usually without a database round trip.
+
+        Raises: SessionEnded when the account no longer exists.
+        """
+        profile = await self._store.get_profile(user_id)
+        if profile is None:
+            raise SessionEnded
+        return profile
+
+    async def current_user(self, user_id: str) -> UserRecord:
+        """Raises: SessionEnded when the account no longer exists."""
+        user = await self._store.get_user(user_id)
+        if user is None:
+            raise SessionEnded
+        return user
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         return await self._store.get_user(user_id)

@@ -36,7 +36,6 @@ from authsvc.store.base import (
     Rotation,
     SessionRecord,
     SessionStore,
-    UserProfile,
     UserRecord,
 )
 from authsvc.throttle import LoginThrottle
@@ -232,23 +231,6 @@ class SessionService:
         now = self._clock()
         await self._revoke_all(claims.user_id, reason="logout_all", now=now)
 
-    async def profile(self, claims: AccessClaims) -> UserProfile:
-        """The caller's profile, usually without a database round trip.
-
-        Raises: SessionEnded when the account no longer exists.
-        """
-        profile = await self._accounts.get_profile(claims.user_id)
-        if profile is None:
-            raise SessionEnded
-        return profile
-
-    async def current_user(self, claims: AccessClaims) -> UserRecord:
-        """Raises: SessionEnded when the account no longer exists."""
-        user = await self._accounts.get_user(claims.user_id)
-        if user is None:
-            raise SessionEnded
-        return user
-
     async def list_sessions(
         self, claims: AccessClaims, *, limit: int, cursor: str | None = None
     ) -> SessionPage:
@@ -286,7 +268,7 @@ class SessionService:
 
         Raises: Throttled, WrongPassword, PasswordRejected, SessionEnded.
         """
-        user = await self.current_user(claims)
+        user = await self._accounts.current_user(claims.user_id)
         # A stolen access token must not become an unthrottled password oracle.
         try:
             await self._throttle.reserve(user.username, client.ip)

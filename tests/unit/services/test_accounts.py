@@ -15,6 +15,7 @@ from authsvc.errors import (
     PasswordChangedMeanwhile,
     PasswordRejected,
     RegistrationClosed,
+    SessionEnded,
     UsernameTaken,
     WrongPassword,
 )
@@ -498,3 +499,20 @@ async def test_look_alike_names_do_not_register(
     with pytest.raises(InvalidUsername):
         await accounts.register(look_alike, PASSWORD, email=None)
     assert passwords.hashed == 0
+
+
+# profile reads
+
+
+async def test_profile_and_current_user_of_an_account(accounts: AccountService) -> None:
+    user = await accounts.create_user("alice", PASSWORD, email="alice@example.com")
+    profile = await accounts.profile(user.id)
+    assert (profile.id, profile.username, profile.email) == (user.id, "alice", "alice@example.com")
+    assert await accounts.current_user(user.id) == user
+
+
+async def test_profile_of_a_deleted_account_ends_the_session(accounts: AccountService) -> None:
+    with pytest.raises(SessionEnded):
+        await accounts.profile("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(SessionEnded):
+        await accounts.current_user("00000000-0000-0000-0000-000000000000")

@@ -63,7 +63,7 @@ async def test_the_periodic_purge_deletes_sessions_ended_before_the_retention(
         ended = await login(client)
         ended_id = await session_id_of(client, ended)
         await client.post("/auth/logout", headers=refresh_cookie(ended.refresh_token))
-        store: Store = app.state.store
+        store: Store = app.state.services.core.store
 
         await asyncio.sleep(0.2)  # several purges run: none deletes a recent revocation
         assert await store.get_session(ended_id) is not None
@@ -109,7 +109,7 @@ async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pa
 
     clock.advance(605)  # the access token has not expired: only the revocation stops it
     async with running() as (app, client):  # a restart reloads revocations from the store
-        purger = SessionPurger(store=app.state.store, settings=settings, clock=clock)
+        purger = SessionPurger(store=app.state.services.core.store, settings=settings, clock=clock)
         assert await purger.purge() == 0
         assert (await client.get("/auth/me", headers=revoked.bearer)).status_code == 401
         assert (await client.get("/auth/verify", headers=revoked.bearer)).status_code == 401

@@ -1,6 +1,6 @@
 """Revocations shared between replicas through Redis pub/sub.
 
-Every replica keeps the in-memory list of `revocation.py` and answers from it, so the check on
+Every replica keeps the in-memory list of `memory.py` and answers from it, so the check on
 the hot path still costs no round trip. A revocation is applied locally and published; every
 other replica applies it as the message arrives (well under a millisecond on one network).
 
@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from authsvc.clock import Clock
 from authsvc.errors import StoreUnavailable
-from authsvc.revocation import MemoryRevocationList
+from authsvc.revocation.memory import MemoryRevocationList
 from authsvc.store.base import SessionStore
 
 RETRY_MAX_SECONDS = 5.0

@@ -1,0 +1,193 @@
+"""The one place that builds authsvc's objects, for the server and for the command line.
+
+`open_core` opens what every command needs and nothing that signs tokens, so it runs without
+signing secrets; `open_services` adds what serving needs on top. Each is built once, given the
+one clock, and closed in the reverse order of opening (the argon2 pool included) on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
+
+from authsvc.client_ip import ClientAddressResolver
+from authsvc.clock import Clock, utc_now
+from authsvc.metrics import Metrics
+from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.readiness import Probe
+from authsvc.revocation import RevocationList, open_revocation_list
+from authsvc.services.accounts import AccountService
+from authsvc.services.authenticator import Authenticator
+from authsvc.services.housekeeping import SessionPurger, periodic_purge
+from authsvc.services.observer import NULL_OBSERVER, SessionObserver
+from authsvc.services.sessions import SessionService
+from authsvc.settings import Settings
+from authsvc.shared_redis import open_redis
+from authsvc.store import Store, open_store
+from authsvc.throttle import LoginThrottle, build_throttle
+from authsvc.tokens import TokenService
+
+log = logging.getLogger("authsvc")
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """What every command needs: the store, password hashing and the purge of old sessions."""
+
+    settings: Settings
+    clock: Clock
+    store: Store
+    passwords: PasswordService
+    policy: PasswordPolicy
+    purger: SessionPurger
+
+    def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
+        """The account flows; registration is throttled only when given a throttle."""
+        return AccountService(
+            store=self.store,
+            passwords=self.passwords,
+            policy=self.policy,
+            clock=self.clock,
+            registration_enabled=self.settings.registration_enabled,
+            throttle=throttle,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a request may need, built once per app; `deps.py` hands out its fields."""
+
+    core: Core
+    tokens: TokenService
+    revocations: RevocationList
+    throttle: LoginThrottle
+    accounts: AccountService
+    sessions: SessionService
+    authenticator: Authenticator
+    client_addresses: ClientAddressResolver
+    # Besides the store, which /readyz always asks: Redis, when configured.
+    readiness_probes: Mapping[str, Probe]
+    metrics: Metrics | None
+    observer: SessionObserver
+
+    def with_store(self, store: Store) -> Services:
+        """The same services over another store, such as one whose database is unreachable.
+
+        The revocation list keeps the store it was loaded from: it answers from memory.
+        """
+        core = replace(
+            self.core,
+            store=store,
+            purger=SessionPurger(store=store, settings=self.core.settings, clock=self.core.clock),
+        )
+        return assemble(
+            core,
+            tokens=self.tokens,
+            revocations=self.revocations,
+            throttle=self.throttle,
+            readiness_probes=self.readiness_probes,
+            metrics=self.metrics,
+        )
+
+
+def assemble(
+    core: Core,
+    *,
+    tokens: TokenService,
+    revocations: RevocationList,
+    throttle: LoginThrottle,
+    readiness_probes: Mapping[str, Probe],
+    metrics: Metrics | None,
+) -> Services:
+    """The services over parts already opened; `open_services` opens them."""
+    accounts = core.accounts(throttle)
+    observer: SessionObserver = metrics if metrics is not None else NULL_OBSERVER
+    return Services(
+        core=core,
+        tokens=tokens,
+        revocations=revocations,
+        throttle=throttle,
+        accounts=accounts,
+        sessions=SessionService(
+            store=core.store,
+            tokens=tokens,
+            accounts=accounts,
+            revocations=revocations,
+            throttle=throttle,
+            settings=core.settings,
+            clock=core.clock,
+            observer=observer,
+        ),
+        authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
+        readiness_probes=readiness_probes,
+        metrics=metrics,
+        observer=observer,
+    )
+
+
+@asynccontextmanager
+async def open_core(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    migrate: bool | None = None,
+    create_directories: bool = False,
+) -> AsyncIterator[Core]:
+    """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing."""
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(
+            open_store(
+                settings.database_url,
+                migrate=settings.migrate_on_start if migrate is None else migrate,
+                create_directories=create_directories,
+            )
+        )
+        passwords = PasswordService(settings)
+        stack.push_async_callback(passwords.aclose)
+        yield Core(
+            settings=settings,
+            clock=clock,
+            store=store,
+            passwords=passwords,
+            policy=PasswordPolicy(settings),
+            purger=SessionPurger(store=store, settings=settings, clock=clock),
+        )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | None = None
+) -> AsyncIterator[Services]:
+    """Every service of a serving process, with the background purge running meanwhile.
+
+    `metrics` is built by the caller because its middleware exists before the app starts.
+    """
+    # First, so bad key material fails before anything is opened.
+    tokens = TokenService(settings)
+    PasswordPolicy.warm_up()
+    async with AsyncExitStack() as stack:
+        core = await stack.enter_async_context(open_core(settings, clock=clock))
+        log.info(
+            "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
+            core.passwords.concurrency,
+            settings.hash_queue_limit,
+            core.passwords.concurrency * settings.argon2_memory_kib // 1024,
+        )
+        redis = await stack.enter_async_context(open_redis(settings))
+        revocations = await stack.enter_async_context(
+            open_revocation_list(settings, store=core.store, clock=clock, redis=redis)
+        )
+        await stack.enter_async_context(
+            periodic_purge(core.purger, settings.session_purge_interval_seconds)
+        )
+        yield assemble(
+            core,
+            tokens=tokens,
+            revocations=revocations,
+            throttle=build_throttle(settings, redis),
+            readiness_probes={"redis": redis.ping} if redis is not None else {},
+            metrics=metrics,
+        )
