@@ -28,6 +28,7 @@ from authsvc.middleware import (
     ResponseHeadersMiddleware,
     SpaCorsMiddleware,
 )
+from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import MemoryRevocationList, RevocationList
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     # Built before the app so bad keys fail here, at startup, not at the first request.
     tokens = TokenService(settings)
     metrics = Metrics.from_environment() if settings.metrics_enabled else None
+    observer = build_observer(metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -125,7 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             open_store(settings.database_url, migrate=settings.migrate_on_start) as store,
             open_shared_state(settings, store, clock) as (revocations, throttle_storage, probes),
             periodic_purge(
-                SessionPurger(store=store, settings=settings, clock=clock),
+                SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
                 settings.session_purge_interval_seconds,
             ),
         ):
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 tokens=tokens, revocations=revocations, clock=clock
             )
             app.state.metrics = metrics
+            app.state.observer = observer
             yield
 
     app = FastAPI(

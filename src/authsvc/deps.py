@@ -18,14 +18,14 @@ from fastapi.security import OAuth2PasswordBearer
 
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock
+from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.observer import NULL_OBSERVER, SessionObserver
-from authsvc.services.sessions import ClientInfo, SessionService
+from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
 from authsvc.throttle import LoginThrottle
@@ -86,12 +86,14 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-async def get_observer(request: Request) -> SessionObserver:
-    metrics: Metrics | None = request.app.state.metrics
-    return metrics if metrics is not None else NULL_OBSERVER
+async def get_observer(request: Request) -> Observer:
+    """Every recipient of the app's security events, as one (observers/fan_out.py)."""
+    observer: Observer = request.app.state.observer
+    return observer
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ObserverDep = Annotated[Observer, Depends(get_observer)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], Depends(get_readiness_probes)]
@@ -104,6 +106,7 @@ async def get_accounts(
     passwords: Annotated[PasswordService, Depends(get_passwords)],
     policy: Annotated[PasswordPolicy, Depends(get_policy)],
     throttle: Annotated[LoginThrottle, Depends(get_throttle)],
+    observer: ObserverDep,
 ) -> AccountService:
     return AccountService(
         store=store,
@@ -112,6 +115,7 @@ async def get_accounts(
         clock=clock,
         registration_enabled=settings.registration_enabled,
         throttle=throttle,
+        observer=observer,
     )
 
 
@@ -119,7 +123,6 @@ Accounts = Annotated[AccountService, Depends(get_accounts)]
 
 
 async def get_sessions(
-    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -127,6 +130,7 @@ async def get_sessions(
     tokens: Annotated[TokenService, Depends(get_tokens)],
     revocations: Annotated[RevocationList, Depends(get_revocations)],
     throttle: Annotated[LoginThrottle, Depends(get_throttle)],
+    observer: ObserverDep,
 ) -> SessionService:
     return SessionService(
         store=store,
@@ -136,7 +140,7 @@ async def get_sessions(
         throttle=throttle,
         settings=settings,
         clock=clock,
-        observer=await get_observer(request),
+        observer=observer,
     )
 
 
