@@ -200,13 +200,14 @@ async def test_revocation_events_count_sessions_by_reason() -> None:
     metrics = Metrics()
     recorder = MetricsRecorder(metrics)
     await recorder.record(SecurityEvent(EventKind.SESSION_REVOKED, reason="reuse_detected"))
+    await recorder.record(SecurityEvent(EventKind.REFRESH_REUSE_DETECTED))
     await recorder.record(
         SecurityEvent(EventKind.SESSIONS_REVOKED, reason="session_limit", count=3)
     )
     await recorder.record(SecurityEvent(EventKind.REGISTRATION_THROTTLED))
     scrape = render(metrics)
 
-    assert scrape.value("authsvc_sessions_revoked_total", reason="reuse_detected") == 1
+    assert scrape.value("authsvc_sessions_revoked_total", reason="reuse_detected") == 2
     assert scrape.value("authsvc_sessions_revoked_total", reason="session_limit") == 3
     assert scrape.value("authsvc_throttled_requests_total", flow="registration") == 1
     assert scrape.value("authsvc_security_events_total", event="sessions_revoked") == 1

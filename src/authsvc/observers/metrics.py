@@ -41,7 +41,9 @@ class MetricsRecorder:
         elif kind is EventKind.REFRESH_GRACE_REPLAYED:
             metrics.refresh_grace_replayed()
         elif kind is EventKind.REFRESH_REUSE_DETECTED:
+            # Reuse revokes the whole session the token belongs to.
             metrics.refresh_reuse_detected()
+            metrics.sessions_revoked("reuse_detected", 1)
         elif kind is EventKind.SESSION_REVOKED:
             metrics.sessions_revoked(event.reason or OTHER, 1)
         elif kind is EventKind.SESSIONS_REVOKED:

@@ -166,12 +166,8 @@ class SessionService:
         session = outcome.session
         if outcome.result is RotateResult.REUSED and session is not None:
             await self._revocations.add([session.id], revoked_at=now)
+            # The event stands for the revocation too: the session it names has ended.
             await self._report_refresh(EventKind.REFRESH_REUSE_DETECTED, session, client)
-            await self._observer.record(
-                SecurityEvent(
-                    EventKind.SESSION_REVOKED, session_id=session.id, reason="reuse_detected"
-                )
-            )
             raise RefreshReused
         if session is None or outcome.result in (RotateResult.ENDED, RotateResult.UNKNOWN):
             raise SessionEnded
