@@ -14,14 +14,15 @@ from dataclasses import dataclass, replace
 
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
+from authsvc.events import Observer
 from authsvc.metrics import Metrics
+from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.housekeeping import SessionPurger, periodic_purge
-from authsvc.services.observer import NULL_OBSERVER, SessionObserver
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
@@ -42,6 +43,8 @@ class Core:
     passwords: PasswordService
     policy: PasswordPolicy
     purger: SessionPurger
+    # Where every flow reports its events: the security log, and the metrics when serving.
+    observer: Observer
 
     def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
         """The account flows; registration is throttled only when given a throttle."""
@@ -52,6 +55,7 @@ class Core:
             clock=self.clock,
             registration_enabled=self.settings.registration_enabled,
             throttle=throttle,
+            observer=self.observer,
         )
 
 
@@ -70,7 +74,10 @@ class Services:
     # Besides the store, which /readyz always asks: Redis, when configured.
     readiness_probes: Mapping[str, Probe]
     metrics: Metrics | None
-    observer: SessionObserver
+
+    @property
+    def observer(self) -> Observer:
+        return self.core.observer
 
     def with_store(self, store: Store) -> Services:
         """The same services over another store, such as one whose database is unreachable.
@@ -80,7 +87,12 @@ class Services:
         core = replace(
             self.core,
             store=store,
-            purger=SessionPurger(store=store, settings=self.core.settings, clock=self.core.clock),
+            purger=SessionPurger(
+                store=store,
+                settings=self.core.settings,
+                clock=self.core.clock,
+                observer=self.core.observer,
+            ),
         )
         return assemble(
             core,
@@ -103,7 +115,6 @@ def assemble(
 ) -> Services:
     """The services over parts already opened; `open_services` opens them."""
     accounts = core.accounts(throttle)
-    observer: SessionObserver = metrics if metrics is not None else NULL_OBSERVER
     return Services(
         core=core,
         tokens=tokens,
@@ -118,13 +129,12 @@ def assemble(
             throttle=throttle,
             settings=core.settings,
             clock=core.clock,
-            observer=observer,
+            observer=core.observer,
         ),
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
-        observer=observer,
     )
 
 
@@ -135,8 +145,13 @@ async def open_core(
     clock: Clock = utc_now,
     migrate: bool | None = None,
     create_directories: bool = False,
+    observer: Observer | None = None,
 ) -> AsyncIterator[Core]:
-    """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing."""
+    """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing.
+
+    Events go to `observer`, by default the security log alone.
+    """
+    observer = observer if observer is not None else build_observer(None)
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(
             open_store(
@@ -153,7 +168,8 @@ async def open_core(
             store=store,
             passwords=passwords,
             policy=PasswordPolicy(settings),
-            purger=SessionPurger(store=store, settings=settings, clock=clock),
+            purger=SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
+            observer=observer,
         )
 
 
@@ -169,7 +185,9 @@ async def open_services(
     tokens = TokenService(settings)
     PasswordPolicy.warm_up()
     async with AsyncExitStack() as stack:
-        core = await stack.enter_async_context(open_core(settings, clock=clock))
+        core = await stack.enter_async_context(
+            open_core(settings, clock=clock, observer=build_observer(metrics))
+        )
         log.info(
             "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
             core.passwords.concurrency,

@@ -19,11 +19,12 @@ from fastapi.security import OAuth2PasswordBearer
 
 from authsvc.clock import Clock
 from authsvc.container import Services
+from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.sessions import ClientInfo, SessionService
+from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
 from authsvc.tokens import AccessClaims, TokenService
@@ -66,6 +67,8 @@ SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]
+# Every recipient of the app's security events, as one (observers/fan_out.py).
+ObserverDep = Annotated[Observer, _field(lambda s: s.observer)]
 
 
 async def get_client(request: Request, services: ServicesDep) -> ClientInfo:

@@ -1,25 +1,71 @@
-"""Security events: one structured log line each, for alerting and forensics.
+"""Security events: what the flows report as it happens, as typed values, and who hears them.
 
-Fields are identifiers and client facts only. Never pass a password, a token, a token id or a
-secret here; usernames are logged only for accounts that exist (a mistyped password often
+A flow builds one `SecurityEvent` and hands it to one `Observer`; which recipients exist (the
+security log, the metrics, later a persisted audit log) is decided where the app is wired, in
+`authsvc.observers`. Fields are identifiers and client facts only: never a password, a token, a
+token id or a secret; a username only as `account_ref`, a keyed hash (a mistyped password often
 lands in the username field).
 """
 
 from __future__ import annotations
 
-import logging
-
-from authsvc.logs import request_id_var
-
-log = logging.getLogger("authsvc.security")
-
-FieldValue = str | int | bool | None
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
 
-def security_event(event: str, *, warning: bool = False, **fields: FieldValue) -> None:
-    log.log(
-        logging.WARNING if warning else logging.INFO,
-        event,
-        # Captured now: handlers may format the record after the request has finished.
-        extra={"event_fields": {"event": event, "request_id": request_id_var.get(), **fields}},
-    )
+class EventKind(StrEnum):
+    """What happened; the value is the event name in the log and the metrics label."""
+
+    LOGIN_SUCCEEDED = "login_succeeded"
+    LOGIN_FAILED = "login_failed"
+    # The password changed while a login checked the old one, so no session was opened.
+    LOGIN_PASSWORD_CHANGED = "login_password_changed"
+    LOGIN_THROTTLED = "login_throttled"
+    REFRESH_ROTATED = "refresh_rotated"
+    REFRESH_GRACE_REPLAYED = "refresh_grace_replayed"
+    REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
+    REFRESH_COOKIE_DUPLICATED = "refresh_cookie_duplicated"
+    SESSION_REVOKED = "session_revoked"
+    SESSIONS_REVOKED = "sessions_revoked"
+    SESSIONS_PURGED = "sessions_purged"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_CHANGE_FAILED = "password_change_failed"
+    PASSWORD_CHANGE_THROTTLED = "password_change_throttled"
+    REGISTRATION_THROTTLED = "registration_throttled"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request came from: the resolved address and the (truncated) User-Agent."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    """One event; each kind sets the fields that describe it and leaves the rest None."""
+
+    kind: EventKind
+    user_id: str | None = None
+    session_id: str | None = None
+    client: ClientInfo | None = None
+    # Why sessions ended, in the services' words ("logout", "session_limit", ...).
+    reason: str | None = None
+    # How many sessions or cookies the event concerns.
+    count: int | None = None
+    # The throttled account as a keyed hash of its normalised name, never the name.
+    account_ref: str | None = None
+    # Whether the failed login named an existing account.
+    known_user: bool | None = None
+
+
+class Observer(Protocol):
+    """The one channel flows report to.
+
+    A coroutine, so that a recipient may write to the store (an audit log) before the flow
+    answers; the log and the metrics do not wait.
+    """
+
+    async def record(self, event: SecurityEvent) -> None: ...

@@ -22,6 +22,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from authsvc.events import EventKind
+
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # The route label of requests that matched no route: their paths are the client's choice.
@@ -38,14 +40,15 @@ REVOKE_REASONS = (
     "reuse_detected",
     "session_limit",
 )
-THROTTLED_FLOWS = ("login", "password_change")
+THROTTLED_FLOWS = ("login", "password_change", "registration")
 LOGIN_RESULTS = ("succeeded", "failed")
+EVENT_NAMES = frozenset(kind.value for kind in EventKind)
 # From a cached forward-auth check (about a millisecond) to a login's argon2 hash and beyond.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
-    """The collectors of one app; also the `SessionObserver` its services report to."""
+    """The collectors of one app; `observers.metrics.MetricsRecorder` moves them on events."""
 
     def __init__(self, *, multiprocess_dir: str | None = None) -> None:
         # The classic text format turns each `_created` sample into a series of its own, and
@@ -88,7 +91,7 @@ class Metrics:
         )
         self._throttled = Counter(
             "authsvc_throttled_requests_total",
-            "Requests refused with 429 by failed-login throttling, by flow.",
+            "Requests refused with 429 by throttling, by flow.",
             ["flow"],
             registry=registry,
         )
@@ -98,6 +101,12 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+        self._events = Counter(
+            "authsvc_security_events_total",
+            "Security events, by the event name of their security log line.",
+            ["event"],
+            registry=registry,
+        )
         # Every known series exists from the start, at zero, so rate() sees its first event.
         for result in LOGIN_RESULTS:
             self._logins.labels(result)
@@ -105,6 +114,8 @@ class Metrics:
             self._throttled.labels(flow)
         for reason in (*REVOKE_REASONS, OTHER):
             self._revoked.labels(reason)
+        for kind in EventKind:
+            self._events.labels(kind.value)
 
         self._source: Collector = registry
         if multiprocess_dir is not None:
@@ -137,7 +148,10 @@ class Metrics:
         series[0].inc()
         series[1].observe(seconds)
 
-    # SessionObserver
+    # flow outcomes (called by MetricsRecorder)
+
+    def event_recorded(self, event: str) -> None:
+        self._events.labels(event if event in EVENT_NAMES else OTHER).inc()
 
     def login_succeeded(self) -> None:
         self._logins.labels("succeeded").inc()

@@ -12,10 +12,11 @@ from asgi_lifespan import LifespanManager
 from authsvc.app import create_app
 from authsvc.container import Services, open_core, open_services
 from authsvc.errors import InvalidToken, SessionEnded
+from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics
-from authsvc.services.observer import NULL_OBSERVER
 from authsvc.services.sessions import ClientInfo
 from authsvc.settings import ManagementSettings, Settings
+from tests.scrape import Scrape
 from tests.support import BASE_URL, CSRF_HEADER, PASSWORD, FakeClock, login, register
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
@@ -78,13 +79,17 @@ async def test_one_clock_reaches_the_sessions_and_the_authenticator(settings: Se
         assert (await services.sessions.list_sessions(claims, limit=10)).sessions == []
 
 
-async def test_the_observer_is_the_metrics_when_there_are_metrics(settings: Settings) -> None:
+async def test_the_observer_counts_in_the_metrics_when_there_are_metrics(
+    settings: Settings,
+) -> None:
     metrics = Metrics()
     async with open_services(settings, metrics=metrics) as services:
-        assert services.observer is metrics
         assert services.metrics is metrics
+        assert services.core.observer is services.observer
+        await services.observer.record(SecurityEvent(EventKind.LOGIN_FAILED))
+    counted = Scrape.parse(metrics.render(sessions_active=0).decode())
+    assert counted.value("authsvc_security_events_total", event="login_failed") == 1
     async with open_services(settings) as services:
-        assert services.observer is NULL_OBSERVER
         assert services.metrics is None
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import REVOKE_REASONS, Metrics
-from authsvc.services.observer import NULL_OBSERVER, SessionObserver
+from authsvc.observers.metrics import MetricsRecorder
 from tests.scrape import Scrape
 
 # name in the exposition -> (type, label names)
@@ -23,6 +24,7 @@ FAMILIES = {
     "authsvc_refresh_reuse_detected_total": ("counter", set()),
     "authsvc_throttled_requests_total": ("counter", {"flow"}),
     "authsvc_sessions_revoked_total": ("counter", {"reason"}),
+    "authsvc_security_events_total": ("counter", {"event"}),
     "authsvc_sessions_active": ("gauge", set()),
 }
 
@@ -104,16 +106,19 @@ def test_unknown_reasons_and_flows_fold_into_other() -> None:
     assert "admin_purge" not in set(scrape.label_values())
 
 
-def test_observer_hooks_move_their_counters() -> None:
+async def test_events_move_their_counters() -> None:
     metrics = Metrics()
-    observer: SessionObserver = metrics
-    observer.login_succeeded()
-    observer.login_failed()
-    observer.login_failed()
-    observer.refresh_rotated()
-    observer.refresh_grace_replayed()
-    observer.refresh_reuse_detected()
-    observer.throttled("password_change")
+    recorder = MetricsRecorder(metrics)
+    for kind in (
+        EventKind.LOGIN_SUCCEEDED,
+        EventKind.LOGIN_FAILED,
+        EventKind.LOGIN_FAILED,
+        EventKind.REFRESH_ROTATED,
+        EventKind.REFRESH_GRACE_REPLAYED,
+        EventKind.REFRESH_REUSE_DETECTED,
+        EventKind.PASSWORD_CHANGE_THROTTLED,
+    ):
+        await recorder.record(SecurityEvent(kind))
     scrape = render(metrics)
 
     assert scrape.value("authsvc_logins_total", result="succeeded") == 1
@@ -122,12 +127,6 @@ def test_observer_hooks_move_their_counters() -> None:
     assert scrape.value("authsvc_refresh_grace_replays_total") == 1
     assert scrape.value("authsvc_refresh_reuse_detected_total") == 1
     assert scrape.value("authsvc_throttled_requests_total", flow="password_change") == 1
-
-
-def test_the_null_observer_accepts_every_hook() -> None:
-    NULL_OBSERVER.login_succeeded()
-    NULL_OBSERVER.sessions_revoked("logout", 1)
-    NULL_OBSERVER.throttled("login")
 
 
 def test_each_app_has_collectors_of_its_own() -> None:
@@ -184,3 +183,31 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path: Path) -> None:
     )
     # Counted in the store, never summed over processes.
     assert scrape.value("authsvc_sessions_active") == 4
+
+
+def test_unknown_event_names_fold_into_other() -> None:
+    metrics = Metrics()
+    metrics.event_recorded("alice@example.com")
+    scrape = render(metrics)
+
+    assert scrape.value("authsvc_security_events_total", event="other") == 1
+    assert "alice@example.com" not in set(scrape.label_values())
+    for kind in EventKind:
+        assert scrape.value("authsvc_security_events_total", event=kind.value) == 0
+
+
+async def test_revocation_events_count_sessions_by_reason() -> None:
+    metrics = Metrics()
+    recorder = MetricsRecorder(metrics)
+    await recorder.record(SecurityEvent(EventKind.SESSION_REVOKED, reason="reuse_detected"))
+    await recorder.record(SecurityEvent(EventKind.REFRESH_REUSE_DETECTED))
+    await recorder.record(
+        SecurityEvent(EventKind.SESSIONS_REVOKED, reason="session_limit", count=3)
+    )
+    await recorder.record(SecurityEvent(EventKind.REGISTRATION_THROTTLED))
+    scrape = render(metrics)
+
+    assert scrape.value("authsvc_sessions_revoked_total", reason="reuse_detected") == 2
+    assert scrape.value("authsvc_sessions_revoked_total", reason="session_limit") == 3
+    assert scrape.value("authsvc_throttled_requests_total", flow="registration") == 1
+    assert scrape.value("authsvc_security_events_total", event="sessions_revoked") == 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from authsvc.deps import SettingsDep
+from authsvc.deps import ObserverDep, SettingsDep
 from authsvc.errors import DuplicateCookie
-from authsvc.events import security_event
+from authsvc.events import EventKind, SecurityEvent
 from authsvc.settings import Settings
 from authsvc.tokens import IssuedToken
 
@@ -39,7 +39,9 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
 
 
 # Coroutine functions, like every provider in deps.py (its docstring says why).
-async def require_single_refresh_cookie(request: Request, settings: SettingsDep) -> None:
+async def require_single_refresh_cookie(
+    request: Request, settings: SettingsDep, observer: ObserverDep
+) -> None:
     """Dependency for the routes that read the refresh cookie. Raises: DuplicateCookie.
 
     A sibling subdomain can plant a cookie of our name for the parent domain; the browser then
@@ -54,7 +56,7 @@ async def require_single_refresh_cookie(request: Request, settings: SettingsDep)
         if pair.partition("=")[0].strip() == name
     )
     if count > 1:
-        security_event("refresh_cookie_duplicated", warning=True, count=count)
+        await observer.record(SecurityEvent(EventKind.REFRESH_COOKIE_DUPLICATED, count=count))
         raise DuplicateCookie
 
 

@@ -16,7 +16,8 @@ from authsvc.errors import (
     UsernameTaken,
     WrongPassword,
 )
-from authsvc.events import security_event
+from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.observers.security_log import SecurityLog
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.store.base import UserProfile, UserRecord, UserStore
 from authsvc.throttle import LoginThrottle
@@ -52,6 +53,7 @@ class AccountService:
         clock: Clock,
         registration_enabled: bool,
         throttle: LoginThrottle | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._store = store
         self._passwords = passwords
@@ -59,6 +61,8 @@ class AccountService:
         self._clock = clock
         self._registration_enabled = registration_enabled
         self._throttle = throttle
+        # Without one, events still reach the security log, as in the CLI.
+        self._observer = observer if observer is not None else SecurityLog()
 
     async def register(
         self, username: str, password: str, *, email: str | None, ip: str | None = None
@@ -77,7 +81,12 @@ class AccountService:
             try:
                 await self._throttle.reserve_registration(ip)
             except Throttled:
-                security_event("registration_throttled", warning=True, ip=ip)
+                await self._observer.record(
+                    SecurityEvent(
+                        EventKind.REGISTRATION_THROTTLED,
+                        client=ClientInfo(ip=ip, user_agent=None),
+                    )
+                )
                 raise
         return await self.create_user(username, password, email=email)
 

@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import StoreUnavailable
+from authsvc.events import EventKind, Observer, SecurityEvent
+from authsvc.observers.security_log import SecurityLog
 from authsvc.settings import Settings
 from authsvc.store.base import SessionStore
 
@@ -31,9 +32,18 @@ log = logging.getLogger("authsvc.housekeeping")
 
 
 class SessionPurger:
-    def __init__(self, *, store: SessionStore, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: SessionStore,
+        settings: Settings,
+        clock: Clock,
+        observer: Observer | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        # Without one, the purge is still on record in the security log, as in the CLI.
+        self._observer = observer if observer is not None else SecurityLog()
         self._retention = timedelta(seconds=settings.session_retention_seconds)
 
     async def purge(self) -> int | None:
@@ -42,9 +52,12 @@ class SessionPurger:
 
         Raises: StoreUnavailable.
         """
-        return await self._store.purge_sessions(
+        deleted = await self._store.purge_sessions(
             ended_before=self._clock() - self._retention, batch_size=PURGE_BATCH_SIZE
         )
+        if deleted is not None:
+            await self._observer.record(SecurityEvent(EventKind.SESSIONS_PURGED, count=deleted))
+        return deleted
 
     async def run(self, interval_seconds: float) -> None:
         """Purge every `interval_seconds`, until cancelled."""
@@ -55,7 +68,7 @@ class SessionPurger:
         while True:
             await asyncio.sleep(delay)
             delay = interval_seconds
-            started = time.monotonic()
+            # What was deleted is a sessions_purged event; only the skips are logged here.
             try:
                 deleted = await self.purge()
             except StoreUnavailable:
@@ -63,12 +76,6 @@ class SessionPurger:
                 continue
             if deleted is None:
                 log.info("session purge skipped: another process is purging")
-            else:
-                log.info(
-                    "session purge deleted %d ended sessions in %.1f s",
-                    deleted,
-                    time.monotonic() - started,
-                )
 
 
 @asynccontextmanager

@@ -24,11 +24,11 @@ from authsvc.errors import (
     Throttled,
     WrongPassword,
 )
-from authsvc.events import security_event
+from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.observers.security_log import SecurityLog
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
 from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
-from authsvc.services.observer import NULL_OBSERVER, SessionObserver
 from authsvc.settings import Settings
 from authsvc.store.base import (
     NewSession,
@@ -41,11 +41,7 @@ from authsvc.store.base import (
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims, IssuedToken, TokenService, new_token_id
 
-
-@dataclass(frozen=True, slots=True)
-class ClientInfo:
-    ip: str | None
-    user_agent: str | None
+__all__ = ["ClientInfo", "IssuedTokens", "SessionPage", "SessionService", "token_hash"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +74,11 @@ class SessionService:
         throttle: LoginThrottle,
         settings: Settings,
         clock: Clock,
-        observer: SessionObserver = NULL_OBSERVER,
+        observer: Observer | None = None,
     ) -> None:
         self._store = store
-        self._observer = observer
+        # Without one, events still reach the security log, as in the CLI.
+        self._observer = observer if observer is not None else SecurityLog()
         self._tokens = tokens
         self._accounts = accounts
         self._revocations = revocations
@@ -102,27 +99,25 @@ class SessionService:
         try:
             await self._throttle.reserve(account, client.ip)
         except Throttled:
-            self._observer.throttled("login")
-            security_event(
-                "login_throttled",
-                warning=True,
-                # Which account is targeted, without writing a name an attacker typed.
-                account_ref=self._throttle.account_reference(account),
-                ip=client.ip,
-                user_agent=client.user_agent,
+            await self._observer.record(
+                SecurityEvent(
+                    EventKind.LOGIN_THROTTLED,
+                    # Which account is targeted, without writing a name an attacker typed.
+                    account_ref=self._throttle.account_reference(account),
+                    client=client,
+                )
             )
             raise
         try:
             user = await self._accounts.authenticate(username, password)
         except InvalidCredentials as exc:
-            self._observer.login_failed()
-            security_event(
-                "login_failed",
-                warning=True,
-                user_id=exc.user_id,
-                known_user=exc.user_id is not None,
-                ip=client.ip,
-                user_agent=client.user_agent,
+            await self._observer.record(
+                SecurityEvent(
+                    EventKind.LOGIN_FAILED,
+                    user_id=exc.user_id,
+                    known_user=exc.user_id is not None,
+                    client=client,
+                )
             )
             raise
         await self._throttle.succeeded(account, client.ip)
@@ -131,22 +126,17 @@ class SessionService:
         except InvalidCredentials:
             # The password changed while this login checked the old one: the change ends
             # every session, so it must not leave one opened with the old password behind.
-            self._observer.login_failed()
-            security_event(
-                "login_password_changed",
-                warning=True,
-                user_id=user.id,
-                ip=client.ip,
-                user_agent=client.user_agent,
+            await self._observer.record(
+                SecurityEvent(EventKind.LOGIN_PASSWORD_CHANGED, user_id=user.id, client=client)
             )
             raise
-        self._observer.login_succeeded()
-        security_event(
-            "login_succeeded",
-            user_id=user.id,
-            session_id=issued.session_id,
-            ip=client.ip,
-            user_agent=client.user_agent,
+        await self._observer.record(
+            SecurityEvent(
+                EventKind.LOGIN_SUCCEEDED,
+                user_id=user.id,
+                session_id=issued.session_id,
+                client=client,
+            )
         )
         return issued
 
@@ -175,16 +165,8 @@ class SessionService:
         session = outcome.session
         if outcome.result is RotateResult.REUSED and session is not None:
             await self._revocations.add([session.id], revoked_at=now)
-            self._observer.refresh_reuse_detected()
-            self._observer.sessions_revoked("reuse_detected", 1)
-            security_event(
-                "refresh_reuse_detected",
-                warning=True,
-                user_id=session.user_id,
-                session_id=session.id,
-                ip=client.ip,
-                user_agent=client.user_agent,
-            )
+            # The event stands for the revocation too: the session it names has ended.
+            await self._report_refresh(EventKind.REFRESH_REUSE_DETECTED, session, client)
             raise RefreshReused
         if session is None or outcome.result in (RotateResult.ENDED, RotateResult.UNKNOWN):
             raise SessionEnded
@@ -195,16 +177,7 @@ class SessionService:
 
         access = self._issue_access(session.user_id, outcome.username, session, now)
         if outcome.result is RotateResult.GRACE:
-            self._observer.refresh_grace_replayed()
-            # Two tabs racing explain most of these; a stolen token replayed at once looks the
-            # same, so the replay is on record either way.
-            security_event(
-                "refresh_grace_replayed",
-                user_id=session.user_id,
-                session_id=session.id,
-                ip=client.ip,
-                user_agent=client.user_agent,
-            )
+            await self._report_refresh(EventKind.REFRESH_GRACE_REPLAYED, session, client)
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
         refresh = self._tokens.issue_refresh(
             user_id=session.user_id,
@@ -213,7 +186,7 @@ class SessionService:
             expires_at=session.idle_expires_at,
             jti=replacement_jti,
         )
-        self._observer.refresh_rotated()
+        await self._report_refresh(EventKind.REFRESH_ROTATED, session, client)
         return IssuedTokens(access=access, refresh=refresh, session_id=session.id)
 
     async def logout(self, refresh_token: str | None) -> None:
@@ -273,29 +246,17 @@ class SessionService:
         try:
             await self._throttle.reserve(user.username, client.ip)
         except Throttled:
-            self._observer.throttled("password_change")
-            security_event(
-                "password_change_throttled",
-                warning=True,
-                user_id=user.id,
-                session_id=claims.session_id,
-                ip=client.ip,
-            )
+            await self._report_password_change(EventKind.PASSWORD_CHANGE_THROTTLED, claims, client)
             raise
         try:
             await self._accounts.change_password(user, current, new)
         except WrongPassword:
-            security_event(
-                "password_change_failed",
-                warning=True,
-                user_id=user.id,
-                session_id=claims.session_id,
-            )
+            await self._report_password_change(EventKind.PASSWORD_CHANGE_FAILED, claims, client)
             raise
         await self._throttle.succeeded(user.username, client.ip)
         now = self._clock()
         await self._revoke_all(user.id, reason="password_changed", now=now, keep=claims.session_id)
-        security_event("password_changed", user_id=user.id, session_id=claims.session_id)
+        await self._report_password_change(EventKind.PASSWORD_CHANGED, claims, client)
 
     async def _open(self, user: UserRecord, client: ClientInfo) -> IssuedTokens:
         """Open a session for a user whose password `user.password_hash` was just verified.
@@ -325,13 +286,7 @@ class SessionService:
         if opened.ended:
             # Their access tokens die now too, on every replica, not at expiry.
             await self._revocations.add(opened.ended, revoked_at=now)
-            self._observer.sessions_revoked("session_limit", len(opened.ended))
-            security_event(
-                "sessions_revoked",
-                user_id=user.id,
-                reason="session_limit",
-                count=len(opened.ended),
-            )
+            await self._report_revoked(user.id, "session_limit", len(opened.ended))
         refresh = self._tokens.issue_refresh(
             user_id=user.id,
             session_id=session.id,
@@ -365,8 +320,9 @@ class SessionService:
         )
         if revoked:
             await self._revocations.add([session_id], revoked_at=now)
-            self._observer.sessions_revoked(reason, 1)
-            security_event("session_revoked", session_id=session_id, reason=reason)
+            await self._observer.record(
+                SecurityEvent(EventKind.SESSION_REVOKED, session_id=session_id, reason=reason)
+            )
         return revoked
 
     async def _revoke_all(
@@ -375,5 +331,23 @@ class SessionService:
         revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
         if revoked:
             await self._revocations.add(revoked, revoked_at=now)
-            self._observer.sessions_revoked(reason, len(revoked))
-        security_event("sessions_revoked", user_id=user_id, reason=reason, count=len(revoked))
+            await self._report_revoked(user_id, reason, len(revoked))
+
+    async def _report_revoked(self, user_id: str, reason: str, count: int) -> None:
+        await self._observer.record(
+            SecurityEvent(EventKind.SESSIONS_REVOKED, user_id=user_id, reason=reason, count=count)
+        )
+
+    async def _report_refresh(
+        self, kind: EventKind, session: SessionRecord, client: ClientInfo
+    ) -> None:
+        await self._observer.record(
+            SecurityEvent(kind, user_id=session.user_id, session_id=session.id, client=client)
+        )
+
+    async def _report_password_change(
+        self, kind: EventKind, claims: AccessClaims, client: ClientInfo
+    ) -> None:
+        await self._observer.record(
+            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
+        )

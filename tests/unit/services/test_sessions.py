@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -10,15 +11,19 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from authsvc.errors import InvalidCredentials
+from authsvc.events import ClientInfo, Observer
+from authsvc.metrics import Metrics
+from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
-from authsvc.services.sessions import ClientInfo, SessionService
+from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.store.base import UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import TokenService
+from tests.scrape import Scrape
 from tests.support import PASSWORD, FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
@@ -46,7 +51,10 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 
 
 def make_service(
-    settings: Settings, store: Store, accounts_class: type[AccountService] = AccountService
+    settings: Settings,
+    store: Store,
+    accounts_class: type[AccountService] = AccountService,
+    observer: Observer | None = None,
 ) -> tuple[SessionService, MemoryRevocationList]:
     clock = FakeClock()
     accounts = accounts_class(
@@ -76,6 +84,7 @@ def make_service(
         ),
         settings=settings,
         clock=clock,
+        observer=observer,
     )
     return service, revocations
 
@@ -93,3 +102,26 @@ async def test_login_whose_password_changed_after_the_check_opens_no_session(
     user = await store.get_user_by_username("alice")
     assert user is not None
     assert await store.list_active_sessions(user.id, now=FakeClock()()) == []
+
+
+async def test_a_login_outpaced_by_a_password_change_is_logged_and_counted_as_failed(
+    settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="authsvc.security")
+    plain, _ = make_service(settings, store)
+    await plain._accounts.create_user("alice", PASSWORD, email=None)
+    metrics = Metrics()
+    racing, _ = make_service(
+        settings, store, PasswordChangedMidLogin, observer=build_observer(metrics)
+    )
+
+    with pytest.raises(InvalidCredentials):
+        await racing.login("alice", PASSWORD, CLIENT)
+
+    logged = [r.event_fields for r in caplog.records if r.name == "authsvc.security"]
+    assert [(line["event"], line["ip"]) for line in logged] == [
+        ("login_password_changed", "127.0.0.1")
+    ]
+    counted = Scrape.parse(metrics.render(sessions_active=None).decode())
+    assert counted.value("authsvc_logins_total", result="failed") == 1
+    assert counted.value("authsvc_security_events_total", event="login_password_changed") == 1

@@ -1,0 +1,5 @@
+"""The recipients of security events (`authsvc.events`), each an `Observer`.
+
+security_log.py writes them as JSON log lines, metrics.py counts them, fan_out.py hands each
+event to every recipient an app has and is the one place that decides which those are.
+"""

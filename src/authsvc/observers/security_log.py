@@ -1,0 +1,82 @@
+"""The security log: one structured line per event, for alerting and forensics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from authsvc.events import EventKind, SecurityEvent
+from authsvc.logs import request_id_var
+
+FieldValue = str | int | bool | None
+
+_CLIENT = ("ip", "user_agent")
+# Each kind's level and the fields its line carries, None included: a line's shape depends on
+# its event name only, so alerts and queries can rely on it.
+LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType(
+    {
+        EventKind.LOGIN_SUCCEEDED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.LOGIN_FAILED: (logging.WARNING, ("user_id", "known_user", *_CLIENT)),
+        EventKind.LOGIN_PASSWORD_CHANGED: (logging.WARNING, ("user_id", *_CLIENT)),
+        EventKind.LOGIN_THROTTLED: (logging.WARNING, ("account_ref", *_CLIENT)),
+        # Every refresh of every tab: there when LOG_LEVEL=DEBUG asks for it.
+        EventKind.REFRESH_ROTATED: (logging.DEBUG, ("user_id", "session_id", *_CLIENT)),
+        # Two tabs racing explain most of these; a stolen token replayed at once looks the
+        # same, so the replay is on record either way.
+        EventKind.REFRESH_GRACE_REPLAYED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.REFRESH_REUSE_DETECTED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.REFRESH_COOKIE_DUPLICATED: (logging.WARNING, ("count",)),
+        EventKind.SESSION_REVOKED: (logging.INFO, ("session_id", "reason")),
+        EventKind.SESSIONS_REVOKED: (logging.INFO, ("user_id", "reason", "count")),
+        EventKind.SESSIONS_PURGED: (logging.INFO, ("count",)),
+        EventKind.PASSWORD_CHANGED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSWORD_CHANGE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSWORD_CHANGE_THROTTLED: (
+            logging.WARNING,
+            ("user_id", "session_id", *_CLIENT),
+        ),
+        EventKind.REGISTRATION_THROTTLED: (logging.WARNING, ("ip",)),
+    }
+)
+
+
+class SecurityLog:
+    """Writes each event to the `authsvc.security` logger, its name as the message."""
+
+    def __init__(self) -> None:
+        self._log = logging.getLogger("authsvc.security")
+
+    async def record(self, event: SecurityEvent) -> None:
+        level, names = LINES[event.kind]
+        if not self._log.isEnabledFor(level):
+            return
+        values = line_values(event)
+        self._log.log(
+            level,
+            event.kind.value,
+            # Captured now: handlers may format the record after the request has finished.
+            extra={
+                "event_fields": {
+                    "event": event.kind.value,
+                    "request_id": request_id_var.get(),
+                    **{name: values[name] for name in names},
+                }
+            },
+        )
+
+
+def line_values(event: SecurityEvent) -> dict[str, FieldValue]:
+    """Every field an event can carry, flat, as the log names them."""
+    client = event.client
+    return {
+        "user_id": event.user_id,
+        "session_id": event.session_id,
+        "ip": client.ip if client else None,
+        "user_agent": client.user_agent if client else None,
+        "reason": event.reason,
+        "count": event.count,
+        "account_ref": event.account_ref,
+        "known_user": event.known_user,
+    }
