@@ -195,7 +195,7 @@ class KeyRing:
         if refresh is None or (access is None and not settings.uses_asymmetric_keys):
             # Only settings built without validation get here: `Settings` refuses them first.
             raise ValueError("signing secrets are not configured")
-        previous = [s.get_secret_value() for s in settings.access_token_previous_secrets]
+        previous = settings.previous_secret_values()
         check_secrets(access, refresh, previous)
         algorithm = settings.jwt_algorithm
         signing_key: str | PrivateKey

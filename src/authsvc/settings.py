@@ -2,6 +2,8 @@
 
 Weak setups are refused when `Settings` is built, so a misconfigured replica never starts
 serving. Development mode may run without secrets: it generates throwaway ones and says so.
+Settings hold strings and paths only: PEM keys are read and checked by `keys.KeyRing`, when
+the app (or a command that signs) starts.
 """
 
 from __future__ import annotations

@@ -104,9 +104,12 @@ def token_hash(jti: str) -> str:
 class TokenService:
     """Issues and verifies the two kinds of JWT authsvc hands out."""
 
-    def __init__(self, settings: Settings) -> None:
-        """Raises: ValueError when the key material in `settings` is missing or unfit."""
-        self._keys = KeyRing.from_settings(settings)
+    def __init__(self, settings: Settings, *, keys: KeyRing | None = None) -> None:
+        """`keys` defaults to the ring `settings` describe.
+
+        Raises: ValueError when the key material is missing or unfit.
+        """
+        self._keys = keys if keys is not None else KeyRing.from_settings(settings)
         self._types = token_types(self._keys, settings)
         self._issuer = settings.jwt_issuer
         self._leeway = settings.jwt_leeway_seconds

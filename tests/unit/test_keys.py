@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from authsvc.app import create_app
 from authsvc.keys import KeyRing, PrivateKey, PublicKey, key_id, private_pem, public_pem
 from authsvc.settings import Settings
+from authsvc.tokens import TokenService
 from tests.keys import private_key, private_key_pem, public_key_pem, write_public_keys
 from tests.support import REFRESH_SECRET, make_settings
 
@@ -215,3 +217,23 @@ def test_private_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     key = signing_key(Settings())
     assert public_pem(key.public_key()) == public_key_pem("ES256")
     assert private_key("ES256") is not key  # parsed from the PEM, not shared
+
+
+def test_token_service_takes_a_ring_built_once(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, jwt_algorithm="ES256", access_token_private_key=private_key_pem("ES256")
+    )
+    ring = KeyRing.from_settings(settings)
+    shared = TokenService(settings, keys=ring)
+    now = datetime.now(UTC)
+    issued = shared.issue_access(
+        user_id="u",
+        username="alice",
+        session_id="s",
+        now=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+    # The same key material as a service that loads its own ring, which accepts the token.
+    assert TokenService(settings).verify_access(issued.token, now=now).username == "alice"
+    assert shared.access_key_id == ring.kid
+    assert shared.public_jwks() == ring.public_jwks()
