@@ -17,6 +17,7 @@ from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.container import open_services
 from authsvc.errors import install_error_handlers
+from authsvc.keys import KeyRing
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
     AccessLogMiddleware,
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     settings = settings or Settings()
     # Built with the app: the request-metrics middleware exists before the lifespan starts.
     metrics = Metrics.from_environment() if settings.metrics_enabled else None
+    # Read once, here, so bad key material is refused before the app exists.
+    keys = KeyRing.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 "DEVELOPMENT MODE: signing secrets were generated for this process only; every "
                 "token dies when it stops. Set ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET."
             )
-        async with open_services(settings, clock=clock, metrics=metrics) as services:
+        async with open_services(settings, clock=clock, metrics=metrics, keys=keys) as services:
             app.state.services = services
             yield
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from authsvc import __version__
 from authsvc.container import Core, open_core
 from authsvc.errors import AuthError, StoreUnavailable, status_for
-from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
+from authsvc.keys import KeyRing, generate_private_key, key_id, private_pem, public_pem
 from authsvc.settings import ManagementSettings, Settings
 from authsvc.store import MissingDatabaseDirectory
 from authsvc.store.sql import UNAVAILABLE_ERRORS
@@ -35,7 +35,7 @@ def _load_settings(*, signs_tokens: bool = True) -> Settings:
     without signing secrets (an init container, an operator's shell).
     """
     try:
-        return Settings() if signs_tokens else ManagementSettings()
+        settings = Settings() if signs_tokens else ManagementSettings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -43,6 +43,13 @@ def _load_settings(*, signs_tokens: bool = True) -> Settings:
             message = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{where}: {message}" if where else message)
         raise CommandError("configuration error: " + "; ".join(problems)) from None
+    if signs_tokens:
+        try:
+            KeyRing.from_settings(settings)
+        except ValueError as exc:
+            # Read here too, so a bad key is one line, before any worker starts.
+            raise CommandError(f"configuration error: {exc}") from None
+    return settings
 
 
 def _where(database_url: str) -> str:

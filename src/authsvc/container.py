@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.events import Observer
+from authsvc.keys import KeyRing
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
@@ -175,14 +176,19 @@ async def open_core(
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    metrics: Metrics | None = None,
+    keys: KeyRing | None = None,
 ) -> AsyncIterator[Services]:
     """Every service of a serving process, with the background purge running meanwhile.
 
-    `metrics` is built by the caller because its middleware exists before the app starts.
+    `metrics` is built by the caller because its middleware exists before the app starts;
+    `keys` may be too, so that bad key material is refused before the app is built.
     """
     # First, so bad key material fails before anything is opened.
-    tokens = TokenService(settings)
+    tokens = TokenService(settings, keys=keys)
     PasswordPolicy.warm_up()
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(

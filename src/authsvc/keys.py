@@ -1,25 +1,45 @@
-"""Access-token signing keys: PEM parsing, key ids and public JWKs.
+"""Signing keys: loaded from the settings and checked once, then looked up by `kid`.
 
 Only `cryptography` lives here; `TokenService` turns these objects into python-jose keys.
 Every parser checks that a key fits the one configured algorithm (RFC 8725 §3.1, §3.5):
-RSA of at least 2048 bits for RS256, P-256 for ES256.
+RSA of at least 2048 bits for RS256, P-256 for ES256. Settings say where the material is;
+`KeyRing.from_settings` reads and checks it, so a bad key stops create_app and serve.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from authsvc.settings import Settings
+
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "ES256"})
 MIN_RSA_BITS = 2048
+MIN_SECRET_BYTES = 32
+# Refresh tokens are only ever read by authsvc itself: HMAC with their own secret, whatever
+# signs the access tokens.
+REFRESH_ALGORITHM_WITH_PEM_KEYS = "HS256"
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+# An HMAC secret, or a public key (the private one signs; see `KeyRing.signing_key`).
+VerificationKey = str | PublicKey
 
 _PUBLIC_PEM = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.DOTALL)
 
@@ -98,11 +118,10 @@ def public_pem(key: PublicKey) -> str:
 
 
 def key_id(public: PublicKey) -> str:
-    """A stable kid: base64url of the first 12 bytes of SHA-256 of the DER SubjectPublicKeyInfo."""
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return _b64url(hashlib.sha256(der).digest()[:12])
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url) of `public`."""
+    # RFC 7638 §3.2: the required members only, sorted, no whitespace.
+    canonical = json.dumps(_jwk_members(public), sort_keys=True, separators=(",", ":"))
+    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 def hmac_key_id(secret: str) -> str:
@@ -115,17 +134,139 @@ def _int_b64(value: int, length: int | None = None) -> str:
     return _b64url(value.to_bytes(size, "big"))
 
 
-def public_jwk(public: PublicKey, *, kid: str, algorithm: str) -> dict[str, str]:
-    """The RFC 7517/7518 public JWK; built from public numbers only, so no private member."""
+def key_text(key: str | PrivateKey | PublicKey) -> str:
+    """An HMAC secret as is, a key as PEM: what a JOSE library builds its keys from."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        return private_pem(key)
+    return public_pem(key)
+
+
+def _jwk_members(public: PublicKey) -> dict[str, str]:
+    """The members RFC 7518 §6 requires of a public JWK: its public numbers only."""
     if isinstance(public, rsa.RSAPublicKey):
         numbers = public.public_numbers()
-        members = {"kty": "RSA", "n": _int_b64(numbers.n), "e": _int_b64(numbers.e)}
-    else:
-        point = public.public_numbers()
-        members = {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": _int_b64(point.x, 32),
-            "y": _int_b64(point.y, 32),
+        return {"kty": "RSA", "n": _int_b64(numbers.n), "e": _int_b64(numbers.e)}
+    point = public.public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": _int_b64(point.x, 32), "y": _int_b64(point.y, 32)}
+
+
+def public_jwk(public: PublicKey, *, kid: str, algorithm: str) -> dict[str, str]:
+    """The RFC 7517/7518 public JWK; built from public numbers only, so no private member."""
+    return {**_jwk_members(public), "kid": kid, "alg": algorithm, "use": "sig"}
+
+
+def check_secrets(access: str | None, refresh: str, previous: Iterable[str] = ()) -> None:
+    """Raises: ValueError naming the setting when a secret is too short or shared."""
+    named = (("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh))
+    for name, value in named:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes")
+    if access is not None and secrets.compare_digest(access.encode(), refresh.encode()):
+        raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
+    for old in previous:
+        if len(old.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"ACCESS_TOKEN_PREVIOUS_SECRETS must each be at least {MIN_SECRET_BYTES} bytes"
+            )
+        if secrets.compare_digest(old.encode(), refresh.encode()):
+            raise ValueError("ACCESS_TOKEN_PREVIOUS_SECRETS must not hold REFRESH_TOKEN_SECRET")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """Every key authsvc signs or verifies with, checked once, when it is built."""
+
+    algorithm: str
+    # The access-token signing key (an HMAC secret or a PEM private key) and its kid.
+    signing_key: str | PrivateKey
+    kid: str
+    # Every key that may verify an access token, by kid: the current one first.
+    verification_keys: Mapping[str, VerificationKey]
+    refresh_algorithm: str
+    refresh_secret: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        """Raises: ValueError, one line naming the setting, for missing or unfit key material."""
+        access = _secret(settings.access_token_secret)
+        refresh = _secret(settings.refresh_token_secret)
+        if refresh is None or (access is None and not settings.uses_asymmetric_keys):
+            # Only settings built without validation get here: `Settings` refuses them first.
+            raise ValueError("signing secrets are not configured")
+        previous = settings.previous_secret_values()
+        check_secrets(access, refresh, previous)
+        algorithm = settings.jwt_algorithm
+        signing_key: str | PrivateKey
+        keys: dict[str, VerificationKey] = {}
+        if settings.uses_asymmetric_keys:
+            signing_key = _load_signing_key(settings)
+            current = signing_key.public_key()
+            kid = settings.access_token_key_id or key_id(current)
+            keys[kid] = current
+            for old in _load_previous_public_keys(settings):
+                keys.setdefault(key_id(old), old)
+            refresh_algorithm = REFRESH_ALGORITHM_WITH_PEM_KEYS
+        else:
+            assert access is not None  # noqa: S101 (refused above otherwise)
+            signing_key, refresh_algorithm = access, algorithm
+            kid = settings.access_token_key_id or hmac_key_id(access)
+            keys[kid] = access
+            for old_secret in previous:
+                keys.setdefault(hmac_key_id(old_secret), old_secret)
+        return cls(
+            algorithm=algorithm,
+            signing_key=signing_key,
+            kid=kid,
+            verification_keys=MappingProxyType(keys),
+            refresh_algorithm=refresh_algorithm,
+            refresh_secret=refresh,
+        )
+
+    def public_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """RFC 7517 JWK Set of the verification keys; empty with HMAC, whose keys are secret."""
+        return {
+            "keys": [
+                public_jwk(key, kid=kid, algorithm=self.algorithm)
+                for kid, key in self.verification_keys.items()
+                if not isinstance(key, str)
+            ]
         }
-    return {**members, "kid": kid, "alg": algorithm, "use": "sig"}
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _load_signing_key(settings: Settings) -> PrivateKey:
+    inline, path = settings.access_token_private_key, settings.access_token_private_key_file
+    read: Callable[[], str]
+    if inline is not None:
+        source, read = "ACCESS_TOKEN_PRIVATE_KEY", inline.get_secret_value
+    elif path is not None:
+        source, read = "ACCESS_TOKEN_PRIVATE_KEY_FILE", partial(_read_text, path)
+    else:
+        raise ValueError(f"JWT_ALGORITHM={settings.jwt_algorithm} needs a private key")
+    try:
+        return load_private_key(read(), settings.jwt_algorithm)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def _load_previous_public_keys(settings: Settings) -> list[PublicKey]:
+    path = settings.access_token_previous_public_keys_file
+    if path is None:
+        return []
+    source = "ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE"
+    try:
+        return load_public_keys(_read_text(path), settings.jwt_algorithm)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ValueError("cannot read the file") from None

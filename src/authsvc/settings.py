@@ -2,6 +2,8 @@
 
 Weak setups are refused when `Settings` is built, so a misconfigured replica never starts
 serving. Development mode may run without secrets: it generates throwaway ones and says so.
+Settings hold strings and paths only: PEM keys are read and checked by `keys.KeyRing`, when
+the app (or a command that signs) starts.
 """
 
 from __future__ import annotations
@@ -23,15 +25,7 @@ from pydantic_settings import (
 )
 from redis.asyncio.connection import parse_url as parse_redis_url
 
-from authsvc.keys import (
-    PrivateKey,
-    PublicKey,
-    is_asymmetric,
-    load_private_key,
-    load_public_keys,
-)
-
-MIN_SECRET_BYTES = 32
+from authsvc.keys import check_secrets, is_asymmetric
 
 # Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -94,6 +88,7 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256"] = "HS256"
     # RS256/ES256: access tokens are signed with this PEM private key (inline or from a file)
     # and verified with its public key and the previous public keys, published in the JWKS.
+    # Read and checked by `KeyRing.from_settings` (keys.py); here only which ones are set.
     access_token_private_key: SecretStr | None = None
     access_token_private_key_file: Path | None = None
     access_token_key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
@@ -178,9 +173,6 @@ class Settings(BaseSettings):
     signs_tokens: ClassVar[bool] = True
 
     _ephemeral_secrets: bool = PrivateAttr(default=False)
-    # Parsed once, when the settings are validated.
-    _private_key: PrivateKey | None = PrivateAttr(default=None)
-    _previous_public_keys: tuple[PublicKey, ...] = PrivateAttr(default=())
 
     @classmethod
     def settings_customise_sources(
@@ -211,25 +203,16 @@ class Settings(BaseSettings):
     def uses_asymmetric_keys(self) -> bool:
         return is_asymmetric(self.jwt_algorithm)
 
-    @property
-    def access_private_key(self) -> PrivateKey | None:
-        """The parsed signing key with RS256/ES256; None with HMAC."""
-        return self._private_key
-
-    @property
-    def access_previous_public_keys(self) -> tuple[PublicKey, ...]:
-        """Verification-only public keys kept during a rotation."""
-        return self._previous_public_keys
-
     def previous_secret_values(self) -> tuple[str, ...]:
         return tuple(s.get_secret_value() for s in self.access_token_previous_secrets)
 
-    def secret_values(self) -> tuple[str, str]:
-        """The two signing secrets; validation guarantees both are set."""
-        if self.access_token_secret is None or self.refresh_token_secret is None:
+    def secret_values(self) -> tuple[str | None, str]:
+        """The access secret (None when RS256/ES256 sign without one) and the refresh secret."""
+        if self.refresh_token_secret is None:
             raise RuntimeError("signing secrets are not configured")
+        access = self.access_token_secret
         return (
-            self.access_token_secret.get_secret_value(),
+            access.get_secret_value() if access is not None else None,
             self.refresh_token_secret.get_secret_value(),
         )
 
@@ -245,42 +228,31 @@ class Settings(BaseSettings):
             self.refresh_token_secret = None
         if not self.signs_tokens:
             return self
-        if self.uses_asymmetric_keys and self.access_token_secret is None:
-            # Unused for signing with RS256/ES256, so not required; a random placeholder keeps
-            # secret_values() total and the "keys differ" check meaningful.
-            self.access_token_secret = _ephemeral()
-        if self.access_token_secret is None or self.refresh_token_secret is None:
+        # RS256/ES256 sign access tokens with a PEM key: ACCESS_TOKEN_SECRET is then unused.
+        needs_access = not self.uses_asymmetric_keys
+        missing = [
+            name
+            for name, value, needed in (
+                ("ACCESS_TOKEN_SECRET", self.access_token_secret, needs_access),
+                ("REFRESH_TOKEN_SECRET", self.refresh_token_secret, True),
+            )
+            if needed and value is None
+        ]
+        if missing:
             if self.is_production:
-                missing = [
-                    name
-                    for name, value in (
-                        ("ACCESS_TOKEN_SECRET", self.access_token_secret),
-                        ("REFRESH_TOKEN_SECRET", self.refresh_token_secret),
-                    )
-                    if value is None
-                ]
                 raise ValueError(f"{' and '.join(missing)} must be set in production")
-            if self.access_token_secret is None:
+            if self.access_token_secret is None and needs_access:
                 self.access_token_secret = _ephemeral()
             if self.refresh_token_secret is None:
                 self.refresh_token_secret = _ephemeral()
             self._ephemeral_secrets = True
 
         access, refresh = self.secret_values()
-        for name, value in (("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh)):
-            if len(value.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes")
-            if self.is_production and value in EXAMPLE_SECRETS:
-                raise ValueError(f"{name} is the example value from .env.example")
-        if secrets.compare_digest(access.encode(), refresh.encode()):
-            raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
-        for previous in self.previous_secret_values():
-            if len(previous.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    f"ACCESS_TOKEN_PREVIOUS_SECRETS must each be at least {MIN_SECRET_BYTES} bytes"
-                )
-            if secrets.compare_digest(previous.encode(), refresh.encode()):
-                raise ValueError("ACCESS_TOKEN_PREVIOUS_SECRETS must not hold REFRESH_TOKEN_SECRET")
+        if self.is_production:
+            for name, value in (("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh)):
+                if value in EXAMPLE_SECRETS:
+                    raise ValueError(f"{name} is the example value from .env.example")
+        check_secrets(access, refresh, self.previous_secret_values())
         return self
 
     @model_validator(mode="after")
@@ -311,26 +283,6 @@ class Settings(BaseSettings):
                 f"JWT_ALGORITHM={self.jwt_algorithm} needs exactly one of "
                 "ACCESS_TOKEN_PRIVATE_KEY and ACCESS_TOKEN_PRIVATE_KEY_FILE"
             )
-        if self.access_token_private_key is not None:
-            pem = self.access_token_private_key.get_secret_value()
-            source = "ACCESS_TOKEN_PRIVATE_KEY"
-        else:
-            assert self.access_token_private_key_file is not None  # noqa: S101 (checked above)
-            pem = _read_text(self.access_token_private_key_file, "ACCESS_TOKEN_PRIVATE_KEY_FILE")
-            source = "ACCESS_TOKEN_PRIVATE_KEY_FILE"
-        try:
-            self._private_key = load_private_key(pem, self.jwt_algorithm)
-        except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
-        if self.access_token_previous_public_keys_file is not None:
-            text = _read_text(
-                self.access_token_previous_public_keys_file,
-                "ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE",
-            )
-            try:
-                self._previous_public_keys = tuple(load_public_keys(text, self.jwt_algorithm))
-            except ValueError as exc:
-                raise ValueError(f"ACCESS_TOKEN_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
         return self
 
     @field_validator("log_level", mode="before")
@@ -489,13 +441,6 @@ class ManagementSettings(Settings):
     """
 
     signs_tokens: ClassVar[bool] = False
-
-
-def _read_text(path: Path, name: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise ValueError(f"{name}: cannot read the file") from None
 
 
 def _ephemeral() -> SecretStr:

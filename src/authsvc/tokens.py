@@ -1,33 +1,41 @@
-"""`TokenService`: the only code that touches python-jose.
+"""`TokenService`: with the token types it is built from, the only code that touches python-jose.
 
 Every verification pins one algorithm, the issuer and the token type, so a refresh token can
 never pass as an access token (different secret, different `typ`) and `alg` tricks find no
 second algorithm to switch to (RFC 8725 §2.1, §3.1, §3.11). Access tokens name their key in
 `kid`; the kid selects exactly one key (current or kept for rotation), never a key set.
+Each kind is data (`TokenType`): one verification path serves both.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from jose import jwk, jwt
-from jose.backends.base import Key
+from jose import jwt
 from jose.exceptions import JOSEError
 
 from authsvc.errors import InvalidToken
-from authsvc.keys import hmac_key_id, key_id, private_pem, public_jwk, public_pem
-from authsvc.settings import MIN_SECRET_BYTES, Settings
+from authsvc.keys import KeyRing
+from authsvc.settings import Settings
+from authsvc.token_types import HEADER_TYP, TokenKind, token_types
 
-TokenKind = Literal["access", "refresh"]
-
-# RFC 9068 §2.1 names the access-token media type; refresh tokens get their own so the two
-# are told apart before any claim is read.
-HEADER_TYP: dict[TokenKind, str] = {"access": "at+jwt", "refresh": "refresh+jwt"}
+__all__ = [
+    "HEADER_TYP",
+    "MAX_TOKEN_CHARS",
+    "AccessClaims",
+    "IssuedToken",
+    "RefreshClaims",
+    "TokenKind",
+    "TokenService",
+    "new_token_id",
+    "token_hash",
+]
 
 # Anything longer is not one of ours; refusing early keeps base64/JSON work bounded.
 MAX_TOKEN_CHARS = 4096
@@ -86,65 +94,34 @@ def new_token_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+def token_hash(jti: str) -> str:
+    """What the store keeps of a refresh token's `jti`."""
+    # The jti has 144 random bits, so a fast hash suffices: a stolen table reveals nothing
+    # that can be presented as a refresh token.
+    return hashlib.sha256(jti.encode()).hexdigest()
+
+
 class TokenService:
     """Issues and verifies the two kinds of JWT authsvc hands out."""
 
-    def __init__(self, settings: Settings) -> None:
-        access, refresh = settings.secret_values()
-        for key in (access, refresh):
-            # Checked here too, so no construction path can sign with a weak key.
-            if len(key.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(f"signing keys must be at least {MIN_SECRET_BYTES} bytes")
-        if secrets.compare_digest(access.encode(), refresh.encode()):
-            raise ValueError("access and refresh keys must differ")
-        self._keys: dict[TokenKind, str] = {"access": access, "refresh": refresh}
-        self._algorithm = settings.jwt_algorithm
-        # Refresh tokens are only ever read by authsvc itself: always HMAC with their own secret.
-        self._refresh_algorithm = "HS256" if settings.uses_asymmetric_keys else self._algorithm
-        # Access tokens: one signing key, and every key that may verify, each under its kid.
-        # Parsed once here; verification hands python-jose exactly one of them, never a set.
-        self._access_verify_keys: dict[str, Key] = {}
-        self._public_jwks: list[dict[str, str]] = []
-        private_key = settings.access_private_key
-        if settings.uses_asymmetric_keys:
-            if private_key is None:
-                raise ValueError(f"{self._algorithm} needs a private key")
-            alg = self._algorithm
-            current = private_key.public_key()
-            self._access_kid = settings.access_token_key_id or key_id(current)
-            self._access_signing_key: Key = jwk.construct(private_pem(private_key), alg)
-            for kid, public in (
-                (self._access_kid, current),
-                *((key_id(old), old) for old in settings.access_previous_public_keys),
-            ):
-                if kid not in self._access_verify_keys:
-                    self._access_verify_keys[kid] = jwk.construct(public_pem(public), alg)
-                    self._public_jwks.append(public_jwk(public, kid=kid, algorithm=alg))
-        else:
-            if private_key is not None:
-                raise ValueError("an HMAC algorithm must not be given a private key")
-            self._access_kid = settings.access_token_key_id or hmac_key_id(access)
-            self._access_signing_key = jwk.construct(access, self._algorithm)
-            self._access_verify_keys[self._access_kid] = self._access_signing_key
-            for old in settings.previous_secret_values():
-                if len(old.encode()) < MIN_SECRET_BYTES:
-                    raise ValueError(f"signing keys must be at least {MIN_SECRET_BYTES} bytes")
-                self._access_verify_keys.setdefault(
-                    hmac_key_id(old), jwk.construct(old, self._algorithm)
-                )
+    def __init__(self, settings: Settings, *, keys: KeyRing | None = None) -> None:
+        """`keys` defaults to the ring `settings` describe.
+
+        Raises: ValueError when the key material is missing or unfit.
+        """
+        self._keys = keys if keys is not None else KeyRing.from_settings(settings)
+        self._types = token_types(self._keys, settings)
         self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
-        self._access_ttl = settings.access_token_ttl_seconds
 
     @property
     def access_key_id(self) -> str:
         """The kid of the key that signs new access tokens."""
-        return self._access_kid
+        return self._keys.kid
 
     def public_jwks(self) -> dict[str, list[dict[str, str]]]:
         """RFC 7517 JWK Set of the verification keys; empty with HMAC, whose keys are secret."""
-        return {"keys": [dict(key) for key in self._public_jwks]}
+        return self._keys.public_jwks()
 
     def issue_access(
         self,
@@ -161,7 +138,7 @@ class TokenService:
             session_id=session_id,
             now=now,
             expires_at=expires_at,
-            extra={"aud": self._audience, "username": username},
+            extra={"username": username},
         )
 
     def issue_refresh(
@@ -180,18 +157,9 @@ class TokenService:
     def verify_access(self, token: str, *, now: datetime) -> AccessClaims:
         """Raises: InvalidToken for anything but a valid, current access token."""
         claims = self._verify("access", token, now=now)
-        # A revocation is remembered for one configured TTL plus leeway (revocation.py). A
-        # token minted under a longer TTL, before a restart or on a replica not yet changed,
-        # would outlive that memory, so lowering the TTL would revive revoked sessions. Both
-        # times come from the issuer's one clock: no leeway is due on their difference.
-        if claims["exp"] - claims["iat"] > self._access_ttl:
-            raise InvalidToken("access token outlives the configured lifetime")
-        username = claims.get("username")
-        if not isinstance(username, str) or not username:
-            raise InvalidToken("access token without username")
         return AccessClaims(
             user_id=claims["sub"],
-            username=username,
+            username=claims["username"],
             session_id=claims["sid"],
             jti=claims["jti"],
             issued_at=_from_epoch(claims["iat"]),
@@ -220,6 +188,7 @@ class TokenService:
         jti: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> IssuedToken:
+        spec = self._types[kind]
         jti = jti or new_token_id()
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -229,15 +198,13 @@ class TokenService:
             "type": kind,
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
+            **({"aud": spec.audience} if spec.audience is not None else {}),
             **(extra or {}),
         }
-        headers = {"typ": HEADER_TYP[kind]}
-        key: str | Key = self._keys[kind]
-        algorithm = self._algorithm if kind == "access" else self._refresh_algorithm
-        if kind == "access":
-            headers["kid"] = self._access_kid
-            key = self._access_signing_key
-        token = jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+        headers = {"typ": spec.header_typ}
+        if spec.kid is not None:
+            headers["kid"] = spec.kid
+        token = jwt.encode(claims, spec.signing_key, algorithm=spec.algorithm, headers=headers)
         return IssuedToken(
             token=token,
             jti=jti,
@@ -250,32 +217,25 @@ class TokenService:
             raise InvalidToken("token missing or too long")
         if not _is_canonical_compact(token):
             raise InvalidToken("not a compact JWS in canonical base64url")
+        spec = self._types[kind]
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("typ") != HEADER_TYP[kind]:
+            if header.get("typ") != spec.header_typ:
                 raise InvalidToken("wrong token type")
-            key: str | Key = self._keys[kind]
-            algorithm = self._refresh_algorithm
-            if kind == "access":
-                kid = header.get("kid")
-                found = self._access_verify_keys.get(kid) if isinstance(kid, str) else None
-                if found is None:
-                    raise InvalidToken("unknown key id")
-                key, algorithm = found, self._algorithm
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
-                algorithms=[algorithm],
+                spec.key_for(header),
+                algorithms=[spec.algorithm],
                 issuer=self._issuer,
-                audience=self._audience if kind == "access" else None,
+                audience=spec.audience,
                 options={
                     "require_iat": True,
                     "require_exp": True,
                     "require_iss": True,
                     "require_sub": True,
                     "require_jti": True,
-                    "require_aud": kind == "access",
-                    "verify_aud": kind == "access",
+                    "require_aud": spec.audience is not None,
+                    "verify_aud": spec.audience is not None,
                     "leeway": self._leeway,
                 },
             )
@@ -287,7 +247,7 @@ class TokenService:
 
         if claims.get("type") != kind:
             raise InvalidToken("wrong token type")
-        for name in ("sub", "sid", "jti"):
+        for name in ("sub", "sid", "jti", *spec.string_claims):
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise InvalidToken(f"claim {name} missing")
         issued_at = claims["iat"]
@@ -304,6 +264,14 @@ class TokenService:
         # too, so token expiry and session expiry are decided by the same notion of now.
         if expires_at + self._leeway <= now.timestamp():
             raise InvalidToken("token expired")
+        # A revocation is remembered for one configured access TTL plus leeway (revocation.py).
+        # A token minted under a longer TTL, before a restart or on a replica not yet changed,
+        # would outlive that memory, so lowering the TTL would revive revoked sessions. Both
+        # times come from the issuer's one clock: no leeway is due on their difference.
+        if spec.max_lifetime_seconds is not None and (
+            expires_at - issued_at > spec.max_lifetime_seconds
+        ):
+            raise InvalidToken("token outlives the configured lifetime")
         return claims
 
 

@@ -29,6 +29,7 @@ from tests.e2e.harness import (
     run_cli,
     server_env,
 )
+from tests.keys import private_key_pem
 
 STRONG = "e2e-strong-secret-0123456789abcdef0123456789abcdef"
 
@@ -145,6 +146,14 @@ BAD_CONFIGS: dict[str, tuple[dict[str, str | None], str]] = {
     "example-secrets": (
         {"ACCESS_TOKEN_SECRET": ACCESS_EXAMPLE, "REFRESH_TOKEN_SECRET": REFRESH_EXAMPLE},
         "example value",
+    ),
+    "unreadable-key-file": (
+        {"JWT_ALGORITHM": "ES256", "ACCESS_TOKEN_PRIVATE_KEY_FILE": "/nonexistent/signing.pem"},
+        "ACCESS_TOKEN_PRIVATE_KEY_FILE: cannot read the file",
+    ),
+    "key-unfit-for-algorithm": (
+        {"JWT_ALGORITHM": "RS256", "ACCESS_TOKEN_PRIVATE_KEY": private_key_pem("ES256")},
+        "ACCESS_TOKEN_PRIVATE_KEY: RS256 needs an RSA key of at least 2048 bits",
     ),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -41,6 +42,8 @@ def test_generate_writes_a_private_key_and_its_public_key(tmp_path: Path, algori
     (public,) = load_public_keys(pub.read_text(encoding="utf-8"), algorithm)
     assert public_pem(public) == public_pem(private.public_key())
     assert f"kid {key_id(public)}" in result.stdout
+    # RFC 7638: the whole SHA-256 thumbprint, as every JWKS consumer can compute it.
+    assert re.search(r"^kid [A-Za-z0-9_-]{43}$", result.stdout, re.MULTILINE), result.stdout
     assert str(pub) in result.stdout
     # The private key never reaches the output.
     pem = private.private_bytes(

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from authsvc.keys import MIN_SECRET_BYTES
 from authsvc.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,
     EXAMPLE_SECRETS,
     HOST_COOKIE_NAME,
-    MIN_SECRET_BYTES,
     PLAIN_COOKIE_NAME,
     ManagementSettings,
     Settings,
@@ -418,7 +418,7 @@ def test_management_settings_need_no_signing_secrets_or_keys() -> None:
     settings = ManagementSettings(_env_file=None, jwt_algorithm="ES256")
     assert settings.is_production
     assert settings.access_token_secret is None
-    assert settings.access_private_key is None
+    assert settings.access_token_private_key is None
 
 
 def test_management_settings_keep_every_other_check() -> None:
