@@ -15,11 +15,11 @@ from redis.exceptions import RedisError
 from authsvc import __version__
 from authsvc.api import build_routers
 from authsvc.api.docs import OPENAPI_PATH, install_docs
+from authsvc.api.errors import install_error_handlers
 from authsvc.api.gateway import VERIFY_PATH
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
-from authsvc.errors import install_error_handlers
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
     AccessLogMiddleware,

@@ -16,8 +16,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
+from authsvc.api.errors import status_for
 from authsvc.clock import utc_now
-from authsvc.errors import AuthError, StoreUnavailable, status_for
+from authsvc.errors import AuthError, StoreUnavailable
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService

@@ -14,8 +14,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
+from authsvc.api.errors import BEARER_CHALLENGE, status_for
 from authsvc.deps import Auth, bearer_scheme
-from authsvc.errors import BEARER_CHALLENGE, AuthError, NotAuthenticated, status_for
+from authsvc.errors import AuthError, NotAuthenticated
 
 VERIFY_PATH = "/auth/verify"
 
