@@ -30,8 +30,8 @@ from authsvc.services.housekeeping import SessionPurger
 from authsvc.services.sessions import token_hash
 from authsvc.settings import Settings
 from authsvc.store import open_store
+from authsvc.store.engine import create_engine
 from authsvc.store.models import sessions, users
-from authsvc.store.sql import create_engine
 from authsvc.tokens import TokenService, new_token_id
 from bench import wrk
 from bench.configs import BenchSettings, Config, authsvc_command

@@ -19,8 +19,8 @@ from authsvc.passwords import PasswordService
 from authsvc.services.sessions import token_hash
 from authsvc.settings import Settings
 from authsvc.store import open_store
+from authsvc.store.engine import create_engine
 from authsvc.store.models import sessions, users
-from authsvc.store.sql import create_engine
 from authsvc.tokens import new_token_id
 
 PASSWORD = "bench-correct-horse-battery-staple"  # noqa: S105 (every seeded user's)

@@ -25,7 +25,7 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.housekeeping import SessionPurger
 from authsvc.settings import ManagementSettings, Settings
 from authsvc.store import MissingDatabaseDirectory, Store, open_store
-from authsvc.store.sql import UNAVAILABLE_ERRORS
+from authsvc.store.engine import UNAVAILABLE_ERRORS
 
 
 class CommandError(Exception):
