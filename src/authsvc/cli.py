@@ -16,7 +16,6 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
-from authsvc.api.errors import status_for
 from authsvc.clock import utc_now
 from authsvc.errors import AuthError, StoreUnavailable
 from authsvc.keys import generate_private_key, key_id, private_pem, public_pem
@@ -313,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"authsvc: {exc}", file=sys.stderr)
         return 2
     except AuthError as exc:
+        # The messages the API answers with; imported only here, so that the management
+        # commands load no web framework (`serve` imports it when it runs).
+        from authsvc.api.errors import status_for
+
         print(f"authsvc: {status_for(exc)[1]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
