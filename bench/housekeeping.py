@@ -29,8 +29,8 @@ from authsvc.clock import utc_now
 from authsvc.services.housekeeping import SessionPurger
 from authsvc.settings import Settings
 from authsvc.store import open_store
+from authsvc.store.engine import create_engine
 from authsvc.store.models import sessions, users
-from authsvc.store.sql import create_engine
 from authsvc.tokens import TokenService, new_token_id, token_hash
 from bench import wrk
 from bench.configs import BenchSettings, Config, authsvc_command

@@ -18,8 +18,8 @@ from sqlalchemy import insert, text
 from authsvc.passwords import PasswordService
 from authsvc.settings import Settings
 from authsvc.store import open_store
+from authsvc.store.engine import create_engine
 from authsvc.store.models import sessions, users
-from authsvc.store.sql import create_engine
 from authsvc.tokens import new_token_id, token_hash
 
 PASSWORD = "bench-correct-horse-battery-staple"  # noqa: S105 (every seeded user's)

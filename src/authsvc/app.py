@@ -11,19 +11,19 @@ from fastapi import FastAPI
 from authsvc import __version__
 from authsvc.api import build_routers
 from authsvc.api.docs import OPENAPI_PATH, install_docs
-from authsvc.api.gateway import VERIFY_PATH
+from authsvc.api.errors import install_error_handlers
+from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.container import open_services
-from authsvc.errors import install_error_handlers
 from authsvc.keys import KeyRing
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
     AccessLogMiddleware,
+    RequestIdAndSecurityHeadersMiddleware,
     RequestLimitsMiddleware,
     RequestMetricsMiddleware,
-    ResponseHeadersMiddleware,
     SpaCorsMiddleware,
 )
 from authsvc.settings import Settings
@@ -74,8 +74,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         RequestLimitsMiddleware,
         max_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
-        deny_only_paths=(VERIFY_PATH,),
     )
+    # Outside the limits, so their refusals on the verify route reach the gateway as 401.
+    app.add_middleware(GatewayMiddleware)
     if settings.allowed_origins:
         app.add_middleware(
             SpaCorsMiddleware,
@@ -88,7 +89,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         # Inside the request-id middleware, so each line carries its request's id.
         app.add_middleware(AccessLogMiddleware, client_addresses=client_addresses)
     app.add_middleware(
-        ResponseHeadersMiddleware, hsts=hsts_value(settings), client_addresses=client_addresses
+        RequestIdAndSecurityHeadersMiddleware,
+        hsts=hsts_value(settings),
+        client_addresses=client_addresses,
     )
     if metrics is not None:
         app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))

@@ -17,11 +17,11 @@ from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
 from authsvc.container import Core, open_core
-from authsvc.errors import AuthError, StoreUnavailable, status_for
+from authsvc.errors import AuthError, StoreUnavailable
 from authsvc.keys import KeyRing, generate_private_key, key_id, private_pem, public_pem
 from authsvc.settings import ManagementSettings, Settings
 from authsvc.store import MissingDatabaseDirectory
-from authsvc.store.sql import UNAVAILABLE_ERRORS
+from authsvc.store.engine import UNAVAILABLE_ERRORS
 
 
 class CommandError(Exception):
@@ -309,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"authsvc: {exc}", file=sys.stderr)
         return 2
     except AuthError as exc:
+        # The messages the API answers with; imported only here, so that the management
+        # commands load no web framework (`serve` imports it when it runs).
+        from authsvc.api.errors import status_for
+
         print(f"authsvc: {status_for(exc)[1]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

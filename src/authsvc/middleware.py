@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, security headers, request limits, access log, metrics."""
+"""ASGI middleware: request ids and security headers, request limits, CORS, access log, metrics."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-class ResponseHeadersMiddleware:
+class RequestIdAndSecurityHeadersMiddleware:
     """Tag every request with an id and harden every response (HSTS when over HTTPS).
 
     The id comes from the gateway's `X-Request-ID` when that is harmless to log, else a new
@@ -82,46 +82,27 @@ class RequestLimitsMiddleware:
     small enough to hold.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_bytes: int,
-        max_header_bytes: int,
-        deny_only_paths: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_header_bytes = max_header_bytes
-        # Paths whose callers understand nothing but 401 (the gateway's verify route).
-        self.deny_only_paths = deny_only_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deny_only = scope.get("path") in self.deny_only_paths
-        if deny_only and scope["method"] != "GET":
-            # auth_request relays the client's method, WebDAV and extensions included; the
-            # answer depends only on the token, so every method is checked as a GET. Changed
-            # in place, not copied: the metrics middleware outside reads the matched route
-            # from this very scope.
-            scope["method"] = "GET"
-
-        async def reject(status: int, detail: str) -> None:
-            await _reject(send, 401 if deny_only else status, detail)
 
         header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
         if header_bytes > self.max_header_bytes:
-            await reject(431, "Request headers too large")
+            await _reject(send, 431, "Request headers too large")
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                await reject(400, "Invalid Content-Length header")
+                await _reject(send, 400, "Invalid Content-Length header")
                 return
             if int(declared) > self.max_bytes:
-                await reject(413, "Request body too large")
+                await _reject(send, 413, "Request body too large")
                 return
 
         chunks: list[bytes] = []
@@ -133,7 +114,7 @@ class RequestLimitsMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await reject(413, "Request body too large")
+                await _reject(send, 413, "Request body too large")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -268,7 +249,5 @@ async def _reject(send: Send, status: int, detail: str) -> None:
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

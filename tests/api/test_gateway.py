@@ -7,10 +7,12 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
+from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware
 from authsvc.deps import get_services
 from tests.api.test_health import break_store
-from tests.support import LoggedIn, login, refresh_cookie, register
+from tests.support import BASE_URL, LoggedIn, login, refresh_cookie, register
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -105,3 +107,22 @@ async def test_verify_needs_no_database_round_trip(
     finally:
         app.dependency_overrides.pop(get_services)
         await broken.close()
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 413, 431, 500, 503])
+async def test_gateway_middleware_turns_any_refusal_on_verify_into_401(status: int) -> None:
+    # Whatever a layer inside answers, a gateway must only ever see 200 or 401 (nginx turns
+    # anything else into a 500 for the end user); other paths keep their answer.
+    seen_methods: list[str] = []
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        seen_methods.append(scope["method"])
+        body = b'{"detail": "refused"}'
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    transport = httpx.ASGITransport(app=GatewayMiddleware(refuse))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as gateway:
+        assert_denied(await gateway.request("PROPFIND", VERIFY_PATH))
+        assert (await gateway.post("/auth/login")).status_code == status
+    assert seen_methods == ["GET", "POST"]

@@ -13,8 +13,8 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 import authsvc
+from authsvc.api.errors import HTTP_STATUS, install_error_handlers, status_for
 from authsvc.errors import (
-    HTTP_STATUS,
     AuthError,
     InvalidCredentials,
     InvalidToken,
@@ -28,8 +28,6 @@ from authsvc.errors import (
     StoreUnavailable,
     UsernameTaken,
     WrongPassword,
-    install_error_handlers,
-    status_for,
 )
 from tests.support import BASE_URL
 

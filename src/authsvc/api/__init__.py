@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from authsvc.api import account, auth, client, gateway, health, keys, metrics, sessions
+from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import csrf_header_openapi
 from authsvc.settings import Settings
 
 
 def build_routers(settings: Settings) -> list[APIRouter]:
     routers = [
-        auth.build_router(settings.cookie_name, csrf_openapi=csrf_header_openapi(settings)),
+        auth.build_router(
+            RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
+        ),
         account.router,
         sessions.router,
         gateway.router,

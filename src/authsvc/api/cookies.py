@@ -2,62 +2,89 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 from fastapi import Request, Response
 
-from authsvc.deps import ObserverDep, SettingsDep
 from authsvc.errors import DuplicateCookie
-from authsvc.events import EventKind, SecurityEvent
+from authsvc.events import EventKind, Observer, SecurityEvent
 from authsvc.settings import Settings
 from authsvc.tokens import IssuedToken
 
 
-def set_refresh_cookie(response: Response, refresh: IssuedToken, settings: Settings) -> None:
-    # HttpOnly keeps it from scripts. The name and path come from the settings: a __Host-
-    # name (Path=/) where the deployment allows one, else Path=/auth, off every other route.
-    response.set_cookie(
-        settings.cookie_name,
-        refresh.token,
-        max_age=refresh.lifetime_seconds,
-        path=settings.cookie_path,
-        domain=settings.cookie_domain,
-        secure=settings.cookie_secure,
-        httponly=True,
-        samesite=settings.cookie_samesite,
-    )
+@dataclass(frozen=True, slots=True)
+class RefreshCookie:
+    """The refresh cookie's name and attributes, and everything done with them.
 
-
-def clear_refresh_cookie(response: Response, settings: Settings) -> None:
-    # Attributes must match the ones the cookie was set with, or browsers keep the old one.
-    response.delete_cookie(
-        settings.cookie_name,
-        path=settings.cookie_path,
-        domain=settings.cookie_domain,
-        secure=settings.cookie_secure,
-        httponly=True,
-        samesite=settings.cookie_samesite,
-    )
-
-
-# Coroutine functions, like every provider in deps.py (its docstring says why).
-async def require_single_refresh_cookie(
-    request: Request, settings: SettingsDep, observer: ObserverDep
-) -> None:
-    """Dependency for the routes that read the refresh cookie. Raises: DuplicateCookie.
-
-    A sibling subdomain can plant a cookie of our name for the parent domain; the browser then
-    sends both, and Starlette keeps only the last value, which may be the planted one. So the
-    raw headers are counted: with two, neither can be trusted.
+    Setting, clearing and reading it go through one object, so the attributes a browser needs
+    to match when clearing are the ones it was set with.
     """
-    name = settings.cookie_name
-    count = sum(
-        1
-        for header in request.headers.getlist("cookie")
-        for pair in header.split(";")
-        if pair.partition("=")[0].strip() == name
-    )
-    if count > 1:
-        await observer.record(SecurityEvent(EventKind.REFRESH_COOKIE_DUPLICATED, count=count))
-        raise DuplicateCookie
+
+    name: str
+    path: str
+    domain: str | None
+    secure: bool
+    samesite: Literal["strict", "lax", "none"]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefreshCookie:
+        # A __Host- name (Path=/) where the deployment allows one, else Path=/auth, off every
+        # other route; settings.py decides which.
+        return cls(
+            name=settings.cookie_name,
+            path=settings.cookie_path,
+            domain=settings.cookie_domain,
+            secure=settings.cookie_secure,
+            samesite=settings.cookie_samesite,
+        )
+
+    def set(self, response: Response, refresh: IssuedToken) -> None:
+        # HttpOnly keeps it from scripts.
+        response.set_cookie(
+            self.name, refresh.token, max_age=refresh.lifetime_seconds, **self._attributes()
+        )
+
+    def clear(self, response: Response) -> None:
+        # Attributes must match the ones the cookie was set with, or browsers keep the old one.
+        response.delete_cookie(self.name, **self._attributes())
+
+    async def read(self, request: Request, observer: Observer) -> str | None:
+        """The refresh token the request carries, if any. Raises: DuplicateCookie.
+
+        A sibling subdomain can plant a cookie of our name for the parent domain; the browser
+        then sends both, and Starlette keeps only the last value, which may be the planted one.
+        So the raw headers are counted: with two, neither can be trusted.
+        """
+        count = sum(
+            1
+            for header in request.headers.getlist("cookie")
+            for pair in header.split(";")
+            if pair.partition("=")[0].strip() == self.name
+        )
+        if count > 1:
+            await observer.record(SecurityEvent(EventKind.REFRESH_COOKIE_DUPLICATED, count=count))
+            raise DuplicateCookie
+        return request.cookies.get(self.name)
+
+    def openapi_parameter(self) -> dict[str, Any]:
+        """The cookie as an OpenAPI parameter, for the routes that read it with `read`."""
+        return {
+            "name": self.name,
+            "in": "cookie",
+            "required": False,
+            "description": "The refresh token",
+            "schema": {"type": "string"},
+        }
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "domain": self.domain,
+            "secure": self.secure,
+            "httponly": True,
+            "samesite": self.samesite,
+        }
 
 
 async def no_store(response: Response) -> None:

@@ -2,7 +2,10 @@
 
 The gateway asks on every API request whether it may pass. The answer is only ever 200 (with
 the identity in `X-Auth-*` headers for the upstream) or 401: nginx turns any other status into
-a 500 for the end user, so nothing else may escape, whatever the input.
+a 500 for the end user, so nothing else may escape, whatever the input. Two rules keep it so:
+the route below answers every failure of the check with 401, and `GatewayMiddleware` holds the
+rules no route can: it answers every method and turns every refusal made before the route runs
+(oversized headers or body) into 401.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.api.errors import BEARER_CHALLENGE, status_for
 from authsvc.deps import AuthenticatorDep, bearer_scheme
-from authsvc.errors import BEARER_CHALLENGE, AuthError, NotAuthenticated, status_for
+from authsvc.errors import AuthError, NotAuthenticated
 
 VERIFY_PATH = "/auth/verify"
 
@@ -51,7 +57,7 @@ async def verify(
     """Check the Bearer token of the request the gateway is about to pass on.
 
     Gateways call this with GET (nginx subrequests, Traefik ForwardAuth); any other method is
-    presented as GET by RequestLimitsMiddleware, so a gateway that passes the original method
+    presented as GET by `GatewayMiddleware`, so a gateway that passes the original method
     still gets a 200 or a 401.
     """
     try:
@@ -72,3 +78,31 @@ async def verify(
             "Cache-Control": "no-store",
         },
     )
+
+
+class GatewayMiddleware:
+    """Hold the verify route to 200 or 401 where the route itself cannot.
+
+    Added outside the request limits, so their refusals (431, 413, 400) reach the gateway as
+    401 with the same `{"detail": …}` body; the limits themselves know nothing of gateways.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != VERIFY_PATH:
+            await self.app(scope, receive, send)
+            return
+        # auth_request relays the client's method, WebDAV and extensions included; the answer
+        # depends only on the token, so every method is checked as a GET. Changed in place,
+        # not copied: the metrics middleware outside reads the matched route from this scope.
+        scope["method"] = "GET"
+
+        async def send_only_200_or_401(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] not in (200, 401):
+                message["status"] = 401
+                MutableHeaders(scope=message).update(BEARER_CHALLENGE)
+            await send(message)
+
+        await self.app(scope, receive, send_only_200_or_401)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
 from authsvc.settings import PASSWORD_HARD_LIMIT
 from authsvc.store.base import SessionRecord, UserProfile, UserRecord
 from authsvc.tokens import IssuedToken
-
-# What any route with a body may answer before its own logic runs.
-BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The body could not be parsed"},
-    413: {"description": "Request body too large"},
-}
 
 # Generous bounds on raw input; the services apply the real rules after normalisation.
 Username = Field(min_length=1, max_length=256)

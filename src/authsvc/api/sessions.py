@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from authsvc.api import responses
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import SessionOut, SessionsOut
 from authsvc.deps import CurrentClaimsDep, SessionsDep
@@ -18,10 +19,7 @@ router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Dep
 
 @router.get(
     "",
-    responses={
-        400: {"description": "Invalid cursor"},
-        401: {"description": "Not authenticated"},
-    },
+    responses=responses.SESSIONS_PAGE,
 )
 async def list_sessions(
     claims: CurrentClaimsDep,
@@ -43,7 +41,7 @@ async def list_sessions(
 @router.delete(
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={401: {"description": "Not authenticated"}, 404: {"description": "No such session"}},
+    responses=responses.SESSION_END,
 )
 async def delete_session(
     session_id: Annotated[str, Path(max_length=64)], claims: CurrentClaimsDep, sessions: SessionsDep

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from authsvc.store.base import Store
+from authsvc.store.engine import MissingDatabaseDirectory, create_engine
 from authsvc.store.migrate import upgrade_engine
-from authsvc.store.sql import MissingDatabaseDirectory, SqlStore, create_engine
+from authsvc.store.sql import SqlStore
 
 
 @asynccontextmanager

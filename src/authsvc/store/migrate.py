@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.errors import StoreUnavailable
-from authsvc.store.sql import UNAVAILABLE_ERRORS
+from authsvc.store.engine import UNAVAILABLE_ERRORS
 
 # An arbitrary constant naming authsvc's migration lock among PostgreSQL advisory locks.
 MIGRATION_LOCK_KEY = 0x61757468737663

@@ -221,7 +221,7 @@ async def test_usernames_are_unique(store: Store) -> None:
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
-    from authsvc.store.sql import create_engine
+    from authsvc.store.engine import create_engine
 
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     try:
@@ -234,7 +234,7 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> No
 
 
 async def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:
-    from authsvc.store.sql import create_engine
+    from authsvc.store.engine import create_engine
 
     async with open_store(db_url, migrate=True) as store:
         assert await store.schema_revision() == head_revision()
@@ -377,7 +377,8 @@ async def test_one_process_purges_at_a_time_on_postgresql(postgres_database: str
 
 async def test_the_active_sessions_gauge_is_counted_from_its_partial_index(db_url: str) -> None:
     # A plan, not a timing: the count must never scan the ended rows awaiting the purge.
-    from authsvc.store.sql import count_active_statement, create_engine
+    from authsvc.store.engine import create_engine
+    from authsvc.store.sql_sessions import count_active_statement
 
     async with open_store(db_url, migrate=True):
         pass
@@ -406,7 +407,7 @@ async def test_the_active_sessions_gauge_is_counted_from_its_partial_index(db_ur
 async def test_a_sqlite_file_in_a_missing_directory_is_refused_unless_asked_for(
     tmp_path: Path,
 ) -> None:
-    from authsvc.store.sql import MissingDatabaseDirectory, create_engine
+    from authsvc.store.engine import MissingDatabaseDirectory, create_engine
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'typo' / 'dir' / 'authsvc.db'}"
     with pytest.raises(MissingDatabaseDirectory) as refused:

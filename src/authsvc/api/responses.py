@@ -1,0 +1,58 @@
+"""The error answers each route declares in OpenAPI (`responses=`), named once.
+
+Only documentation: the answers themselves come from `api/errors.py`. Routes combine these
+with `{**A, **B}`; a later fragment overrides an earlier one for the same status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _describe(status: int, description: str) -> Responses:
+    return {status: {"description": description}}
+
+
+# What any route with a body may answer before its own logic runs.
+BODY_ERRORS: Responses = {
+    **_describe(400, "The body could not be parsed"),
+    **_describe(413, "Request body too large"),
+}
+NOT_AUTHENTICATED = _describe(401, "Not authenticated")
+UNAUTHORIZED = _describe(401, "Missing, invalid, expired or revoked credentials")
+CROSS_SITE = _describe(403, "Cross-site request refused (Origin, or the required header)")
+DUPLICATE_COOKIE = _describe(400, "More than one refresh cookie (one was planted by another site)")
+PASSWORD_CHECKS_THROTTLED = _describe(429, "Too many password checks; see Retry-After")
+HASHING_BUSY = _describe(503, "Too many password hashes waiting; see Retry-After")
+
+LOGIN: Responses = {
+    **UNAUTHORIZED,
+    **CROSS_SITE,
+    **BODY_ERRORS,
+    **PASSWORD_CHECKS_THROTTLED,
+    **HASHING_BUSY,
+}
+READS_COOKIE: Responses = {**UNAUTHORIZED, **CROSS_SITE, **DUPLICATE_COOKIE}
+LOGOUT: Responses = {**CROSS_SITE, **DUPLICATE_COOKIE}
+
+REGISTER: Responses = {
+    **_describe(403, "Registration is switched off"),
+    **_describe(409, "Username, or a look-alike of it, is taken"),
+    **_describe(422, "Username or password rejected by the policy"),
+    **BODY_ERRORS,
+    **_describe(429, "Too many registrations from this address; see Retry-After"),
+    **HASHING_BUSY,
+}
+PASSWORD_CHANGE: Responses = {
+    **_describe(401, "Not authenticated, or the current password is wrong"),
+    **_describe(409, "The password was changed by another request meanwhile"),
+    **PASSWORD_CHECKS_THROTTLED,
+    **HASHING_BUSY,
+    **BODY_ERRORS,
+    **_describe(422, "New password rejected by the policy"),
+}
+
+SESSIONS_PAGE: Responses = {**_describe(400, "Invalid cursor"), **NOT_AUTHENTICATED}
+SESSION_END: Responses = {**NOT_AUTHENTICATED, **_describe(404, "No such session")}

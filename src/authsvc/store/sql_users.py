@@ -1,0 +1,119 @@
+"""The users half of `SqlStore`: accounts, password hashes and the profiles shown to them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from authsvc.errors import UsernameTaken
+from authsvc.profile_cache import ProfileCache
+from authsvc.store.base import UserProfile, UserRecord
+from authsvc.store.engine import Database
+from authsvc.store.models import users
+from authsvc.usernames import username_skeleton
+
+
+def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        username=row["username"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+        password_changed_at=row["password_changed_at"],
+    )
+
+
+class SqlUserStore:
+    """One method, one transaction."""
+
+    def __init__(self, db: Database, *, profiles: ProfileCache) -> None:
+        self._db = db
+        self._profiles = profiles
+
+    async def create_user(
+        self, *, username: str, email: str | None, password_hash: str, now: datetime
+    ) -> UserRecord:
+        values = {
+            "id": str(uuid.uuid4()),
+            "username": username,
+            "username_skeleton": username_skeleton(username),
+            "email": email,
+            "password_hash": password_hash,
+            "created_at": now,
+            "password_changed_at": now,
+        }
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(insert(users).values(**values))
+        except IntegrityError as exc:
+            raise UsernameTaken(username) from exc
+        return _user(values)
+
+    async def is_username_taken(self, username: str) -> bool:
+        query = select(users.c.id).where(
+            or_(
+                users.c.username == username,
+                users.c.username_skeleton == username_skeleton(username),
+            )
+        )
+        async with self._db.read() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row._mapping) if row else None
+
+    async def get_profile(self, user_id: str) -> UserProfile | None:
+        # Usernames, e-mail addresses and creation times are never updated and accounts are
+        # never deleted, so a profile read once is right in every replica for good: no
+        # invalidation to miss. (Deleting an account must revoke its sessions, which every
+        # replica checks before this is asked.)
+        profile = self._profiles.get(user_id)
+        if profile is not None:
+            return profile
+        columns = (users.c.id, users.c.username, users.c.email, users.c.created_at)
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(*columns).where(users.c.id == user_id))).first()
+        if row is None:
+            return None
+        profile = UserProfile(
+            id=row.id, username=row.username, email=row.email, created_at=row.created_at
+        )
+        self._profiles.put(profile)
+        return profile
+
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        return _user(row._mapping) if row else None
+
+    async def list_users(self) -> list[UserRecord]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(users).order_by(users.c.username))
+        return [_user(row._mapping) for row in rows]
+
+    async def set_password_hash(
+        self,
+        user_id: str,
+        password_hash: str,
+        *,
+        expected_hash: str | None = None,
+        changed_at: datetime | None,
+    ) -> bool:
+        values: dict[str, Any] = {"password_hash": password_hash}
+        if changed_at is not None:
+            values["password_changed_at"] = changed_at
+        statement = update(users).where(users.c.id == user_id)
+        if expected_hash is not None:
+            statement = statement.where(users.c.password_hash == expected_hash)
+        async with self._db.write() as conn:
+            result = await conn.execute(statement.values(**values))
+        return bool(result.rowcount)
