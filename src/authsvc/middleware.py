@@ -182,24 +182,17 @@ class AccessLogMiddleware:
         if scope["type"] != "http" or not self.log.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
-        status = 500  # what the client gets if the app raises before answering
-
-        async def send_observing_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
+        method: str = scope["method"]  # before the gateway middleware rewrites it
+        outcome = _Outcome()
         try:
-            await self.app(scope, receive, send_observing_status)
+            await outcome.run(self.app, scope, receive, send)
         finally:
             fields = {
-                "method": scope["method"],
+                "method": method,
                 "path": scope["path"],
-                "status": status,
+                "status": outcome.status,
                 "client": self.client_addresses.resolve(Request(scope)),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "duration_ms": round(outcome.seconds * 1000, 3),
             }
             self.log.info("request", extra={"event_fields": fields})
 
@@ -221,26 +214,43 @@ class RequestMetricsMiddleware:
         if scope["type"] != "http" or scope["path"] in self.skip_paths:
             await self.app(scope, receive, send)
             return
+        # Read first: the gateway middleware inside answers every method on verify as a GET.
         method: str = scope["method"]
-        status = 500  # what the client gets if the app raises before answering
-
-        async def send_observing_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
+        outcome = _Outcome()
         try:
-            await self.app(scope, receive, send_observing_status)
+            await outcome.run(self.app, scope, receive, send)
         finally:
             route = getattr(scope.get("route"), "path", None)
             self.metrics.observe_request(
                 method,
                 route if isinstance(route, str) else UNMATCHED_ROUTE,
-                status,
-                time.perf_counter() - started,
+                outcome.status,
+                outcome.seconds,
             )
+
+
+class _Outcome:
+    """What one request came to, for the middlewares that record it: status and duration."""
+
+    __slots__ = ("seconds", "status")
+
+    def __init__(self) -> None:
+        self.status = 500  # what the client gets if the app raises before answering
+        self.seconds = 0.0
+
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, noting the status it answers and, even if it raises, the time taken."""
+
+        async def send_observing_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await app(scope, receive, send_observing_status)
+        finally:
+            self.seconds = time.perf_counter() - started
 
 
 async def _reject(send: Send, status: int, detail: str) -> None:
