@@ -1,0 +1,256 @@
+"""An in-memory `Store`: a real implementation of the storage interface, kept in dicts.
+
+Like httpx's `MockTransport`, it answers by doing the work, not from canned replies: unit tests
+of the services run over it without a database, and tests/unit/store/test_fake_contract.py
+holds it to the SQL store's behaviour so the two cannot drift apart. Each method runs without
+an `await` inside it, so on one event loop every method is one atomic step, as one transaction
+is in the SQL store.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import replace
+from datetime import datetime
+
+from authsvc.errors import UsernameTaken
+from authsvc.store.base import (
+    NewSession,
+    OpenedSession,
+    RotateOutcome,
+    RotateResult,
+    Rotation,
+    SessionRecord,
+    UserProfile,
+    UserRecord,
+)
+from authsvc.usernames import username_skeleton
+
+
+def _recency(record: SessionRecord) -> tuple[datetime, str]:
+    return (record.last_used_at, record.id)
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.users: dict[str, UserRecord] = {}
+        self.sessions: dict[str, SessionRecord] = {}
+        self._skeletons: dict[str, str] = {}  # skeleton -> user id
+        self.closed = False
+
+    # Users
+
+    async def create_user(
+        self, *, username: str, email: str | None, password_hash: str, now: datetime
+    ) -> UserRecord:
+        if self._taken(username):
+            raise UsernameTaken(username)
+        user = UserRecord(
+            id=str(uuid.uuid4()),
+            username=username,
+            email=email,
+            password_hash=password_hash,
+            created_at=now,
+            password_changed_at=now,
+        )
+        self.users[user.id] = user
+        self._skeletons[username_skeleton(username)] = user.id
+        return user
+
+    async def is_username_taken(self, username: str) -> bool:
+        return self._taken(username)
+
+    def _taken(self, username: str) -> bool:
+        return username_skeleton(username) in self._skeletons or any(
+            user.username == username for user in self.users.values()
+        )
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        return self.users.get(user_id)
+
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
+        return next((u for u in self.users.values() if u.username == username), None)
+
+    async def get_profile(self, user_id: str) -> UserProfile | None:
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        return UserProfile(
+            id=user.id, username=user.username, email=user.email, created_at=user.created_at
+        )
+
+    async def list_users(self) -> list[UserRecord]:
+        return sorted(self.users.values(), key=lambda user: user.username)
+
+    async def set_password_hash(
+        self,
+        user_id: str,
+        password_hash: str,
+        *,
+        expected_hash: str | None = None,
+        changed_at: datetime | None,
+    ) -> bool:
+        user = self.users.get(user_id)
+        if user is None or (expected_hash is not None and user.password_hash != expected_hash):
+            return False
+        changed = user.password_changed_at if changed_at is None else changed_at
+        self.users[user_id] = replace(
+            user, password_hash=password_hash, password_changed_at=changed
+        )
+        return True
+
+    # Sessions
+
+    async def create_session(self, new: NewSession) -> SessionRecord:
+        record = SessionRecord(
+            id=new.id,
+            user_id=new.user_id,
+            token_hash=new.token_hash,
+            previous_token_hash=None,
+            rotated_at=None,
+            generation=0,
+            user_agent=new.user_agent,
+            ip=new.ip,
+            created_at=new.created_at,
+            last_used_at=new.created_at,
+            idle_expires_at=new.idle_expires_at,
+            absolute_expires_at=new.absolute_expires_at,
+            revoked_at=None,
+            revoked_reason=None,
+        )
+        self.sessions[record.id] = record
+        return record
+
+    async def open_session(
+        self, new: NewSession, *, verified_hash: str, max_live: int
+    ) -> OpenedSession | None:
+        user = self.users.get(new.user_id)
+        if user is None or not secrets.compare_digest(user.password_hash, verified_hash):
+            return None
+        now = new.created_at
+        others = sorted(
+            (s for s in self._live(new.user_id, now) if s.id != new.id),
+            key=_recency,
+            reverse=True,
+        )
+        record = await self.create_session(new)
+        ended = tuple(s.id for s in others[max_live - 1 :])
+        for session_id in ended:
+            self._revoke(session_id, reason="session_limit", now=now)
+        return OpenedSession(record, ended)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        return self.sessions.get(session_id)
+
+    async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
+        now = rotation.now
+        current = self.sessions.get(session_id)
+        if current is None:
+            return RotateOutcome(RotateResult.UNKNOWN, None)
+        username = self._username(current.user_id)
+        if not current.is_active(now):
+            return RotateOutcome(RotateResult.ENDED, current)
+        if current.token_hash == rotation.presented_hash:
+            rotated = replace(
+                current,
+                token_hash=rotation.replacement_hash,
+                previous_token_hash=rotation.presented_hash,
+                rotated_at=now,
+                last_used_at=now,
+                idle_expires_at=min(rotation.idle_deadline, current.absolute_expires_at),
+                generation=current.generation + 1,
+                user_agent=rotation.user_agent,
+                ip=rotation.ip,
+            )
+            self.sessions[session_id] = rotated
+            return RotateOutcome(RotateResult.ROTATED, rotated, username)
+        if (
+            current.previous_token_hash == rotation.presented_hash
+            and current.rotated_at is not None
+            and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
+        ):
+            return RotateOutcome(RotateResult.GRACE, current, username)
+        return RotateOutcome(RotateResult.REUSED, self._revoke(session_id, reason="reuse", now=now))
+
+    def _username(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user.username if user is not None else None
+
+    async def revoke_session(
+        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
+    ) -> bool:
+        session = self.sessions.get(session_id)
+        if session is None or session.revoked_at is not None:
+            return False
+        if user_id is not None and session.user_id != user_id:
+            return False
+        self._revoke(session_id, reason=reason, now=now)
+        return True
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+    ) -> list[str]:
+        doomed = [
+            s.id
+            for s in self.sessions.values()
+            if s.user_id == user_id and s.revoked_at is None and s.id != keep
+        ]
+        for session_id in doomed:
+            self._revoke(session_id, reason=reason, now=now)
+        return doomed
+
+    def _revoke(self, session_id: str, *, reason: str, now: datetime) -> SessionRecord:
+        session = self.sessions[session_id]
+        if session.revoked_at is None:
+            session = replace(session, revoked_at=now, revoked_reason=reason)
+            self.sessions[session_id] = session
+        return session
+
+    def _live(self, user_id: str, now: datetime) -> list[SessionRecord]:
+        return [s for s in self.sessions.values() if s.user_id == user_id and s.is_active(now)]
+
+    async def list_active_sessions(
+        self,
+        user_id: str,
+        *,
+        now: datetime,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[SessionRecord]:
+        live = sorted(self._live(user_id, now), key=_recency, reverse=True)
+        if after is not None:
+            live = [s for s in live if _recency(s) < after]
+        return live if limit is None else live[:limit]
+
+    async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
+        doomed = [
+            s.id
+            for s in self.sessions.values()
+            if (s.revoked_at is not None and s.revoked_at < ended_before)
+            or (s.revoked_at is None and s.idle_expires_at < ended_before)
+        ]
+        for session_id in doomed:
+            del self.sessions[session_id]
+        return len(doomed)
+
+    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        return [
+            (s.id, s.revoked_at)
+            for s in self.sessions.values()
+            if s.revoked_at is not None and s.revoked_at >= since
+        ]
+
+    async def count_active_sessions(self, *, now: datetime) -> int:
+        return sum(1 for s in self.sessions.values() if s.is_active(now))
+
+    # Lifecycle
+
+    async def ping(self) -> None:
+        return None
+
+    async def schema_revision(self) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        self.closed = True
