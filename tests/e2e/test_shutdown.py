@@ -91,8 +91,11 @@ def test_sigterm_drains_requests_in_flight_without_cutting_any(
 def test_shutdown_timeout_bounds_how_long_a_drain_may_take(
     servers: ServerFactory, env: dict[str, str]
 ) -> None:
-    # Far more hashing queued than one second allows: the drain is cut at the timeout.
-    server = servers.start({**env, **SLOW_ENV, "SHUTDOWN_TIMEOUT_SECONDS": "1"})
+    # Far more hashing queued than one second allows, on an idle machine too (each hash takes
+    # a few hundred milliseconds at this cost): the drain is cut at the timeout.
+    server = servers.start(
+        {**env, **SLOW_ENV, "ARGON2_TIME_COST": "30", "SHUTDOWN_TIMEOUT_SECONDS": "1"}
+    )
     with server.client() as client:
         register(client, "alice")
     with ThreadPoolExecutor(IN_FLIGHT * 2) as pool:
