@@ -12,8 +12,7 @@ import base64
 import hashlib
 import json
 import re
-import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,14 +23,16 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from authsvc.secret_rules import (
+    check_secrets,
+)
+
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from authsvc.settings import Settings
 
-ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "ES256"})
 MIN_RSA_BITS = 2048
-MIN_SECRET_BYTES = 32
 # Refresh tokens are only ever read by authsvc itself: HMAC with their own secret, whatever
 # signs the access tokens.
 REFRESH_ALGORITHM_WITH_PEM_KEYS = "HS256"
@@ -42,10 +43,6 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 VerificationKey = str | PublicKey
 
 _PUBLIC_PEM = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.DOTALL)
-
-
-def is_asymmetric(algorithm: str) -> bool:
-    return algorithm in ASYMMETRIC_ALGORITHMS
 
 
 def _b64url(data: bytes) -> str:
@@ -155,23 +152,6 @@ def _jwk_members(public: PublicKey) -> dict[str, str]:
 def public_jwk(public: PublicKey, *, kid: str, algorithm: str) -> dict[str, str]:
     """The RFC 7517/7518 public JWK; built from public numbers only, so no private member."""
     return {**_jwk_members(public), "kid": kid, "alg": algorithm, "use": "sig"}
-
-
-def check_secrets(access: str | None, refresh: str, previous: Iterable[str] = ()) -> None:
-    """Raises: ValueError naming the setting when a secret is too short or shared."""
-    named = (("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh))
-    for name, value in named:
-        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes")
-    if access is not None and secrets.compare_digest(access.encode(), refresh.encode()):
-        raise ValueError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ")
-    for old in previous:
-        if len(old.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(
-                f"ACCESS_TOKEN_PREVIOUS_SECRETS must each be at least {MIN_SECRET_BYTES} bytes"
-            )
-        if secrets.compare_digest(old.encode(), refresh.encode()):
-            raise ValueError("ACCESS_TOKEN_PREVIOUS_SECRETS must not hold REFRESH_TOKEN_SECRET")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from pydantic_settings import (
 )
 from redis.asyncio.connection import parse_url as parse_redis_url
 
-from authsvc.keys import check_secrets, is_asymmetric
+from authsvc.secret_rules import check_secrets, is_asymmetric
 
 # Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
 DEFAULT_SECRETS_DIR = Path("/run/secrets")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from authsvc.keys import MIN_SECRET_BYTES
+from authsvc.secret_rules import MIN_SECRET_BYTES
 from authsvc.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,

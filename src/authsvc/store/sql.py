@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from authsvc.profile_cache import ProfileCache
 from authsvc.store.engine import Database
+from authsvc.store.profile_cache import ProfileCache
 from authsvc.store.sql_sessions import SqlSessionStore
 from authsvc.store.sql_users import SqlUserStore
 

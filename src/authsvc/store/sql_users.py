@@ -12,10 +12,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from authsvc.errors import UsernameTaken
-from authsvc.profile_cache import ProfileCache
 from authsvc.store.base import UserProfile, UserRecord
 from authsvc.store.engine import Database
 from authsvc.store.models import users
+from authsvc.store.profile_cache import ProfileCache
 from authsvc.usernames import username_skeleton
 
 

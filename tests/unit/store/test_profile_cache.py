@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from authsvc.profile_cache import ProfileCache
 from authsvc.store.base import UserProfile
+from authsvc.store.profile_cache import ProfileCache
 
 CREATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
