@@ -103,22 +103,7 @@ class InMemoryStore:
     # Sessions
 
     async def create_session(self, new: NewSession) -> SessionRecord:
-        record = SessionRecord(
-            id=new.id,
-            user_id=new.user_id,
-            token_hash=new.token_hash,
-            previous_token_hash=None,
-            rotated_at=None,
-            generation=0,
-            user_agent=new.user_agent,
-            ip=new.ip,
-            created_at=new.created_at,
-            last_used_at=new.created_at,
-            idle_expires_at=new.idle_expires_at,
-            absolute_expires_at=new.absolute_expires_at,
-            revoked_at=None,
-            revoked_reason=None,
-        )
+        record = new.record()
         self.sessions[record.id] = record
         return record
 

@@ -43,6 +43,25 @@ class NewSession:
     idle_expires_at: datetime
     absolute_expires_at: datetime
 
+    def record(self) -> SessionRecord:
+        """The session as it stands once opened: never rotated, used or revoked yet."""
+        return SessionRecord(
+            id=self.id,
+            user_id=self.user_id,
+            token_hash=self.token_hash,
+            previous_token_hash=None,
+            rotated_at=None,
+            generation=0,
+            user_agent=self.user_agent,
+            ip=self.ip,
+            created_at=self.created_at,
+            last_used_at=self.created_at,
+            idle_expires_at=self.idle_expires_at,
+            absolute_expires_at=self.absolute_expires_at,
+            revoked_at=None,
+            revoked_reason=None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:

@@ -28,25 +28,6 @@ def _session(row: RowMapping) -> SessionRecord:
     return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
 
 
-def _new_record(new: NewSession) -> SessionRecord:
-    return SessionRecord(
-        id=new.id,
-        user_id=new.user_id,
-        token_hash=new.token_hash,
-        previous_token_hash=None,
-        rotated_at=None,
-        generation=0,
-        user_agent=new.user_agent,
-        ip=new.ip,
-        created_at=new.created_at,
-        last_used_at=new.created_at,
-        idle_expires_at=new.idle_expires_at,
-        absolute_expires_at=new.absolute_expires_at,
-        revoked_at=None,
-        revoked_reason=None,
-    )
-
-
 def _columns(record: SessionRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in SessionRecord.__slots__}
 
@@ -112,7 +93,7 @@ class SqlSessionStore:
         self._db = db
 
     async def create_session(self, new: NewSession) -> SessionRecord:
-        record = _new_record(new)
+        record = new.record()
         async with self._db.write() as conn:
             await conn.execute(insert(sessions).values(**_columns(record)))
         return record
@@ -120,7 +101,7 @@ class SqlSessionStore:
     async def open_session(
         self, new: NewSession, *, verified_hash: str, max_live: int
     ) -> OpenedSession | None:
-        record = _new_record(new)
+        record = new.record()
         now = new.created_at
         async with self._db.write() as conn:
             # The row lock (PostgreSQL; SQLite's write transaction serialises everything) makes
