@@ -44,8 +44,11 @@ def burst(servers: list[Server], send: Send) -> tuple[Counter[int], int]:
     start = threading.Barrier(BURST)
 
     def guess(n: int) -> int:
-        start.wait(timeout=10)
-        return send(clients[n % len(clients)], WRONG).status_code
+        # A client of its own per guess: one httpx client shared by fifty threads at once
+        # lost a connection to another thread's pool cleanup now and then.
+        with servers[n % len(servers)].client() as client:
+            start.wait(timeout=10)
+            return send(client, WRONG).status_code
 
     try:
         with ThreadPoolExecutor(max_workers=BURST + 1) as pool:
