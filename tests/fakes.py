@@ -77,7 +77,12 @@ class InMemoryStore:
         if user is None:
             return None
         return UserProfile(
-            id=user.id, username=user.username, email=user.email, created_at=user.created_at
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            created_at=user.created_at,
+            roles=user.roles,
+            email_verified_at=user.email_verified_at,
         )
 
     async def list_users(self) -> list[UserRecord]:

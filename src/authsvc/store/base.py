@@ -20,6 +20,9 @@ class UserRecord:
     password_hash: str
     created_at: datetime
     password_changed_at: datetime
+    roles: tuple[str, ...] = ()
+    disabled_at: datetime | None = None
+    email_verified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,8 @@ class UserProfile:
     username: str
     email: str | None
     created_at: datetime
+    roles: tuple[str, ...] = ()
+    email_verified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

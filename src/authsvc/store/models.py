@@ -66,6 +66,10 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("password_changed_at", UTCDateTime(), nullable=False),
+    # Space-separated, sorted role names; empty for none (see `UserRecord.roles`).
+    Column("roles", String(1100), nullable=False, server_default=""),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    Column("email_verified_at", UTCDateTime(), nullable=True),
     Index("uq_users_username_skeleton", "username_skeleton", unique=True),
 )
 

@@ -27,7 +27,18 @@ def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
         password_hash=row["password_hash"],
         created_at=row["created_at"],
         password_changed_at=row["password_changed_at"],
+        roles=decode_roles(row.get("roles")),
+        disabled_at=row.get("disabled_at"),
+        email_verified_at=row.get("email_verified_at"),
     )
+
+
+def encode_roles(roles: tuple[str, ...]) -> str:
+    return " ".join(sorted(set(roles)))
+
+
+def decode_roles(stored: str | None) -> tuple[str, ...]:
+    return tuple(stored.split()) if stored else ()
 
 
 class SqlUserStore:
@@ -79,13 +90,25 @@ class SqlUserStore:
         profile = self._profiles.get(user_id)
         if profile is not None:
             return profile
-        columns = (users.c.id, users.c.username, users.c.email, users.c.created_at)
+        columns = (
+            users.c.id,
+            users.c.username,
+            users.c.email,
+            users.c.created_at,
+            users.c.roles,
+            users.c.email_verified_at,
+        )
         async with self._db.read() as conn:
             row = (await conn.execute(select(*columns).where(users.c.id == user_id))).first()
         if row is None:
             return None
         profile = UserProfile(
-            id=row.id, username=row.username, email=row.email, created_at=row.created_at
+            id=row.id,
+            username=row.username,
+            email=row.email,
+            created_at=row.created_at,
+            roles=decode_roles(row.roles),
+            email_verified_at=row.email_verified_at,
         )
         self._profiles.put(profile)
         return profile

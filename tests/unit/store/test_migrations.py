@@ -61,3 +61,29 @@ async def test_the_skeleton_backfill_keeps_existing_look_alikes_working(tmp_path
         "alice": None,
         "bob": "bob",
     }
+
+
+async def test_account_status_columns_leave_existing_accounts_plain_users(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _upgrade(url, "0003")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(users).values(
+                id="user-0",
+                username="carol",
+                username_skeleton="carol",
+                password_hash="x",
+                created_at=NOW,
+                password_changed_at=NOW,
+            )
+        )
+    engine.dispose()
+
+    async with open_store(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", migrate=True) as store:
+        carol = await store.get_user("user-0")
+        profile = await store.get_profile("user-0")
+    assert carol is not None
+    assert (carol.roles, carol.disabled_at, carol.email_verified_at) == ((), None, None)
+    assert profile is not None
+    assert (profile.roles, profile.email_verified_at) == ((), None)
