@@ -24,6 +24,8 @@ from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.housekeeping import SessionPurger, periodic_purge
+from authsvc.services.password_change import PasswordChangeService
+from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
@@ -70,6 +72,7 @@ class Services:
     throttle: LoginThrottle
     accounts: AccountService
     sessions: SessionService
+    password_changes: PasswordChangeService
     authenticator: Authenticator
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
@@ -129,6 +132,13 @@ def assemble(
             revocations=revocations,
             throttle=throttle,
             settings=core.settings,
+            clock=core.clock,
+            observer=core.observer,
+        ),
+        password_changes=PasswordChangeService(
+            accounts=accounts,
+            throttle=throttle,
+            ender=SessionEnder(store=core.store, revocations=revocations, observer=core.observer),
             clock=core.clock,
             observer=core.observer,
         ),
