@@ -45,9 +45,15 @@ class Core:
     store: Store
     passwords: PasswordService
     policy: PasswordPolicy
-    purger: SessionPurger
     # Where every flow reports its events: the security log, and the metrics when serving.
     observer: Observer
+
+    @property
+    def purger(self) -> SessionPurger:
+        """The purge of this core's store; built when asked, so it follows `replace`."""
+        return SessionPurger(
+            store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
+        )
 
     def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
         """The account flows; registration is throttled only when given a throttle."""
@@ -88,18 +94,8 @@ class Services:
 
         The revocation list keeps the store it was loaded from: it answers from memory.
         """
-        core = replace(
-            self.core,
-            store=store,
-            purger=SessionPurger(
-                store=store,
-                settings=self.core.settings,
-                clock=self.core.clock,
-                observer=self.core.observer,
-            ),
-        )
         return assemble(
-            core,
+            replace(self.core, store=store),
             tokens=self.tokens,
             revocations=self.revocations,
             throttle=self.throttle,
@@ -178,9 +174,8 @@ async def open_core(
             clock=clock,
             store=store,
             passwords=passwords,
-            policy=PasswordPolicy(settings),
-            purger=SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
             observer=observer,
+            policy=PasswordPolicy(settings),
         )
 
 
@@ -188,9 +183,9 @@ async def open_core(
 async def open_services(
     settings: Settings,
     *,
-    clock: Clock = utc_now,
     metrics: Metrics | None = None,
     keys: KeyRing | None = None,
+    clock: Clock = utc_now,
 ) -> AsyncIterator[Services]:
     """Every service of a serving process, with the background purge running meanwhile.
 
