@@ -24,6 +24,8 @@ from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.housekeeping import SessionPurger, periodic_purge
+from authsvc.services.password_change import PasswordChangeService
+from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
@@ -43,9 +45,15 @@ class Core:
     store: Store
     passwords: PasswordService
     policy: PasswordPolicy
-    purger: SessionPurger
     # Where every flow reports its events: the security log, and the metrics when serving.
     observer: Observer
+
+    @property
+    def purger(self) -> SessionPurger:
+        """The purge of this core's store; built when asked, so it follows `replace`."""
+        return SessionPurger(
+            store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
+        )
 
     def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
         """The account flows; registration is throttled only when given a throttle."""
@@ -70,6 +78,7 @@ class Services:
     throttle: LoginThrottle
     accounts: AccountService
     sessions: SessionService
+    password_changes: PasswordChangeService
     authenticator: Authenticator
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
@@ -85,18 +94,8 @@ class Services:
 
         The revocation list keeps the store it was loaded from: it answers from memory.
         """
-        core = replace(
-            self.core,
-            store=store,
-            purger=SessionPurger(
-                store=store,
-                settings=self.core.settings,
-                clock=self.core.clock,
-                observer=self.core.observer,
-            ),
-        )
         return assemble(
-            core,
+            replace(self.core, store=store),
             tokens=self.tokens,
             revocations=self.revocations,
             throttle=self.throttle,
@@ -129,6 +128,13 @@ def assemble(
             revocations=revocations,
             throttle=throttle,
             settings=core.settings,
+            clock=core.clock,
+            observer=core.observer,
+        ),
+        password_changes=PasswordChangeService(
+            accounts=accounts,
+            throttle=throttle,
+            ender=SessionEnder(store=core.store, revocations=revocations, observer=core.observer),
             clock=core.clock,
             observer=core.observer,
         ),
@@ -168,9 +174,8 @@ async def open_core(
             clock=clock,
             store=store,
             passwords=passwords,
-            policy=PasswordPolicy(settings),
-            purger=SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
             observer=observer,
+            policy=PasswordPolicy(settings),
         )
 
 
@@ -178,9 +183,9 @@ async def open_core(
 async def open_services(
     settings: Settings,
     *,
-    clock: Clock = utc_now,
     metrics: Metrics | None = None,
     keys: KeyRing | None = None,
+    clock: Clock = utc_now,
 ) -> AsyncIterator[Services]:
     """Every service of a serving process, with the background purge running meanwhile.
 

@@ -24,6 +24,7 @@ from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
@@ -64,6 +65,7 @@ StoreDep = Annotated[Store, _field(lambda s: s.core.store)]
 TokensDep = Annotated[TokenService, _field(lambda s: s.tokens)]
 AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
+PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from authsvc import settings as settings_module
 from authsvc.settings import Settings
+from authsvc.settings import sources as settings_module
 from tests.support import ACCESS_SECRET, REFRESH_SECRET
 
 FILE_ACCESS = "file-access-secret-0123456789abcdef0123456789abcdef"

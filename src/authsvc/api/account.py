@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import PasswordChangeIn, RegisterIn, UserOut
-from authsvc.deps import AccountsDep, ClientDep, CurrentClaimsDep, SessionsDep
+from authsvc.deps import AccountsDep, ClientDep, CurrentClaimsDep, PasswordChangesDep
 
 router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
 
@@ -35,7 +35,10 @@ async def me(claims: CurrentClaimsDep, accounts: AccountsDep) -> UserOut:
     responses=responses.PASSWORD_CHANGE,
 )
 async def change_password(
-    body: PasswordChangeIn, claims: CurrentClaimsDep, sessions: SessionsDep, client: ClientDep
+    body: PasswordChangeIn,
+    claims: CurrentClaimsDep,
+    password_changes: PasswordChangesDep,
+    client: ClientDep,
 ) -> None:
     """Change the password; every other session of the user ends, this one stays."""
-    await sessions.change_password(claims, body.current_password, body.new_password, client)
+    await password_changes.change_password(claims, body.current_password, body.new_password, client)

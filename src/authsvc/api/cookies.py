@@ -30,7 +30,7 @@ class RefreshCookie:
     @classmethod
     def from_settings(cls, settings: Settings) -> RefreshCookie:
         # A __Host- name (Path=/) where the deployment allows one, else Path=/auth, off every
-        # other route; settings.py decides which.
+        # other route; settings/cookie.py decides which.
         return cls(
             name=settings.cookie_name,
             path=settings.cookie_path,

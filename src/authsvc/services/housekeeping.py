@@ -1,7 +1,7 @@
 """Housekeeping: ended sessions are deleted once nothing can need them any more.
 
 A session that was revoked or expired more than SESSION_RETENTION_SECONDS ago goes. The
-retention is at least an access-token lifetime plus leeway (settings.py refuses less): the
+retention is at least an access-token lifetime plus leeway (the settings refuse less): the
 revocation lists are rebuilt at startup from revoked rows within that window, so a deleted row
 can never let an access token of its session pass again, and a deleted session's refresh token
 names a session that no longer exists, which rotation refuses.

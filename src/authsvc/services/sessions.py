@@ -1,4 +1,4 @@
-"""Sessions: login, refresh-token rotation with reuse detection, and every way a session ends.
+"""Sessions: login, refresh-token rotation with reuse detection, listing and signing out.
 
 A session is a token family: each refresh swaps its current refresh token for a new one.
 Presenting a superseded token means a copy exists somewhere else, so the family is revoked
@@ -21,13 +21,13 @@ from authsvc.errors import (
     SessionEnded,
     SessionNotFound,
     Throttled,
-    WrongPassword,
 )
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.observers.security_log import SecurityLog
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
 from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
+from authsvc.services.session_ending import SessionEnder
 from authsvc.settings import Settings
 from authsvc.store.base import (
     NewSession,
@@ -75,6 +75,7 @@ class SessionService:
         self._tokens = tokens
         self._accounts = accounts
         self._revocations = revocations
+        self._ender = SessionEnder(store=store, revocations=revocations, observer=self._observer)
         self._throttle = throttle
         self._clock = clock
         self._access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
@@ -172,13 +173,7 @@ class SessionService:
         if outcome.result is RotateResult.GRACE:
             await self._report_refresh(EventKind.REFRESH_GRACE_REPLAYED, session, client)
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
-        refresh = self._tokens.issue_refresh(
-            user_id=session.user_id,
-            session_id=session.id,
-            now=now,
-            expires_at=session.idle_expires_at,
-            jti=replacement_jti,
-        )
+        refresh = self._issue_refresh(session, now, replacement_jti)
         await self._report_refresh(EventKind.REFRESH_ROTATED, session, client)
         return IssuedTokens(access=access, refresh=refresh, session_id=session.id)
 
@@ -191,11 +186,11 @@ class SessionService:
             claims = self._tokens.verify_refresh(refresh_token, now=now)
         except InvalidToken:
             return
-        await self._revoke_one(claims.session_id, reason="logout", now=now)
+        await self._ender.end_one(claims.session_id, reason="logout", now=now)
 
     async def logout_all(self, claims: AccessClaims) -> None:
         now = self._clock()
-        await self._revoke_all(claims.user_id, reason="logout_all", now=now)
+        await self._ender.end_all(claims.user_id, reason="logout_all", now=now)
 
     async def list_sessions(
         self, claims: AccessClaims, *, limit: int, cursor: str | None = None
@@ -222,34 +217,10 @@ class SessionService:
             # Not an id we ever issued; the database might even refuse it (NUL bytes).
             raise SessionNotFound
         now = self._clock()
-        if not await self._revoke_one(
+        if not await self._ender.end_one(
             session_id, reason="signed_out", now=now, user_id=claims.user_id
         ):
             raise SessionNotFound
-
-    async def change_password(
-        self, claims: AccessClaims, current: str, new: str, client: ClientInfo
-    ) -> None:
-        """Change the password and end every other session of the user.
-
-        Raises: Throttled, WrongPassword, PasswordRejected, SessionEnded.
-        """
-        user = await self._accounts.current_user(claims.user_id)
-        # A stolen access token must not become an unthrottled password oracle.
-        try:
-            await self._throttle.reserve(user.username, client.ip)
-        except Throttled:
-            await self._report_password_change(EventKind.PASSWORD_CHANGE_THROTTLED, claims, client)
-            raise
-        try:
-            await self._accounts.change_password(user, current, new)
-        except WrongPassword:
-            await self._report_password_change(EventKind.PASSWORD_CHANGE_FAILED, claims, client)
-            raise
-        await self._throttle.succeeded(user.username, client.ip)
-        now = self._clock()
-        await self._revoke_all(user.id, reason="password_changed", now=now, keep=claims.session_id)
-        await self._report_password_change(EventKind.PASSWORD_CHANGED, claims, client)
 
     async def _open(self, user: UserRecord, client: ClientInfo) -> IssuedTokens:
         """Open a session for a user whose password `user.password_hash` was just verified.
@@ -276,21 +247,22 @@ class SessionService:
         if opened is None:
             raise InvalidCredentials(user.id)
         session = opened.session
-        if opened.ended:
-            # Their access tokens die now too, on every replica, not at expiry.
-            await self._revocations.add(opened.ended, revoked_at=now)
-            await self._report_revoked(user.id, "session_limit", len(opened.ended))
-        refresh = self._tokens.issue_refresh(
-            user_id=user.id,
+        # Sessions the limit ended: their access tokens die now too, not at expiry.
+        await self._ender.ended(user.id, opened.ended, reason="session_limit", now=now)
+        return IssuedTokens(
+            access=self._issue_access(user.id, user.username, session, now),
+            refresh=self._issue_refresh(session, now, jti),
+            session_id=session.id,
+        )
+
+    def _issue_refresh(self, session: SessionRecord, now: datetime, jti: str) -> IssuedToken:
+        # A refresh token lives as long as the session stays idle, never beyond it.
+        return self._tokens.issue_refresh(
+            user_id=session.user_id,
             session_id=session.id,
             now=now,
             expires_at=session.idle_expires_at,
             jti=jti,
-        )
-        return IssuedTokens(
-            access=self._issue_access(user.id, user.username, session, now),
-            refresh=refresh,
-            session_id=session.id,
         )
 
     def _issue_access(
@@ -305,42 +277,9 @@ class SessionService:
             expires_at=min(now + self._access_ttl, session.absolute_expires_at),
         )
 
-    async def _revoke_one(
-        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
-    ) -> bool:
-        revoked = await self._store.revoke_session(
-            session_id, reason=reason, now=now, user_id=user_id
-        )
-        if revoked:
-            await self._revocations.add([session_id], revoked_at=now)
-            await self._observer.record(
-                SecurityEvent(EventKind.SESSION_REVOKED, session_id=session_id, reason=reason)
-            )
-        return revoked
-
-    async def _revoke_all(
-        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
-    ) -> None:
-        revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
-        if revoked:
-            await self._revocations.add(revoked, revoked_at=now)
-            await self._report_revoked(user_id, reason, len(revoked))
-
-    async def _report_revoked(self, user_id: str, reason: str, count: int) -> None:
-        await self._observer.record(
-            SecurityEvent(EventKind.SESSIONS_REVOKED, user_id=user_id, reason=reason, count=count)
-        )
-
     async def _report_refresh(
         self, kind: EventKind, session: SessionRecord, client: ClientInfo
     ) -> None:
         await self._observer.record(
             SecurityEvent(kind, user_id=session.user_id, session_id=session.id, client=client)
-        )
-
-    async def _report_password_change(
-        self, kind: EventKind, claims: AccessClaims, client: ClientInfo
-    ) -> None:
-        await self._observer.record(
-            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
         )

@@ -7,7 +7,7 @@ a single conditional update, never a read followed by a write in the service.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -50,19 +50,13 @@ class NewSession:
 
     def record(self) -> SessionRecord:
         """The session as it stands once opened: never rotated, used or revoked yet."""
+        # Every field of a new session is one of the record's, as given.
         return SessionRecord(
-            id=self.id,
-            user_id=self.user_id,
-            token_hash=self.token_hash,
+            **asdict(self),
             previous_token_hash=None,
             rotated_at=None,
             generation=0,
-            user_agent=self.user_agent,
-            ip=self.ip,
-            created_at=self.created_at,
             last_used_at=self.created_at,
-            idle_expires_at=self.idle_expires_at,
-            absolute_expires_at=self.absolute_expires_at,
             revoked_at=None,
             revoked_reason=None,
         )

@@ -1,9 +1,4 @@
-"""Users and sessions.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-25
-"""
+"""Users and sessions."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from authsvc.store.models import UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

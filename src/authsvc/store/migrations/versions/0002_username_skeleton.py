@@ -1,9 +1,4 @@
-"""Usernames' confusable skeletons (Unicode TR39), unique, so a look-alike name is taken.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25
-"""
+"""Usernames' confusable skeletons (Unicode TR39), unique, so a look-alike name is taken."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from authsvc.usernames import username_skeleton
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 BATCH = 1000
 

@@ -1,0 +1,34 @@
+"""Attempt limits on logins and registrations (see authsvc/throttle.py)."""
+
+from __future__ import annotations
+
+from limits import parse_many
+from pydantic import BaseModel, Field, field_validator
+
+
+class ThrottleSettings(BaseModel):
+    # Failed-login throttling, in `limits` notation ("N/period;M/period"); see throttle.py.
+    throttle_per_ip: str = "30/minute;300/hour"
+    throttle_per_account_ip: str = "5/minute;20/hour"
+    throttle_per_account: str = "10/minute"
+    # Registrations per client address, whatever their outcome (a 409 says a name exists).
+    throttle_registration_per_ip: str = "10/minute;50/hour"
+    # IPv6 clients are counted per network of this many bits: a subscriber holds a whole /64.
+    throttle_ipv6_prefix: int = Field(default=64, ge=32, le=128)
+    # An address that logged into an account within this many days is not held back by the
+    # per-account limit, so an attack from elsewhere does not lock the owner out.
+    throttle_proven_address_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator(
+        "throttle_per_ip",
+        "throttle_per_account_ip",
+        "throttle_per_account",
+        "throttle_registration_per_ip",
+    )
+    @classmethod
+    def _check_limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
+        return value
