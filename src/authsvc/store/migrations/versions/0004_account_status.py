@@ -1,9 +1,4 @@
-"""Account status: roles, when an account was disabled, when its e-mail address was verified.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26
-"""
+"""Account status: roles, when an account was disabled, when its e-mail address was verified."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
