@@ -13,7 +13,6 @@ compete with the purge) and gateway checks (`GET /auth/verify`: no database) sid
 from __future__ import annotations
 
 import asyncio
-import math
 import statistics
 import time
 import uuid
@@ -35,12 +34,11 @@ from bench import wrk
 from bench.configs import BenchSettings, Config, authsvc_command
 from bench.databases import Databases
 from bench.purge_load import (
-    CHUNK_SECONDS,
     LiveSession,
-    Phase,
     Phases,
     SideBySide,
     purge_under_load,
+    steady,
 )
 from bench.runner import say
 from bench.servers import ServerProcess, start_server
@@ -49,6 +47,8 @@ BATCH = 5_000
 CAP = 100  # the default MAX_SESSIONS_PER_USER
 LIVE_PER_USER = 10  # the other users' live sessions
 SCRAPES = 20
+# The load's runs before and after the purge last four times the listing run: 20 s at 5 s.
+STEADY_RUNS_PER_SECOND = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +75,10 @@ class HousekeepingResult:
     scrape_ms_after: float
     purge_seconds: float
     purged: int
-    runs_before: int  # 2-second runs of both loads side by side, before the purge
+    runs_before: int  # 2-second runs of both loads side by side, before the purge (and after)
     refresh_p99_idle_ms: float  # the median of the runs before the purge
     refresh_p99_during_purge_ms: float  # the median of the 2-second runs during the purge
+    refresh_p99_after_ms: float
     refresh_p99_during_purge_worst_ms: float
     refresh_runs_during_purge: int
     # GET /auth/verify beside the refreshes: p50 and p99 medians over the runs of the phase,
@@ -89,6 +90,13 @@ class HousekeepingResult:
     verify_p50_during_purge_ms: float
     verify_p99_during_purge_ms: float
     verify_p99_during_purge_worst_ms: float
+    verify_rate_after: float
+    verify_p50_after_ms: float
+    verify_p99_after_ms: float
+    server_cores_before: float  # the server's CPU seconds per second, before the purge
+    server_cores_during_purge: float
+    server_cores_after: float
+    purge_cores: float  # this process's, during the purge: the purge's own CPU
     errors: int
     rows_after: int
 
@@ -249,11 +257,9 @@ def _measure(
     list_cpu_ms = 1000 * (server.cpu_seconds() - cpu_before) / max(1, listing.requests)
     scrape_before = _scrape_ms(server)
     load = SideBySide(server, settings, list(rest), token_file, workdir)
-    before = Phases()
-    # Runs as long as those during the purge, so that both medians are of like figures.
-    for _ in range(math.ceil(seconds / CHUNK_SECONDS)):
-        load.run(CHUNK_SECONDS, before)
+    before = steady(load, STEADY_RUNS_PER_SECOND * seconds)
     purge_seconds, purged, during = purge_under_load(settings, load)
+    after = steady(load, STEADY_RUNS_PER_SECOND * seconds)
     server.check_alive()
     return dict(
         list_rate=listing.rate,
@@ -269,18 +275,23 @@ def _measure(
         refresh_p99_idle_ms=before.refresh.p99_ms,
         refresh_p99_during_purge_ms=during.refresh.p99_ms,
         refresh_p99_during_purge_worst_ms=during.refresh.worst_p99_ms,
+        refresh_p99_after_ms=after.refresh.p99_ms,
         refresh_runs_during_purge=len(during.refresh.runs),
-        **_verify_figures(before.verify, during.verify),
-        errors=listing.errors + sum(p.errors for p in (*before.all(), *during.all())),
+        **_verify_figures(before=before, during_purge=during, after=after),
+        server_cores_before=before.server_cores,
+        server_cores_during_purge=during.server_cores,
+        server_cores_after=after.server_cores,
+        purge_cores=during.bench_cores,
+        errors=listing.errors + sum(p.errors for ps in (before, during, after) for p in ps.all()),
     )
 
 
-def _verify_figures(before: Phase, during: Phase) -> dict[str, float]:
-    figures = {"verify_p99_during_purge_worst_ms": during.worst_p99_ms}
-    for phase, name in ((before, "before"), (during, "during_purge")):
-        figures[f"verify_rate_{name}"] = phase.rate
-        figures[f"verify_p50_{name}_ms"] = phase.p50_ms
-        figures[f"verify_p99_{name}_ms"] = phase.p99_ms
+def _verify_figures(**phases: Phases) -> dict[str, float]:
+    figures = {"verify_p99_during_purge_worst_ms": phases["during_purge"].verify.worst_p99_ms}
+    for name, phase in phases.items():
+        figures[f"verify_rate_{name}"] = phase.verify.rate
+        figures[f"verify_p50_{name}_ms"] = phase.verify.p50_ms
+        figures[f"verify_p99_{name}_ms"] = phase.verify.p99_ms
     return figures
 
 

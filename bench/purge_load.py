@@ -8,10 +8,13 @@ memory and the revocation list is in memory too, so a purge should leave them al
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -75,6 +78,10 @@ class Phase:
 class Phases:
     refresh: Phase = field(default_factory=Phase)
     verify: Phase = field(default_factory=Phase)
+    # CPU time per second of the phase: of the server, and of this process, which runs the
+    # purge (and, on SQLite, its deletes); the machine has other work, and these say who had it.
+    server_cores: float = 0.0
+    bench_cores: float = 0.0
 
     def all(self) -> tuple[Phase, Phase]:
         return self.refresh, self.verify
@@ -130,12 +137,31 @@ class SideBySide:
     ) -> wrk.WrkJob:
         return wrk.WrkJob(script, self._server.base_url, threads, connections, seconds, env)
 
+    @contextmanager
+    def timing(self, phases: Phases) -> Iterator[None]:
+        server, bench, wall = self._server.cpu_seconds(), time.process_time(), time.monotonic()
+        yield
+        wall = max(time.monotonic() - wall, 1e-9)
+        phases.server_cores = (self._server.cpu_seconds() - server) / wall
+        phases.bench_cores = (time.process_time() - bench) / wall
+
     def run(self, seconds: float, into: Phases) -> None:
         jobs = [self._refresh_job(seconds), self._verify_job(seconds)]
         processes = [wrk.start(job) for job in jobs]
         refresh, verify = (wrk.finish(p, job) for p, job in zip(processes, jobs, strict=True))
         into.refresh.runs.append(refresh)
         into.verify.runs.append(verify)
+
+
+def steady(load: SideBySide, seconds: float) -> Phases:
+    """The load with no purge running, in runs as long as those during the purge, so that
+    their medians are of like figures; taken before the purge and again after it, since the
+    other work on the machine changes meanwhile."""
+    phases = Phases()
+    with load.timing(phases):
+        for _ in range(max(1, math.ceil(seconds / CHUNK_SECONDS))):
+            load.run(CHUNK_SECONDS, phases)
+    return phases
 
 
 def purge_under_load(settings: Settings, load: SideBySide) -> tuple[float, int, Phases]:
@@ -150,11 +176,12 @@ def purge_under_load(settings: Settings, load: SideBySide) -> tuple[float, int, 
             outcome.append((time.perf_counter() - started, deleted))
 
     worker = threading.Thread(target=asyncio.run, args=(purge(),), name="purge")
-    worker.start()
     during = Phases()
-    while worker.is_alive():
-        load.run(CHUNK_SECONDS, during)
-    worker.join(PURGE_TIMEOUT_SECONDS)
+    with load.timing(during):
+        worker.start()
+        while worker.is_alive():
+            load.run(CHUNK_SECONDS, during)
+        worker.join(PURGE_TIMEOUT_SECONDS)
     if not outcome or outcome[0][1] is None:
         raise RuntimeError("the purge did not run")
     seconds, deleted = outcome[0]

@@ -62,7 +62,7 @@ def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:
         check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "`GET /auth/verify` before / during purge" in completed.stdout
+    assert "`GET /auth/verify` before / during / after purge" in completed.stdout
     assert "load average (1, 5, 15 min)" in completed.stdout
 
     dump = json.loads(out.with_suffix(".json").read_text())
@@ -75,6 +75,8 @@ def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:
         assert r["rows_after"] == r["live"], r["store"]
         assert r["refresh_runs_during_purge"] >= 1, r["store"]
         # The gateway checks ran beside the refreshes in both phases, and were answered.
-        for phase in ("before", "during_purge"):
+        for phase in ("before", "during_purge", "after"):
             assert r[f"verify_rate_{phase}"] > 0, (r["store"], phase)
             assert 0 < r[f"verify_p50_{phase}_ms"] <= r[f"verify_p99_{phase}_ms"], r["store"]
+            assert r[f"server_cores_{phase}"] > 0, (r["store"], phase)
+        assert r["purge_cores"] > 0, r["store"]
