@@ -48,14 +48,14 @@ CAP = 100  # the default MAX_SESSIONS_PER_USER
 LIVE_PER_USER = 10  # the other users' live sessions
 SCRAPES = 20
 # The load's runs before and after the purge last four times the listing run: 20 s at 5 s.
-STEADY_RUNS_PER_SECOND = 4
+STEADY_MULTIPLE = 4
 
 
 @dataclass(frozen=True, slots=True)
 class HousekeepingPlan:
     rows: int
     live: int
-    seconds: float  # of the listing run and the idle refresh run
+    seconds: float  # of the listing run; the steady load STEADY_MULTIPLE times as long
     connections: int  # of the listing run
     workdir: Path
 
@@ -257,9 +257,9 @@ def _measure(
     list_cpu_ms = 1000 * (server.cpu_seconds() - cpu_before) / max(1, listing.requests)
     scrape_before = _scrape_ms(server)
     load = SideBySide(server, settings, list(rest), token_file, workdir)
-    before = steady(load, STEADY_RUNS_PER_SECOND * seconds)
+    before = steady(load, STEADY_MULTIPLE * seconds)
     purge_seconds, purged, during = purge_under_load(settings, load)
-    after = steady(load, STEADY_RUNS_PER_SECOND * seconds)
+    after = steady(load, STEADY_MULTIPLE * seconds)
     server.check_alive()
     return dict(
         list_rate=listing.rate,
