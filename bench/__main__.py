@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import housekeeping, targets, wrk
+from bench import housekeeping, housekeeping_report, targets, wrk
 from bench.configs import Config
 from bench.report import summarize, tables
 from bench.runner import Plan, Run, run, say
@@ -135,13 +135,17 @@ def _write(out: Path, text: str, result: Run, elapsed: float) -> None:
     out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
 
 
+def _load(average: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in average)
+
+
 def _housekeeping(args: argparse.Namespace) -> int:
     rows = args.rows or (5_000 if args.smoke else 1_000_000)
     live = args.live or (1_000 if args.smoke else 10_000)
     if not housekeeping.CAP + 100 <= live <= rows:
         print(f"bench: --live must be between {housekeeping.CAP + 100} and --rows", file=sys.stderr)
         return 2
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
         plan = housekeeping.HousekeepingPlan(
             rows=rows,
@@ -151,16 +155,22 @@ def _housekeeping(args: argparse.Namespace) -> int:
             workdir=Path(workdir),
         )
         results = [housekeeping.measure(store, plan) for store in args.stores]
-    elapsed = time.monotonic() - started
+    elapsed, load_after = time.monotonic() - started, os.getloadavg()
+    # Other work on the machine inflates latencies; the load says how much there was.
     text = (
         f"## authsvc housekeeping benchmark\n\n{machine()}; {elapsed / 60:.1f} minutes"
-        f"{' (smoke mode: the figures mean nothing)' if args.smoke else ''}.\n\n"
-        + housekeeping.table(results)
+        f"{' (smoke mode: the figures mean nothing)' if args.smoke else ''}; load average "
+        f"(1, 5, 15 min) {_load(load_before)} at the start, {_load(load_after)} at the end.\n\n"
+        + housekeeping_report.table(results)
     )
     print(text)
     if args.out is not None:
         args.out.with_suffix(".md").write_text(text, encoding="utf-8")
-        dump = {"machine": machine(), "housekeeping": housekeeping.as_dicts(results)}
+        dump = {
+            "machine": machine(),
+            "load_average": {"start": load_before, "end": load_after},
+            "housekeeping": housekeeping.as_dicts(results),
+        }
         args.out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
     failed = [r for r in results if r.errors or r.rows_after != r.live]
     if failed:

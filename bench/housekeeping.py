@@ -6,15 +6,14 @@ MAX_SESSIONS_PER_USER live sessions (the cap reached) and a share of the ended o
 `authsvc serve` on it, this measures `GET /auth/sessions?limit=100` for that user, the
 `/metrics` scrape (the active-sessions gauge counts in the store), and the purge that
 `authsvc sessions purge` and the periodic task run, with refresh load (rotations: writes that
-compete with the purge) in 2-second wrk runs the whole time, their p99 compared with the same
-load before.
+compete with the purge) and gateway checks (`GET /auth/verify`: no database) side by side in
+2-second wrk runs the whole time, their latency compared with the same load before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -26,7 +25,6 @@ import httpx
 from sqlalchemy import func, insert, select, text
 
 from authsvc.clock import utc_now
-from authsvc.services.housekeeping import SessionPurger
 from authsvc.settings import Settings
 from authsvc.store import open_store
 from authsvc.store.engine import create_engine
@@ -35,6 +33,13 @@ from authsvc.tokens import TokenService, new_token_id, token_hash
 from bench import wrk
 from bench.configs import BenchSettings, Config, authsvc_command
 from bench.databases import Databases
+from bench.purge_load import (
+    LiveSession,
+    Phases,
+    SideBySide,
+    purge_under_load,
+    steady,
+)
 from bench.runner import say
 from bench.servers import ServerProcess, start_server
 
@@ -42,23 +47,15 @@ BATCH = 5_000
 CAP = 100  # the default MAX_SESSIONS_PER_USER
 LIVE_PER_USER = 10  # the other users' live sessions
 SCRAPES = 20
-CHUNK_SECONDS = 2.0
-REFRESH_CONNECTIONS = 8
-PURGE_TIMEOUT_SECONDS = 3_600
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSession:
-    user_id: str
-    session_id: str
-    jti: str
+# The load's runs before and after the purge last four times the listing run: 20 s at 5 s.
+STEADY_MULTIPLE = 4
 
 
 @dataclass(frozen=True, slots=True)
 class HousekeepingPlan:
     rows: int
     live: int
-    seconds: float  # of the listing run and the idle refresh run
+    seconds: float  # of the listing run; the steady load STEADY_MULTIPLE times as long
     connections: int  # of the listing run
     workdir: Path
 
@@ -78,10 +75,28 @@ class HousekeepingResult:
     scrape_ms_after: float
     purge_seconds: float
     purged: int
-    refresh_p99_idle_ms: float
+    runs_before: int  # 2-second runs of both loads side by side, before the purge (and after)
+    refresh_p99_idle_ms: float  # the median of the runs before the purge
     refresh_p99_during_purge_ms: float  # the median of the 2-second runs during the purge
+    refresh_p99_after_ms: float
     refresh_p99_during_purge_worst_ms: float
     refresh_runs_during_purge: int
+    # GET /auth/verify beside the refreshes: p50 and p99 medians over the runs of the phase,
+    # req/s over all of them
+    verify_rate_before: float
+    verify_p50_before_ms: float
+    verify_p99_before_ms: float
+    verify_rate_during_purge: float
+    verify_p50_during_purge_ms: float
+    verify_p99_during_purge_ms: float
+    verify_p99_during_purge_worst_ms: float
+    verify_rate_after: float
+    verify_p50_after_ms: float
+    verify_p99_after_ms: float
+    server_cores_before: float  # the server's CPU seconds per second, before the purge
+    server_cores_during_purge: float
+    server_cores_after: float
+    purge_cores: float  # this process's, during the purge: the purge's own CPU
     errors: int
     rows_after: int
 
@@ -176,71 +191,6 @@ def _scrape_ms(server: ServerProcess) -> float:
     return statistics.median(timings)
 
 
-class _Refreshes:
-    """wrk refresh runs, each on sessions no earlier run rotated (a replay would be reuse)."""
-
-    def __init__(
-        self, server: ServerProcess, settings: Settings, pool: list[LiveSession], workdir: Path
-    ) -> None:
-        self._server = server
-        self._settings = settings
-        self._tokens = TokenService(settings)
-        self._pool = pool
-        self._workdir = workdir
-        self.errors = 0
-
-    def job(self, seconds: float) -> wrk.WrkJob:
-        if len(self._pool) < REFRESH_CONNECTIONS:
-            raise RuntimeError("not enough live sessions left for another refresh run")
-        owned = [self._pool.pop() for _ in range(REFRESH_CONNECTIONS)]
-        now = utc_now()
-        cookies = [
-            self._tokens.issue_refresh(
-                user_id=s.user_id, session_id=s.session_id, now=now,
-                expires_at=now + timedelta(hours=1), jti=s.jti,
-            ).token
-            for s in owned
-        ]  # fmt: skip
-        path = self._workdir / f"hk-cookies-{uuid.uuid4().hex[:8]}.txt"
-        path.write_text("".join(c + "\n" for c in cookies), encoding="ascii")
-        return wrk.WrkJob(
-            script="refresh.lua",
-            url=self._server.base_url,
-            threads=REFRESH_CONNECTIONS,
-            connections=REFRESH_CONNECTIONS,
-            seconds=seconds,
-            env={"BENCH_COOKIES": str(path), "BENCH_COOKIE_NAME": self._settings.cookie_name},
-        )
-
-    def run(self, seconds: float) -> wrk.WrkResult:
-        result = wrk.run(self.job(seconds))
-        self.errors += result.errors
-        return result
-
-
-def _purge_under_load(settings: Settings, refreshes: _Refreshes) -> tuple[float, int, list[float]]:
-    """The purge `authsvc sessions purge` runs, in a thread of this process, while refresh
-    runs back to back against the server: its seconds, the rows it deleted, each run's p99."""
-    outcome: list[tuple[float, int | None]] = []
-
-    async def purge() -> None:
-        async with open_store(settings.database_url) as store:
-            started = time.perf_counter()
-            deleted = await SessionPurger(store=store, settings=settings, clock=utc_now).purge()
-            outcome.append((time.perf_counter() - started, deleted))
-
-    worker = threading.Thread(target=asyncio.run, args=(purge(),), name="purge")
-    worker.start()
-    p99s = []
-    while worker.is_alive():
-        p99s.append(refreshes.run(CHUNK_SECONDS).p99_ms)
-    worker.join(PURGE_TIMEOUT_SECONDS)
-    if not outcome or outcome[0][1] is None:
-        raise RuntimeError("the purge did not run")
-    seconds, deleted = outcome[0]
-    return seconds, int(deleted or 0), p99s
-
-
 def measure(store: str, plan: HousekeepingPlan) -> HousekeepingResult:
     bench = BenchSettings(run_id=uuid.uuid4().hex[:6])
     dbs = Databases(plan.workdir)
@@ -306,9 +256,10 @@ def _measure(
     )
     list_cpu_ms = 1000 * (server.cpu_seconds() - cpu_before) / max(1, listing.requests)
     scrape_before = _scrape_ms(server)
-    refreshes = _Refreshes(server, settings, list(rest), workdir)
-    idle = refreshes.run(max(seconds, CHUNK_SECONDS))
-    purge_seconds, purged, p99s = _purge_under_load(settings, refreshes)
+    load = SideBySide(server, settings, list(rest), token_file, workdir)
+    before = steady(load, STEADY_MULTIPLE * seconds)
+    purge_seconds, purged, during = purge_under_load(settings, load)
+    after = steady(load, STEADY_MULTIPLE * seconds)
     server.check_alive()
     return dict(
         list_rate=listing.rate,
@@ -320,34 +271,28 @@ def _measure(
         scrape_ms_after=_scrape_ms(server),
         purge_seconds=purge_seconds,
         purged=purged,
-        refresh_p99_idle_ms=idle.p99_ms,
-        refresh_p99_during_purge_ms=statistics.median(p99s) if p99s else 0.0,
-        refresh_p99_during_purge_worst_ms=max(p99s, default=0.0),
-        refresh_runs_during_purge=len(p99s),
-        errors=listing.errors + refreshes.errors,
+        runs_before=len(before.refresh.runs),
+        refresh_p99_idle_ms=before.refresh.p99_ms,
+        refresh_p99_during_purge_ms=during.refresh.p99_ms,
+        refresh_p99_during_purge_worst_ms=during.refresh.worst_p99_ms,
+        refresh_p99_after_ms=after.refresh.p99_ms,
+        refresh_runs_during_purge=len(during.refresh.runs),
+        **_verify_figures(before=before, during_purge=during, after=after),
+        server_cores_before=before.server_cores,
+        server_cores_during_purge=during.server_cores,
+        server_cores_after=after.server_cores,
+        purge_cores=during.bench_cores,
+        errors=listing.errors + sum(p.errors for ps in (before, during, after) for p in ps.all()),
     )
 
 
-def table(results: list[HousekeepingResult]) -> str:
-    lines = [
-        "| store | rows (live) | `GET /auth/sessions?limit=100`, cap reached "
-        "| scrape at full / after purge | purge | refresh p99 idle / during purge | errors |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.store} | {r.rows:,} ({r.live:,}) "
-            f"| {r.list_rate:,.0f} req/s, p50 {r.list_p50_ms:.1f} ms, p99 {r.list_p99_ms:.1f} ms, "
-            f"{r.list_bytes / 1024:.1f} KiB, {r.list_cpu_ms:.1f} CPU ms/req "
-            f"| {r.scrape_ms_before:.1f} ms / {r.scrape_ms_after:.1f} ms "
-            f"| {r.purged:,} rows in {r.purge_seconds:.1f} s "
-            f"({r.purged / max(r.purge_seconds, 1e-9):,.0f} rows/s), {r.rows_after:,} left "
-            f"| {r.refresh_p99_idle_ms:.1f} ms / {r.refresh_p99_during_purge_ms:.1f} ms "
-            f"(median of {r.refresh_runs_during_purge} runs; worst "
-            f"{r.refresh_p99_during_purge_worst_ms:.1f} ms) "
-            f"| {r.errors} |"
-        )
-    return "\n".join(lines) + "\n"
+def _verify_figures(**phases: Phases) -> dict[str, float]:
+    figures = {"verify_p99_during_purge_worst_ms": phases["during_purge"].verify.worst_p99_ms}
+    for name, phase in phases.items():
+        figures[f"verify_rate_{name}"] = phase.verify.rate
+        figures[f"verify_p50_{name}_ms"] = phase.verify.p50_ms
+        figures[f"verify_p99_{name}_ms"] = phase.verify.p99_ms
+    return figures
 
 
 def as_dicts(results: list[HousekeepingResult]) -> list[dict[str, object]]:

@@ -1,4 +1,6 @@
 -- GET $BENCH_PATH, cycling through the Bearer tokens in $BENCH_TOKENS (one per line), if any.
+-- With $BENCH_PAUSE_MS, each connection waits that long after an answer before its next
+-- request: a steady load below what the server can take, instead of as much as it can.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local report = require("report")
 
@@ -25,6 +27,14 @@ end
 -- init(): wrk looks for request() in the main state to know the requests are dynamic.)
 function request()
   return next_request()
+end
+
+-- Defined only when asked for: wrk paces every request of a script that has delay().
+local pause_ms = tonumber(os.getenv("BENCH_PAUSE_MS") or "")
+if pause_ms ~= nil then
+  function delay()
+    return pause_ms
+  end
 end
 
 done = report.done()

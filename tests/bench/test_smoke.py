@@ -62,11 +62,21 @@ def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:
         check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "`GET /auth/verify` before / during / after purge" in completed.stdout
+    assert "load average (1, 5, 15 min)" in completed.stdout
 
-    results = json.loads(out.with_suffix(".json").read_text())["housekeeping"]
+    dump = json.loads(out.with_suffix(".json").read_text())
+    assert len(dump["load_average"]["start"]) == len(dump["load_average"]["end"]) == 3
+    results = dump["housekeeping"]
     assert [r["store"] for r in results] == STORES
     for r in results:
         assert r["errors"] == 0, r["store"]
         assert r["purged"] == r["rows"] - r["live"], r["store"]
         assert r["rows_after"] == r["live"], r["store"]
         assert r["refresh_runs_during_purge"] >= 1, r["store"]
+        # The gateway checks ran beside the refreshes in both phases, and were answered.
+        for phase in ("before", "during_purge", "after"):
+            assert r[f"verify_rate_{phase}"] > 0, (r["store"], phase)
+            assert 0 < r[f"verify_p50_{phase}_ms"] <= r[f"verify_p99_{phase}_ms"], r["store"]
+            assert r[f"server_cores_{phase}"] > 0, (r["store"], phase)
+        assert r["purge_cores"] > 0, r["store"]
