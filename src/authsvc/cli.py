@@ -8,7 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
+from authsvc.cli_audit import add_audit_commands
 from authsvc.container import Core, open_core
 from authsvc.errors import AuthError, StoreUnavailable
 from authsvc.keys import KeyRing, generate_private_key, key_id, private_pem, public_pem
@@ -190,6 +191,11 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     print(asyncio.run(_upgrade(settings, create_directories=args.create_dirs)))
 
 
+def _management_core() -> AbstractAsyncContextManager[Core]:
+    """The store of a command that signs nothing, every failure one line."""
+    return _database(_load_settings(signs_tokens=False))
+
+
 def _sessions_purge(_: argparse.Namespace) -> None:
     print(asyncio.run(_purge_sessions(_load_settings(signs_tokens=False))))
 
@@ -277,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_parser(
         "purge", help="delete sessions ended longer ago than SESSION_RETENTION_SECONDS"
     ).set_defaults(run=_sessions_purge)
+    add_audit_commands(commands, _management_core)
 
     keys = commands.add_parser("keys", help="manage access-token signing keys").add_subparsers(
         dest="keys_command", required=True, metavar="COMMAND"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
@@ -22,8 +22,9 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
+from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.housekeeping import SessionPurger, periodic_purge
+from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
@@ -36,7 +37,7 @@ log = logging.getLogger("authsvc")
 
 @dataclass(frozen=True, slots=True)
 class Core:
-    """What every command needs: the store, password hashing and the purge of old sessions."""
+    """What every command needs: the store, password hashing and the purges of old rows."""
 
     settings: Settings
     clock: Clock
@@ -44,8 +45,34 @@ class Core:
     passwords: PasswordService
     policy: PasswordPolicy
     purger: SessionPurger
-    # Where every flow reports its events: the security log, and the metrics when serving.
+    audit_purger: AuditPurger
+    # Where every flow reports its events: the security log, the audit log in the store, and
+    # the metrics when serving.
     observer: Observer
+
+    @classmethod
+    def over(
+        cls,
+        store: Store,
+        *,
+        settings: Settings,
+        clock: Clock,
+        passwords: PasswordService,
+        observer: Observer,
+    ) -> Core:
+        """The core over `store`, its purges included."""
+        return cls(
+            settings=settings,
+            clock=clock,
+            store=store,
+            passwords=passwords,
+            policy=PasswordPolicy(settings),
+            purger=SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
+            audit_purger=AuditPurger(
+                store=store, settings=settings, clock=clock, observer=observer
+            ),
+            observer=observer,
+        )
 
     def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
         """The account flows; registration is throttled only when given a throttle."""
@@ -71,6 +98,7 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     authenticator: Authenticator
+    audit: AuditService
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
     readiness_probes: Mapping[str, Probe]
@@ -83,17 +111,16 @@ class Services:
     def with_store(self, store: Store) -> Services:
         """The same services over another store, such as one whose database is unreachable.
 
-        The revocation list keeps the store it was loaded from: it answers from memory.
+        The revocation list keeps the store it was loaded from: it answers from memory. The
+        audit log writes to the new store.
         """
-        core = replace(
-            self.core,
-            store=store,
-            purger=SessionPurger(
-                store=store,
-                settings=self.core.settings,
-                clock=self.core.clock,
-                observer=self.core.observer,
-            ),
+        old = self.core
+        core = Core.over(
+            store,
+            settings=old.settings,
+            clock=old.clock,
+            passwords=old.passwords,
+            observer=build_observer(self.metrics, audit_store=store, clock=old.clock),
         )
         return assemble(
             core,
@@ -133,6 +160,7 @@ def assemble(
             observer=core.observer,
         ),
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        audit=AuditService(store=core.store),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
@@ -147,12 +175,13 @@ async def open_core(
     migrate: bool | None = None,
     create_directories: bool = False,
     observer: Observer | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Core]:
     """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing.
 
-    Events go to `observer`, by default the security log alone.
+    Events go to `observer`, by default the security log, the audit log in the store, and
+    `metrics` when given.
     """
-    observer = observer if observer is not None else build_observer(None)
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(
             open_store(
@@ -163,14 +192,10 @@ async def open_core(
         )
         passwords = PasswordService(settings)
         stack.push_async_callback(passwords.aclose)
-        yield Core(
-            settings=settings,
-            clock=clock,
-            store=store,
-            passwords=passwords,
-            policy=PasswordPolicy(settings),
-            purger=SessionPurger(store=store, settings=settings, clock=clock, observer=observer),
-            observer=observer,
+        if observer is None:
+            observer = build_observer(metrics, audit_store=store, clock=clock)
+        yield Core.over(
+            store, settings=settings, clock=clock, passwords=passwords, observer=observer
         )
 
 
@@ -191,9 +216,7 @@ async def open_services(
     tokens = TokenService(settings, keys=keys)
     PasswordPolicy.warm_up()
     async with AsyncExitStack() as stack:
-        core = await stack.enter_async_context(
-            open_core(settings, clock=clock, observer=build_observer(metrics))
-        )
+        core = await stack.enter_async_context(open_core(settings, clock=clock, metrics=metrics))
         log.info(
             "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
             core.passwords.concurrency,
@@ -205,7 +228,9 @@ async def open_services(
             open_revocation_list(settings, store=core.store, clock=clock, redis=redis)
         )
         await stack.enter_async_context(
-            periodic_purge(core.purger, settings.session_purge_interval_seconds)
+            periodic_purge(
+                (core.purger, core.audit_purger), settings.session_purge_interval_seconds
+            )
         )
         yield assemble(
             core,

@@ -26,6 +26,7 @@ from pydantic_settings import (
 from redis.asyncio.connection import parse_url as parse_redis_url
 
 from authsvc.secret_rules import check_secrets, is_asymmetric
+from authsvc.settings_audit import AuditSettings
 
 # Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -56,7 +57,7 @@ ASYNC_DATABASE_URLS = {
 }
 
 
-class Settings(BaseSettings):
+class Settings(AuditSettings, BaseSettings):
     """Everything authsvc reads from its environment (names are case-insensitive)."""
 
     # Refusal messages must never quote the offending input: it may be a secret.

@@ -182,7 +182,7 @@ class SessionService:
         await self._report_refresh(EventKind.REFRESH_ROTATED, session, client)
         return IssuedTokens(access=access, refresh=refresh, session_id=session.id)
 
-    async def logout(self, refresh_token: str | None) -> None:
+    async def logout(self, refresh_token: str | None, client: ClientInfo | None = None) -> None:
         """End the session a refresh token belongs to; a no-op for anything unusable."""
         if not refresh_token:
             return
@@ -191,11 +191,14 @@ class SessionService:
             claims = self._tokens.verify_refresh(refresh_token, now=now)
         except InvalidToken:
             return
-        await self._revoke_one(claims.session_id, reason="logout", now=now)
+        # The token is signed, so the session is this user's; the user id puts it on record.
+        await self._revoke_one(
+            claims.session_id, reason="logout", now=now, user_id=claims.user_id, client=client
+        )
 
-    async def logout_all(self, claims: AccessClaims) -> None:
+    async def logout_all(self, claims: AccessClaims, client: ClientInfo | None = None) -> None:
         now = self._clock()
-        await self._revoke_all(claims.user_id, reason="logout_all", now=now)
+        await self._revoke_all(claims.user_id, reason="logout_all", now=now, client=client)
 
     async def list_sessions(
         self, claims: AccessClaims, *, limit: int, cursor: str | None = None
@@ -213,7 +216,9 @@ class SessionService:
         has_more = len(records) > limit
         return SessionPage(page, encode_cursor(page[-1]) if has_more else None)
 
-    async def end_session(self, claims: AccessClaims, session_id: str) -> None:
+    async def end_session(
+        self, claims: AccessClaims, session_id: str, client: ClientInfo | None = None
+    ) -> None:
         """Sign one of the caller's own sessions out.
 
         Raises: SessionNotFound, also for other users' sessions, so ids cannot be probed.
@@ -223,7 +228,7 @@ class SessionService:
             raise SessionNotFound
         now = self._clock()
         if not await self._revoke_one(
-            session_id, reason="signed_out", now=now, user_id=claims.user_id
+            session_id, reason="signed_out", now=now, user_id=claims.user_id, client=client
         ):
             raise SessionNotFound
 
@@ -248,7 +253,9 @@ class SessionService:
             raise
         await self._throttle.succeeded(user.username, client.ip)
         now = self._clock()
-        await self._revoke_all(user.id, reason="password_changed", now=now, keep=claims.session_id)
+        await self._revoke_all(
+            user.id, reason="password_changed", now=now, keep=claims.session_id, client=client
+        )
         await self._report_password_change(EventKind.PASSWORD_CHANGED, claims, client)
 
     async def _open(self, user: UserRecord, client: ClientInfo) -> IssuedTokens:
@@ -279,7 +286,7 @@ class SessionService:
         if opened.ended:
             # Their access tokens die now too, on every replica, not at expiry.
             await self._revocations.add(opened.ended, revoked_at=now)
-            await self._report_revoked(user.id, "session_limit", len(opened.ended))
+            await self._report_revoked(user.id, "session_limit", len(opened.ended), client)
         refresh = self._tokens.issue_refresh(
             user_id=user.id,
             session_id=session.id,
@@ -306,7 +313,13 @@ class SessionService:
         )
 
     async def _revoke_one(
-        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
+        self,
+        session_id: str,
+        *,
+        reason: str,
+        now: datetime,
+        user_id: str | None = None,
+        client: ClientInfo | None = None,
     ) -> bool:
         revoked = await self._store.revoke_session(
             session_id, reason=reason, now=now, user_id=user_id
@@ -314,21 +327,41 @@ class SessionService:
         if revoked:
             await self._revocations.add([session_id], revoked_at=now)
             await self._observer.record(
-                SecurityEvent(EventKind.SESSION_REVOKED, session_id=session_id, reason=reason)
+                SecurityEvent(
+                    EventKind.SESSION_REVOKED,
+                    user_id=user_id,
+                    session_id=session_id,
+                    client=client,
+                    reason=reason,
+                )
             )
         return revoked
 
     async def _revoke_all(
-        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+        self,
+        user_id: str,
+        *,
+        reason: str,
+        now: datetime,
+        keep: str | None = None,
+        client: ClientInfo | None = None,
     ) -> None:
         revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
         if revoked:
             await self._revocations.add(revoked, revoked_at=now)
-            await self._report_revoked(user_id, reason, len(revoked))
+            await self._report_revoked(user_id, reason, len(revoked), client)
 
-    async def _report_revoked(self, user_id: str, reason: str, count: int) -> None:
+    async def _report_revoked(
+        self, user_id: str, reason: str, count: int, client: ClientInfo | None = None
+    ) -> None:
         await self._observer.record(
-            SecurityEvent(EventKind.SESSIONS_REVOKED, user_id=user_id, reason=reason, count=count)
+            SecurityEvent(
+                EventKind.SESSIONS_REVOKED,
+                user_id=user_id,
+                client=client,
+                reason=reason,
+                count=count,
+            )
         )
 
     async def _report_refresh(
