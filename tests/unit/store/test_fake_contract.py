@@ -12,6 +12,7 @@ import pytest
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewAuditEvent, NewSession, RotateResult, Rotation
 from tests.fakes import InMemoryStore
+from tests.support import audit_entry
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -194,16 +195,8 @@ async def test_set_password_hash_only_over_the_expected_one(store: Store) -> Non
 
 async def test_the_audit_log_appends_pages_newest_first_and_purges_by_time(store: Store) -> None:
     def entry(subject: str, minutes: int) -> NewAuditEvent:
-        return NewAuditEvent(
-            occurred_at=NOW + timedelta(minutes=minutes),
-            kind="password_changed",
-            actor_id=subject,
-            subject_id=subject,
-            session_id=None,
-            ip="127.0.0.1",
-            user_agent=None,
-            details={"count": minutes},
-        )
+        at = NOW + timedelta(minutes=minutes)
+        return audit_entry(at, subject=subject, kind="password_changed", count=minutes)
 
     for minutes in range(5):
         await store.append_audit_event(entry("alice", minutes))
