@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from tests.support import PASSWORD, LoggedIn, login, refresh_cookie, register, rotate
+from authsvc.store.engine import create_engine
+from tests.scrape import Scrape
+from tests.support import (
+    PASSWORD,
+    FakeClock,
+    LoggedIn,
+    login,
+    make_settings,
+    refresh_cookie,
+    register,
+    rotate,
+    serving,
+)
 
 NEW_PASSWORD = "an entirely new staple for the horse"
 EVENT_FIELDS = {"occurred_at", "kind", "actor_id", "session_id", "ip", "user_agent", "details"}
@@ -162,3 +176,24 @@ async def test_only_a_live_access_token_reads_the_activity(
     assert (await client.post("/auth/logout-all", headers=alice.bearer)).status_code == 204
     ended = await client.get("/auth/activity", headers=alice.bearer)
     assert (ended.status_code, ended.headers["www-authenticate"]) == (401, "Bearer")
+
+
+async def test_a_login_succeeds_when_the_audit_log_cannot_be_written(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path)
+    async with serving(settings, clock) as (_, client):
+        await register(client)
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP TABLE audit_events"))
+        finally:
+            await engine.dispose()
+
+        tokens = await login(client)  # fails open: the write failed, the login did not
+
+        assert (await client.get("/auth/me", headers=tokens.bearer)).status_code == 200
+        scrape = Scrape.parse((await client.get("/metrics")).text)
+        assert scrape.value("authsvc_audit_write_failures_total") == 1
+        assert scrape.value("authsvc_logins_total", result="succeeded") == 1

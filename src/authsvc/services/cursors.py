@@ -22,8 +22,9 @@ _SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 _CURSOR = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00) (" + _SESSION_ID.pattern + r")"
 )
-# "e" and an audit event's id, which fits a signed 64-bit integer.
-_EVENT_CURSOR = re.compile(r"e([1-9][0-9]{0,17})")
+# "e" and an audit event's id, a positive signed 64-bit integer.
+_EVENT_CURSOR = re.compile(r"e([1-9][0-9]{0,18})")
+_EVENT_ID_MAX = 2**63 - 1
 CURSOR_MAX_LENGTH = 128
 
 
@@ -61,7 +62,7 @@ def decode_event_cursor(cursor: str) -> int:
     Raises: InvalidCursor.
     """
     match = _EVENT_CURSOR.fullmatch(_unwrap(cursor))
-    if match is None:
+    if match is None or int(match.group(1)) > _EVENT_ID_MAX:
         raise InvalidCursor
     return int(match.group(1))
 

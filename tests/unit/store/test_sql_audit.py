@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewAuditEvent
 from authsvc.store.engine import create_engine
+from authsvc.store.migrate import _config
 from authsvc.store.purge import AUDIT_PURGE_LOCK_KEY
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -135,3 +138,31 @@ async def test_a_users_page_is_read_through_its_index(database_url: str) -> None
         assert "TEMP B-TREE" not in plan, plan  # no sort: the index gives the order
     finally:
         await engine.dispose()
+
+
+async def test_the_migration_goes_down_and_up_again_keeping_the_other_tables(
+    database_url: str,
+) -> None:
+    async with open_store(database_url, migrate=True) as store:
+        owner = await store.create_user(username="alice", email=None, password_hash="x", now=NOW)
+        await store.append_audit_event(entry(owner.id))
+
+    def downgrade(connection: Connection) -> None:
+        config = _config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(downgrade)
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "audit_events" not in tables
+    finally:
+        await engine.dispose()
+
+    async with open_store(database_url, migrate=True) as store:
+        assert await store.get_user_by_username("alice") is not None
+        assert await store.list_audit_events(limit=10) == []
+        await store.append_audit_event(entry(owner.id))
+        assert len(await store.list_audit_events(subject_id=owner.id, limit=10)) == 1
