@@ -140,7 +140,8 @@ audit_events = Table(
     Column("user_agent", String(256), nullable=True),
     # A small JSON object (reason, count): never a password, token, token id or username.
     Column("details", String(512), nullable=True),
-    # One user's events, newest first (GET /auth/activity); the purge finds old rows by time.
+    # One user's events, newest first (GET /auth/activity); everyone's come from the primary
+    # key; the purge finds old rows by time.
     Index("ix_audit_events_subject_id", "subject_id", "id"),
     Index("ix_audit_events_occurred_at", "occurred_at"),
 )
