@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from authsvc.errors import UsernameTaken
 from authsvc.store.base import (
+    AuditRecord,
+    NewAuditEvent,
     NewSession,
     OpenedSession,
     RotateOutcome,
@@ -37,6 +39,7 @@ class InMemoryStore:
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self._skeletons: dict[str, str] = {}  # skeleton -> user id
+        self.audit: list[AuditRecord] = []  # oldest first
         self.closed = False
 
     # Users
@@ -233,6 +236,29 @@ class InMemoryStore:
 
     async def count_active_sessions(self, *, now: datetime) -> int:
         return sum(1 for s in self.sessions.values() if s.is_active(now))
+
+    # Audit log
+
+    async def append_audit_event(self, event: NewAuditEvent) -> None:
+        next_id = self.audit[-1].id + 1 if self.audit else 1
+        self.audit.append(AuditRecord(**asdict(event), id=next_id))
+
+    async def list_audit_events(
+        self, *, subject_id: str | None = None, limit: int, before: int | None = None
+    ) -> list[AuditRecord]:
+        chosen = [
+            e
+            for e in reversed(self.audit)
+            if (subject_id is None or e.subject_id == subject_id)
+            and (before is None or e.id < before)
+        ]
+        return chosen[:limit]
+
+    async def purge_audit_events(self, *, before: datetime, batch_size: int) -> int | None:
+        kept = [e for e in self.audit if e.occurred_at >= before]
+        deleted = len(self.audit) - len(kept)
+        self.audit = kept
+        return deleted
 
     # Lifecycle
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
+from authsvc.app import create_app
 from authsvc.settings import HOST_COOKIE_NAME, Settings
+from authsvc.store.base import NewAuditEvent
 
 ACCESS_SECRET = "test-access-secret-0123456789abcdef0123456789"
 REFRESH_SECRET = "test-refresh-secret-fedcba9876543210fedcba987"
@@ -105,3 +111,33 @@ async def assert_session_dead(client: httpx.AsyncClient, tokens: LoggedIn) -> No
     refreshed = await rotate(client, tokens.refresh_token)
     assert refreshed.status_code == 401
     assert refreshed.headers["www-authenticate"] == "Bearer"
+
+
+def audit_entry(
+    occurred_at: datetime, *, subject: str = "u", kind: str = "login_succeeded", **details: int
+) -> NewAuditEvent:
+    """An audit-log entry about `subject`, by `subject`, with no client."""
+    return NewAuditEvent(
+        occurred_at=occurred_at,
+        kind=kind,
+        actor_id=subject,
+        subject_id=subject,
+        session_id=None,
+        ip=None,
+        user_agent=None,
+        details=details,
+    )
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings, clock: FakeClock
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A started app on `settings` and a client of it, as a browser's fetch calls it."""
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as client,
+    ):
+        yield app, client

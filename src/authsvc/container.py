@@ -22,8 +22,9 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
+from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.housekeeping import SessionPurger, periodic_purge
+from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
@@ -38,20 +39,27 @@ log = logging.getLogger("authsvc")
 
 @dataclass(frozen=True, slots=True)
 class Core:
-    """What every command needs: the store, password hashing and the purge of old sessions."""
+    """What every command needs: the store, password hashing and the purges of old rows."""
 
     settings: Settings
     clock: Clock
     store: Store
     passwords: PasswordService
     policy: PasswordPolicy
-    # Where every flow reports its events: the security log, and the metrics when serving.
+    # Where every flow reports its events: the security log, the audit log in the store, and
+    # the metrics when serving.
     observer: Observer
 
+    # The purges of this core's store: built when asked, so that they follow `replace`.
     @property
     def purger(self) -> SessionPurger:
-        """The purge of this core's store; built when asked, so it follows `replace`."""
         return SessionPurger(
+            store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
+        )
+
+    @property
+    def audit_purger(self) -> AuditPurger:
+        return AuditPurger(
             store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
         )
 
@@ -80,6 +88,7 @@ class Services:
     sessions: SessionService
     password_changes: PasswordChangeService
     authenticator: Authenticator
+    audit: AuditService
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
     readiness_probes: Mapping[str, Probe]
@@ -92,10 +101,15 @@ class Services:
     def with_store(self, store: Store) -> Services:
         """The same services over another store, such as one whose database is unreachable.
 
-        The revocation list keeps the store it was loaded from: it answers from memory.
+        The revocation list keeps the store it was loaded from: it answers from memory. The
+        audit log writes to the new store.
         """
         return assemble(
-            replace(self.core, store=store),
+            replace(
+                self.core,
+                store=store,
+                observer=build_observer(self.metrics, audit_store=store, clock=self.core.clock),
+            ),
             tokens=self.tokens,
             revocations=self.revocations,
             throttle=self.throttle,
@@ -139,6 +153,7 @@ def assemble(
             observer=core.observer,
         ),
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        audit=AuditService(store=core.store),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
@@ -153,12 +168,13 @@ async def open_core(
     migrate: bool | None = None,
     create_directories: bool = False,
     observer: Observer | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Core]:
     """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing.
 
-    Events go to `observer`, by default the security log alone.
+    Events go to `observer`, by default the security log, the audit log in the store, and
+    `metrics` when given.
     """
-    observer = observer if observer is not None else build_observer(None)
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(
             open_store(
@@ -169,13 +185,15 @@ async def open_core(
         )
         passwords = PasswordService(settings)
         stack.push_async_callback(passwords.aclose)
+        if observer is None:
+            observer = build_observer(metrics, audit_store=store, clock=clock)
         yield Core(
             settings=settings,
             clock=clock,
             store=store,
             passwords=passwords,
-            observer=observer,
             policy=PasswordPolicy(settings),
+            observer=observer,
         )
 
 
@@ -196,9 +214,7 @@ async def open_services(
     tokens = TokenService(settings, keys=keys)
     PasswordPolicy.warm_up()
     async with AsyncExitStack() as stack:
-        core = await stack.enter_async_context(
-            open_core(settings, clock=clock, observer=build_observer(metrics))
-        )
+        core = await stack.enter_async_context(open_core(settings, clock=clock, metrics=metrics))
         log.info(
             "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
             core.passwords.concurrency,
@@ -210,7 +226,9 @@ async def open_services(
             open_revocation_list(settings, store=core.store, clock=clock, redis=redis)
         )
         await stack.enter_async_context(
-            periodic_purge(core.purger, settings.session_purge_interval_seconds)
+            periodic_purge(
+                (core.purger, core.audit_purger), settings.session_purge_interval_seconds
+            )
         )
         yield assemble(
             core,

@@ -23,6 +23,7 @@ from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
 from authsvc.services.accounts import AccountService
+from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.sessions import SessionService
@@ -67,6 +68,7 @@ AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
 PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
+AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]
 # Every recipient of the app's security events, as one (observers/fan_out.py).

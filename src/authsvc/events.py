@@ -1,7 +1,7 @@
 """Security events: what the flows report as it happens, as typed values, and who hears them.
 
 A flow builds one `SecurityEvent` and hands it to one `Observer`; which recipients exist (the
-security log, the metrics, later a persisted audit log) is decided where the app is wired, in
+security log, the metrics, the persisted audit log) is decided where the app is wired, in
 `authsvc.observers`. Fields are identifiers and client facts only: never a password, a token, a
 token id or a secret; a username only as `account_ref`, a keyed hash (a mistyped password often
 lands in the username field).
@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     SESSION_REVOKED = "session_revoked"
     SESSIONS_REVOKED = "sessions_revoked"
     SESSIONS_PURGED = "sessions_purged"
+    AUDIT_EVENTS_PURGED = "audit_events_purged"
     PASSWORD_CHANGED = "password_changed"
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     PASSWORD_CHANGE_THROTTLED = "password_change_throttled"
@@ -49,6 +50,8 @@ class SecurityEvent:
 
     kind: EventKind
     user_id: str | None = None
+    # Who acted on `user_id`'s account when it was not the user themself (an administrator).
+    actor_id: str | None = None
     session_id: str | None = None
     client: ClientInfo | None = None
     # Why sessions ended, in the services' words ("logout", "session_limit", ...).

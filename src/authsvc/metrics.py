@@ -107,6 +107,11 @@ class Metrics:
             ["event"],
             registry=registry,
         )
+        self._audit_failures = Counter(
+            "authsvc_audit_write_failures_total",
+            "Security events the audit log could not store (the flows went on).",
+            registry=registry,
+        )
         # Every known series exists from the start, at zero, so rate() sees its first event.
         for result in LOGIN_RESULTS:
             self._logins.labels(result)
@@ -176,6 +181,9 @@ class Metrics:
             self._revoked.labels(reason if reason in REVOKE_REASONS else OTHER).inc(count)
 
     # exposition
+
+    def audit_write_failed(self) -> None:
+        self._audit_failures.inc()
 
     def render(self, *, sessions_active: int | None) -> bytes:
         """The text exposition; `sessions_active` None leaves the gauge out (store down)."""

@@ -63,6 +63,7 @@ async def test_metrics_are_prometheus_text_with_the_usual_headers(
         "authsvc_throttled_requests": "counter",
         "authsvc_sessions_revoked": "counter",
         "authsvc_security_events": "counter",
+        "authsvc_audit_write_failures": "counter",
         "authsvc_sessions_active": "gauge",
         "authsvc_http_requests": "counter",
         "authsvc_http_request_duration_seconds": "histogram",

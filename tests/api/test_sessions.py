@@ -188,13 +188,14 @@ async def test_cursors_not_handed_out_are_refused(
     assert response.json() == {"detail": "Invalid cursor"}
 
 
+@pytest.mark.parametrize("path", ["/auth/sessions", "/auth/activity"])  # the paged lists
 @pytest.mark.parametrize(
     "params", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"cursor": "A" * 129}]
 )
 async def test_limits_and_cursors_out_of_bounds_are_422(
-    client: httpx.AsyncClient, alice: LoggedIn, params: dict[str, str]
+    client: httpx.AsyncClient, alice: LoggedIn, params: dict[str, str], path: str
 ) -> None:
-    response = await client.get("/auth/sessions", headers=alice.bearer, params=params)
+    response = await client.get(path, headers=alice.bearer, params=params)
     assert response.status_code == 422
     assert "detail" in response.json()
 

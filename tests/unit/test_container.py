@@ -16,8 +16,17 @@ from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics
 from authsvc.services.sessions import ClientInfo
 from authsvc.settings import ManagementSettings, Settings
+from tests.fakes import InMemoryStore
 from tests.scrape import Scrape
-from tests.support import BASE_URL, CSRF_HEADER, PASSWORD, FakeClock, login, register
+from tests.support import (
+    BASE_URL,
+    CSRF_HEADER,
+    PASSWORD,
+    FakeClock,
+    login,
+    make_settings,
+    register,
+)
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 
@@ -112,3 +121,22 @@ async def test_commands_open_the_core_without_signing_secrets(tmp_path: Path) ->
         user = await core.accounts().create_user("alice", PASSWORD, email=None)
         assert [u.id for u in await core.store.list_users()] == [user.id]
     assert not (argon2_threads() - before)
+
+
+async def test_commands_and_the_app_both_write_the_audit_log(tmp_path: Path) -> None:
+    settings = ManagementSettings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
+    )
+    event = SecurityEvent(EventKind.PASSWORD_CHANGED, user_id="u1")
+    async with open_core(settings, migrate=True) as core:
+        await core.observer.record(event)
+    app_settings = make_settings(tmp_path)
+    async with open_services(app_settings) as services:
+        await services.observer.record(event)
+        # A container over another store writes that store's audit log.
+        other = services.with_store(InMemoryStore())
+        await other.observer.record(event)
+        stored = await services.core.store.list_audit_events(subject_id="u1", limit=10)
+        assert [e.kind for e in stored] == ["password_changed"] * 2
+        assert isinstance(other.core.store, InMemoryStore)
+        assert [e.subject_id for e in other.core.store.audit] == ["u1"]

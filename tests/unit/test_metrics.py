@@ -25,6 +25,7 @@ FAMILIES = {
     "authsvc_throttled_requests_total": ("counter", {"flow"}),
     "authsvc_sessions_revoked_total": ("counter", {"reason"}),
     "authsvc_security_events_total": ("counter", {"event"}),
+    "authsvc_audit_write_failures_total": ("counter", set()),
     "authsvc_sessions_active": ("gauge", set()),
 }
 

@@ -81,20 +81,24 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         openapi_extra=reads_cookie,
     )
     async def logout(
-        request: Request, response: Response, sessions: SessionsDep, observer: ObserverDep
+        request: Request,
+        response: Response,
+        sessions: SessionsDep,
+        observer: ObserverDep,
+        client: ClientDep,
     ) -> None:
         """End this session and clear the cookie; safe to repeat."""
-        await sessions.logout(await cookie.read(request, observer))
+        await sessions.logout(await cookie.read(request, observer), client)
         cookie.clear(response)
 
     @router.post(
         "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=responses.UNAUTHORIZED
     )
     async def logout_all(
-        response: Response, sessions: SessionsDep, claims: CurrentClaimsDep
+        response: Response, sessions: SessionsDep, claims: CurrentClaimsDep, client: ClientDep
     ) -> None:
         """End every session of the current user, on every device."""
-        await sessions.logout_all(claims)
+        await sessions.logout_all(claims, client)
         cookie.clear(response)
 
     return router

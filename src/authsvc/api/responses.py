@@ -55,4 +55,5 @@ PASSWORD_CHANGE: Responses = {
 }
 
 SESSIONS_PAGE: Responses = {**_describe(400, "Invalid cursor"), **NOT_AUTHENTICATED}
+ACTIVITY_PAGE: Responses = SESSIONS_PAGE
 SESSION_END: Responses = {**NOT_AUTHENTICATED, **_describe(404, "No such session")}

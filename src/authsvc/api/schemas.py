@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from authsvc.settings import PASSWORD_HARD_LIMIT
-from authsvc.store.base import SessionRecord, UserProfile, UserRecord
+from authsvc.store.base import AuditDetail, AuditRecord, SessionRecord, UserProfile, UserRecord
 from authsvc.tokens import IssuedToken
 
 # Generous bounds on raw input; the services apply the real rules after normalisation.
@@ -79,6 +79,29 @@ class SessionOut(BaseModel):
 
 class SessionsOut(BaseModel):
     sessions: list[SessionOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class ActivityEventOut(BaseModel):
+    occurred_at: datetime
+    kind: str = Field(description="The event name, as in the security log")
+    actor_id: str | None = Field(
+        description="Who did it: the user's own id, or the administrator's who acted"
+    )
+    session_id: str | None
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, AuditDetail] = Field(description="Why (`reason`), how many (`count`)")
+
+    @classmethod
+    def from_record(cls, event: AuditRecord) -> ActivityEventOut:
+        return cls.model_validate(event, from_attributes=True)
+
+
+class ActivityOut(BaseModel):
+    events: list[ActivityEventOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page"
     )

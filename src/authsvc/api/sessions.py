@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, status
 
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
+from authsvc.api.paging import PAGE_DEFAULT, PageCursor, PageLimit
 from authsvc.api.schemas import SessionOut, SessionsOut
-from authsvc.deps import CurrentClaimsDep, SessionsDep
-from authsvc.services.cursors import CURSOR_MAX_LENGTH
-
-PAGE_DEFAULT, PAGE_MAX = 50, 100
+from authsvc.deps import ClientDep, CurrentClaimsDep, SessionsDep
 
 router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Depends(no_store)])
 
@@ -24,11 +22,8 @@ router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Dep
 async def list_sessions(
     claims: CurrentClaimsDep,
     sessions: SessionsDep,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page"),
-    ] = None,
+    limit: PageLimit = PAGE_DEFAULT,
+    cursor: PageCursor = None,
 ) -> SessionsOut:
     """The current user's live sessions, most recently used first, a page at a time."""
     page = await sessions.list_sessions(claims, limit=limit, cursor=cursor)
@@ -44,7 +39,10 @@ async def list_sessions(
     responses=responses.SESSION_END,
 )
 async def delete_session(
-    session_id: Annotated[str, Path(max_length=64)], claims: CurrentClaimsDep, sessions: SessionsDep
+    session_id: Annotated[str, Path(max_length=64)],
+    claims: CurrentClaimsDep,
+    sessions: SessionsDep,
+    client: ClientDep,
 ) -> None:
     """Sign one of the current user's sessions out; its tokens stop working at once."""
-    await sessions.end_session(claims, session_id)
+    await sessions.end_session(claims, session_id, client)

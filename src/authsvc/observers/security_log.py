@@ -28,9 +28,10 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         EventKind.REFRESH_GRACE_REPLAYED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
         EventKind.REFRESH_REUSE_DETECTED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
         EventKind.REFRESH_COOKIE_DUPLICATED: (logging.WARNING, ("count",)),
-        EventKind.SESSION_REVOKED: (logging.INFO, ("session_id", "reason")),
+        EventKind.SESSION_REVOKED: (logging.INFO, ("user_id", "session_id", "reason")),
         EventKind.SESSIONS_REVOKED: (logging.INFO, ("user_id", "reason", "count")),
         EventKind.SESSIONS_PURGED: (logging.INFO, ("count",)),
+        EventKind.AUDIT_EVENTS_PURGED: (logging.INFO, ("count",)),
         EventKind.PASSWORD_CHANGED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
         EventKind.PASSWORD_CHANGE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
         EventKind.PASSWORD_CHANGE_THROTTLED: (
@@ -72,6 +73,7 @@ def line_values(event: SecurityEvent) -> dict[str, FieldValue]:
     client = event.client
     return {
         "user_id": event.user_id,
+        "actor_id": event.actor_id,
         "session_id": event.session_id,
         "ip": client.ip if client else None,
         "user_agent": client.user_agent if client else None,

@@ -1,8 +1,9 @@
-"""Opaque page cursors for the sessions list, and the shape of a session id.
+"""Opaque page cursors for the sessions list and the activity log, and a session id's shape.
 
-A cursor is the sort key of the last session on a page, (last_used_at, id), base64url-encoded:
-clients pass it back untouched and never learn to build one. Decoding is strict, so nothing a
-client makes up reaches the database in a form it might refuse (a NUL byte, a bad date).
+A cursor is the sort key of the last item on a page, base64url-encoded: (last_used_at, id) of
+a session, the id of an audit event. Clients pass it back untouched and never learn to build
+one. Decoding is strict, so nothing a client makes up reaches the database in a form it might
+refuse (a NUL byte, a bad date, an integer out of range).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 _CURSOR = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00) (" + _SESSION_ID.pattern + r")"
 )
+# "e" and an audit event's id, a positive signed 64-bit integer.
+_EVENT_CURSOR = re.compile(r"e([1-9][0-9]{0,18})")
+_EVENT_ID_MAX = 2**63 - 1
 CURSOR_MAX_LENGTH = 128
 
 
@@ -38,13 +42,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
     Raises: InvalidCursor.
     """
-    if len(cursor) > CURSOR_MAX_LENGTH:
-        raise InvalidCursor
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise InvalidCursor from None
-    match = _CURSOR.fullmatch(raw)
+    match = _CURSOR.fullmatch(_unwrap(cursor))
     if match is None:
         raise InvalidCursor
     try:
@@ -52,3 +50,28 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     except ValueError:  # a well-formed but impossible date, such as month 13
         raise InvalidCursor from None
     return used, match.group(2)
+
+
+def encode_event_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"e{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_event_cursor(cursor: str) -> int:
+    """The id of the audit event a cursor names.
+
+    Raises: InvalidCursor.
+    """
+    match = _EVENT_CURSOR.fullmatch(_unwrap(cursor))
+    if match is None or int(match.group(1)) > _EVENT_ID_MAX:
+        raise InvalidCursor
+    return int(match.group(1))
+
+
+def _unwrap(cursor: str) -> str:
+    """The text inside a cursor. Raises: InvalidCursor."""
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise InvalidCursor
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise InvalidCursor from None

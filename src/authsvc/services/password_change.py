@@ -49,7 +49,7 @@ class PasswordChangeService:
         await self._throttle.succeeded(user.username, client.ip)
         now = self._clock()
         await self._ender.end_all(
-            user.id, reason="password_changed", now=now, keep=claims.session_id
+            user.id, reason="password_changed", now=now, keep=claims.session_id, client=client
         )
         await self._report(EventKind.PASSWORD_CHANGED, claims, client)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from authsvc.events import EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.revocation import RevocationList
 from authsvc.store.base import SessionStore
 
@@ -23,7 +23,13 @@ class SessionEnder:
         self._observer = observer
 
     async def end_one(
-        self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
+        self,
+        session_id: str,
+        *,
+        reason: str,
+        now: datetime,
+        user_id: str | None = None,
+        client: ClientInfo | None = None,
     ) -> bool:
         """End one session (only if `user_id` owns it, when given); False if none was live."""
         revoked = await self._store.revoke_session(
@@ -32,19 +38,37 @@ class SessionEnder:
         if revoked:
             await self._revocations.add([session_id], revoked_at=now)
             await self._observer.record(
-                SecurityEvent(EventKind.SESSION_REVOKED, session_id=session_id, reason=reason)
+                SecurityEvent(
+                    EventKind.SESSION_REVOKED,
+                    user_id=user_id,
+                    session_id=session_id,
+                    client=client,
+                    reason=reason,
+                )
             )
         return revoked
 
     async def end_all(
-        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+        self,
+        user_id: str,
+        *,
+        reason: str,
+        now: datetime,
+        keep: str | None = None,
+        client: ClientInfo | None = None,
     ) -> None:
         """End every live session of a user but `keep`."""
         revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
-        await self.ended(user_id, revoked, reason=reason, now=now)
+        await self.ended(user_id, revoked, reason=reason, now=now, client=client)
 
     async def ended(
-        self, user_id: str, session_ids: Sequence[str], *, reason: str, now: datetime
+        self,
+        user_id: str,
+        session_ids: Sequence[str],
+        *,
+        reason: str,
+        now: datetime,
+        client: ClientInfo | None = None,
     ) -> None:
         """Sessions the store has just ended: their access tokens die now, on every replica."""
         if session_ids:
@@ -53,6 +77,7 @@ class SessionEnder:
                 SecurityEvent(
                     EventKind.SESSIONS_REVOKED,
                     user_id=user_id,
+                    client=client,
                     reason=reason,
                     count=len(session_ids),
                 )

@@ -177,7 +177,7 @@ class SessionService:
         await self._report_refresh(EventKind.REFRESH_ROTATED, session, client)
         return IssuedTokens(access=access, refresh=refresh, session_id=session.id)
 
-    async def logout(self, refresh_token: str | None) -> None:
+    async def logout(self, refresh_token: str | None, client: ClientInfo | None = None) -> None:
         """End the session a refresh token belongs to; a no-op for anything unusable."""
         if not refresh_token:
             return
@@ -186,11 +186,14 @@ class SessionService:
             claims = self._tokens.verify_refresh(refresh_token, now=now)
         except InvalidToken:
             return
-        await self._ender.end_one(claims.session_id, reason="logout", now=now)
+        # The token is signed, so the session is this user's; the user id puts it on record.
+        await self._ender.end_one(
+            claims.session_id, reason="logout", now=now, user_id=claims.user_id, client=client
+        )
 
-    async def logout_all(self, claims: AccessClaims) -> None:
+    async def logout_all(self, claims: AccessClaims, client: ClientInfo | None = None) -> None:
         now = self._clock()
-        await self._ender.end_all(claims.user_id, reason="logout_all", now=now)
+        await self._ender.end_all(claims.user_id, reason="logout_all", now=now, client=client)
 
     async def list_sessions(
         self, claims: AccessClaims, *, limit: int, cursor: str | None = None
@@ -208,7 +211,9 @@ class SessionService:
         has_more = len(records) > limit
         return SessionPage(page, encode_cursor(page[-1]) if has_more else None)
 
-    async def end_session(self, claims: AccessClaims, session_id: str) -> None:
+    async def end_session(
+        self, claims: AccessClaims, session_id: str, client: ClientInfo | None = None
+    ) -> None:
         """Sign one of the caller's own sessions out.
 
         Raises: SessionNotFound, also for other users' sessions, so ids cannot be probed.
@@ -218,7 +223,7 @@ class SessionService:
             raise SessionNotFound
         now = self._clock()
         if not await self._ender.end_one(
-            session_id, reason="signed_out", now=now, user_id=claims.user_id
+            session_id, reason="signed_out", now=now, user_id=claims.user_id, client=client
         ):
             raise SessionNotFound
 
@@ -248,7 +253,9 @@ class SessionService:
             raise InvalidCredentials(user.id)
         session = opened.session
         # Sessions the limit ended: their access tokens die now too, not at expiry.
-        await self._ender.ended(user.id, opened.ended, reason="session_limit", now=now)
+        await self._ender.ended(
+            user.id, opened.ended, reason="session_limit", now=now, client=client
+        )
         return IssuedTokens(
             access=self._issue_access(user.id, user.username, session, now),
             refresh=self._issue_refresh(session, now, jti),

@@ -13,6 +13,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from authsvc.secret_rules import check_secrets
+from authsvc.settings.audit import AuditSettings
 from authsvc.settings.cookie import CookieSettings
 from authsvc.settings.passwords import PasswordSettings
 from authsvc.settings.requests import RequestSettings
@@ -27,6 +28,7 @@ from authsvc.settings.throttle import ThrottleSettings
 # pydantic orders fields from the last base up, and errors and the settings' listing follow
 # that order: the sections are listed last first. A new section goes first in this list.
 class Settings(
+    AuditSettings,
     PasswordSettings,
     RequestSettings,
     ThrottleSettings,

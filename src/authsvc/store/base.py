@@ -7,9 +7,13 @@ a single conditional update, never a read followed by a write in the service.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
+
+# What an audit event's `details` may hold: a reason, a count, a yes or no.
+AuditDetail = str | int | bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,27 @@ class Rotation:
     ip: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """One entry of the audit log, as written; identifiers and client facts only."""
+
+    occurred_at: datetime
+    kind: str
+    actor_id: str | None
+    subject_id: str | None
+    session_id: str | None
+    ip: str | None
+    user_agent: str | None
+    details: Mapping[str, AuditDetail]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord(NewAuditEvent):
+    """An entry as stored: `id` increases with every entry written."""
+
+    id: int
+
+
 class UserStore(Protocol):
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
@@ -223,7 +248,23 @@ class SessionStore(Protocol):
         ...
 
 
-class Store(UserStore, SessionStore, Protocol):
+class AuditStore(Protocol):
+    async def append_audit_event(self, event: NewAuditEvent) -> None: ...
+
+    async def list_audit_events(
+        self, *, subject_id: str | None = None, limit: int, before: int | None = None
+    ) -> list[AuditRecord]:
+        """Entries newest first (by id), of one subject when given; with `before`, only
+        those with a smaller id."""
+        ...
+
+    async def purge_audit_events(self, *, before: datetime, batch_size: int) -> int | None:
+        """Delete entries that occurred before `before`, `batch_size` rows per transaction;
+        the number deleted, or None when another process is purging them."""
+        ...
+
+
+class Store(UserStore, SessionStore, AuditStore, Protocol):
     async def ping(self) -> None:
         """Raises: StoreUnavailable when the database does not answer."""
         ...

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -120,4 +121,31 @@ sessions = Table(
         sqlite_where=text("revoked_at IS NULL"),
         postgresql_where=text("revoked_at IS NULL"),
     ),
+)
+
+# The persisted audit log (observers/audit_log.py). No foreign key to users: what happened to an
+# account stays on record for the retention period even after the account is deleted.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Increasing, so it orders the log and pages through it; SQLite autoincrements only an
+    # INTEGER primary key.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("kind", String(64), nullable=False),
+    # Who acted: the user themself for self-service, an administrator otherwise.
+    Column("actor_id", String(36), nullable=True),
+    # The account concerned.
+    Column("subject_id", String(36), nullable=True),
+    Column("session_id", String(36), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(256), nullable=True),
+    # A small JSON object (reason, count): never a password, token, token id or username.
+    Column("details", String(512), nullable=True),
+    # One user's events, newest first (GET /auth/activity); everyone's come from the primary
+    # key; the purge finds old rows by time.
+    Index("ix_audit_events_subject_id", "subject_id", "id"),
+    Index("ix_audit_events_occurred_at", "occurred_at"),
 )

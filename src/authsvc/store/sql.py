@@ -1,7 +1,7 @@
 """`SqlStore`: the storage interface on SQLAlchemy 2 async, for SQLite and PostgreSQL.
 
-The statements live beside their tables' concern (sql_users.py, sql_sessions.py); the engine,
-SQLite's pragmas and the read and write connections in engine.py.
+The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_audit.py);
+the engine, SQLite's pragmas and the read and write connections in engine.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.store.engine import Database
 from authsvc.store.profile_cache import ProfileCache
+from authsvc.store.sql_audit import SqlAuditStore
 from authsvc.store.sql_sessions import SqlSessionStore
 from authsvc.store.sql_users import SqlUserStore
 
@@ -19,13 +20,14 @@ from authsvc.store.sql_users import SqlUserStore
 PROFILE_CACHE_SIZE = 10_000
 
 
-class SqlStore(SqlUserStore, SqlSessionStore):
-    """Users and sessions over one engine; one method, one transaction."""
+class SqlStore(SqlUserStore, SqlSessionStore, SqlAuditStore):
+    """Users, sessions and the audit log over one engine; one method, one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)
         SqlUserStore.__init__(self, db, profiles=ProfileCache(PROFILE_CACHE_SIZE))
         SqlSessionStore.__init__(self, db)
+        SqlAuditStore.__init__(self, db)
 
     async def ping(self) -> None:
         async with self._db.read() as conn:

@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 
-from authsvc.errors import StoreUnavailable
 from authsvc.store.base import (
     NewSession,
     OpenedSession,
@@ -19,7 +18,7 @@ from authsvc.store.base import (
     Rotation,
     SessionRecord,
 )
-from authsvc.store.engine import UNAVAILABLE_ERRORS, Database
+from authsvc.store.engine import Database
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.purge import purge_ended_sessions
 
@@ -253,12 +252,9 @@ class SqlSessionStore:
         return [_session(row._mapping) for row in rows]
 
     async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
-        try:
-            return await purge_ended_sessions(
-                self._db.engine, self._db.write, ended_before=ended_before, batch_size=batch_size
-            )
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable("database unavailable") from exc
+        return await purge_ended_sessions(
+            self._db.engine, self._db.write, ended_before=ended_before, batch_size=batch_size
+        )
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         async with self._db.read() as conn:

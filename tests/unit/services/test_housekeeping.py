@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -12,18 +13,22 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from authsvc.app import create_app
-from authsvc.services.housekeeping import SessionPurger
+from authsvc.events import EventKind, SecurityEvent
+from authsvc.services.housekeeping import AuditPurger, SessionPurger
 from authsvc.store import Store
+from tests.fakes import InMemoryStore
 from tests.support import (
     BASE_URL,
     CSRF_HEADER,
     FakeClock,
     LoggedIn,
+    audit_entry,
     login,
     make_settings,
     refresh_cookie,
     register,
     rotate,
+    serving,
 )
 
 RETENTION = 3_600
@@ -113,3 +118,49 @@ async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pa
         assert await purger.purge() == 0
         assert (await client.get("/auth/me", headers=revoked.bearer)).status_code == 401
         assert (await client.get("/auth/verify", headers=revoked.bearer)).status_code == 401
+
+
+async def test_the_periodic_purge_deletes_audit_events_older_than_the_retention(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = FakeClock()
+    settings = make_settings(
+        tmp_path,
+        database_url=database_url,
+        audit_retention_days=2,
+        session_purge_interval_seconds=0.05,
+    )
+    async with serving(settings, clock) as (app, client):
+        await register(client)
+        await login(client)
+        store: Store = app.state.services.core.store
+        await asyncio.sleep(0.2)  # several purges run: none deletes a recent event
+        assert len(await store.list_audit_events(limit=10)) == 1
+
+        clock.advance(2 * 86_400 + 1)
+        await login(client)
+        for _ in range(200):  # at most ten seconds
+            events = await store.list_audit_events(limit=10)
+            if len(events) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert [(e.kind, e.occurred_at) for e in events] == [("login_succeeded", clock.now)]
+
+
+async def test_the_audit_purge_reports_what_it_deleted(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = InMemoryStore()
+    heard: list[SecurityEvent] = []
+
+    class Recording:
+        async def record(self, event: SecurityEvent) -> None:
+            heard.append(event)
+
+    for age_hours in (30, 25, 23):
+        await store.append_audit_event(audit_entry(clock.now - timedelta(hours=age_hours)))
+    settings = make_settings(tmp_path, audit_retention_days=1)
+    purger = AuditPurger(store=store, settings=settings, clock=clock, observer=Recording())
+
+    assert await purger.purge() == 2
+    assert [e.occurred_at for e in store.audit] == [clock.now - timedelta(hours=23)]
+    assert heard == [SecurityEvent(EventKind.AUDIT_EVENTS_PURGED, count=2)]

@@ -291,6 +291,8 @@ async def test_the_per_user_cap_ends_the_least_recently_used(make_rig: MakeRig) 
         SecurityEvent(
             EventKind.SESSIONS_REVOKED,
             user_id=rig.claims(third).user_id,
+            # The login that went beyond the cap: where it came from.
+            client=CLIENT,
             reason="session_limit",
             count=1,
         )
@@ -321,7 +323,10 @@ async def test_logout_ends_the_session_and_ignores_unusable_tokens(rig: Rig) -> 
     assert rig.store.sessions[issued.session_id].revoked_reason == "logout"
     assert await rig.is_revoked(issued.session_id)
     assert rig.observer.events[-1] == SecurityEvent(
-        EventKind.SESSION_REVOKED, session_id=issued.session_id, reason="logout"
+        EventKind.SESSION_REVOKED,
+        user_id=rig.store.sessions[issued.session_id].user_id,
+        session_id=issued.session_id,
+        reason="logout",
     )
 
 

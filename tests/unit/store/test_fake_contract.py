@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewSession, RotateResult, Rotation
+from authsvc.store.base import NewAuditEvent, NewSession, RotateResult, Rotation
 from tests.fakes import InMemoryStore
+from tests.support import audit_entry
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -190,3 +191,28 @@ async def test_set_password_hash_only_over_the_expected_one(store: Store) -> Non
     assert await store.set_password_hash(owner, "h2", expected_hash="h1", changed_at=NOW)
     user = await store.get_user(owner)
     assert user is not None and user.password_hash == "h2"
+
+
+async def test_the_audit_log_appends_pages_newest_first_and_purges_by_time(store: Store) -> None:
+    def entry(subject: str, minutes: int) -> NewAuditEvent:
+        at = NOW + timedelta(minutes=minutes)
+        return audit_entry(at, subject=subject, kind="password_changed", count=minutes)
+
+    for minutes in range(5):
+        await store.append_audit_event(entry("alice", minutes))
+        await store.append_audit_event(entry("bob", minutes))
+
+    first = await store.list_audit_events(subject_id="alice", limit=3)
+    rest = await store.list_audit_events(subject_id="alice", limit=3, before=first[-1].id)
+    assert [dict(e.details) for e in first + rest] == [{"count": m} for m in range(4, -1, -1)]
+    assert {e.subject_id for e in first + rest} == {"alice"}
+    assert len(await store.list_audit_events(limit=100)) == 10
+
+    assert await store.purge_audit_events(before=NOW + timedelta(minutes=3), batch_size=2) == 6
+    kept = await store.list_audit_events(limit=100)
+    assert [(e.subject_id, e.details["count"]) for e in kept] == [
+        ("bob", 4),
+        ("alice", 4),
+        ("bob", 3),
+        ("alice", 3),
+    ]
