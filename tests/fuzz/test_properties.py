@@ -37,7 +37,13 @@ from authsvc.tokens import (
     TokenService,
 )
 from tests.support.http import CSRF_HEADER, PASSWORD, Tokens, post_with_cookie
-from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, UNTHROTTLED, make_settings
+from tests.support.settings import (
+    ACCESS_SECRET,
+    REFRESH_SECRET,
+    UNTHROTTLED,
+    make_settings,
+    settings_without_database,
+)
 from tests.support.tokens import verify
 
 KINDS: tuple[TokenKind, ...] = ("access", "refresh")
@@ -228,12 +234,7 @@ def is_valid(kind: TokenKind, header: object, claims: object, *, now: float) -> 
 def tokens() -> TokenService:
     # Every value the oracle depends on is spelled out, so no environment can shift it.
     return TokenService(
-        Settings(
-            _env_file=None,
-            environment="production",
-            access_token_secret=ACCESS_SECRET,
-            refresh_token_secret=REFRESH_SECRET,
-            database_url="sqlite+aiosqlite:///:memory:",
+        settings_without_database(
             jwt_algorithm=ALGORITHM,
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,

@@ -40,9 +40,12 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from authsvc.app import create_app
-from authsvc.settings import Settings
 from tests.support.http import COOKIE, CSRF_HEADER, PASSWORD
-from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, UNTHROTTLED, make_settings
+from tests.support.settings import (
+    UNTHROTTLED,
+    make_settings,
+    settings_without_database,
+)
 
 # The cookie routes require CSRF_HEADER. Their schema declares it, so generated cases carry it
 # (or, as negative data, leave it out); only hand-made cases add it here. UNTHROTTLED, since
@@ -72,15 +75,7 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 # An app that is built but never started: only its OpenAPI document is read.
-_document_app = create_app(
-    Settings(
-        _env_file=None,
-        environment="production",
-        access_token_secret=ACCESS_SECRET,
-        refresh_token_secret=REFRESH_SECRET,
-        database_url="sqlite+aiosqlite:///:memory:",
-    )
-)
+_document_app = create_app(settings_without_database())
 OPENAPI_DOCUMENT: dict[str, Any] = _document_app.openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI_DOCUMENT, config=CONFIG)
 

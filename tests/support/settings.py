@@ -35,11 +35,22 @@ class FakeClock:
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Production settings with the test secrets, on a SQLite file in `tmp_path`."""
+    return _settings(f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}", overrides)
+
+
+def settings_without_database(**overrides: object) -> Settings:
+    """`make_settings` for what never opens its store: an app whose OpenAPI document is read,
+    a TokenService. Nothing but `overrides` and these defaults, whatever the environment."""
+    return _settings("sqlite+aiosqlite:///:memory:", overrides)
+
+
+def _settings(database_url: str, overrides: dict[str, object]) -> Settings:
     values: dict[str, object] = {
         "environment": "production",
         "access_token_secret": ACCESS_SECRET,
         "refresh_token_secret": REFRESH_SECRET,
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}",
+        "database_url": database_url,
+        **overrides,
     }
-    values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
