@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from authsvc.app import create_app
 from authsvc.settings import Settings
-from tests.e2e.harness import ServerFactory
-from tests.support import BASE_URL, CSRF_HEADER, FakeClock, LoggedIn, login, make_settings, register
+from tests.support.apps import ClientFor, app_client, asgi_client, running_app
+from tests.support.http import CSRF_HEADER, Tokens, login, register
+from tests.support.processes import ServerFactory
+from tests.support.settings import FakeClock, make_settings
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-pytest_plugins = ["tests.requirements", "tests.stores"]
+pytest_plugins = ["tests.requirements", "tests.support.stores"]
 
 
 @pytest.fixture
@@ -42,20 +43,31 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, clock=clock)
-    async with LifespanManager(application):
+    async with running_app(settings, clock=clock) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as c:
+    async with asgi_client(app) as c:
         yield c
 
 
 @pytest.fixture
-async def alice(client: httpx.AsyncClient) -> LoggedIn:
+def client_for(tmp_path: Path, clock: FakeClock) -> ClientFor:
+    """`async with client_for(**settings) as c`: an app of the test's own under other settings
+    (SQLite in `tmp_path` unless `database_url=` says otherwise), running, and a client for it."""
+
+    def start(
+        *, headers: dict[str, str] | None = CSRF_HEADER, **overrides: object
+    ) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return app_client(make_settings(tmp_path, **overrides), clock=clock, headers=headers)
+
+    return start
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Tokens:
     await register(client)
     return await login(client)
 

@@ -87,9 +87,9 @@ SUITES: dict[str, tuple[str, ...]] = {
     "gateway": ("nginx",),
     "bench": ("wrk", REDIS, POSTGRESQL),
     "browser": ("chromium",),
-    "replicas": ("redis-server", REDIS),
+    "replicas_in_process": ("redis-server", REDIS),
     "faults": (REDIS, POSTGRESQL),
-    "e2e/test_replicas.py": (REDIS,),
+    "e2e/test_replica_processes.py": (REDIS,),
     "e2e/test_metrics_workers.py": (REDIS,),
 }
 

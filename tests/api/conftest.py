@@ -1,4 +1,4 @@
-"""API tests run against every store (see tests/stores.py)."""
+"""API tests run against every store (see tests/support/stores.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from authsvc.settings import Settings
-from tests.support import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

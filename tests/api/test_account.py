@@ -9,25 +9,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from jose import jwt
 
-from authsvc.app import create_app
 from authsvc.settings import Settings
 from authsvc.tokens import TokenService
-from tests.support import (
-    ACCESS_SECRET,
-    BASE_URL,
+from tests.support.apps import app_client
+from tests.support.http import (
     PASSWORD,
-    REFRESH_SECRET,
-    FakeClock,
-    LoggedIn,
+    Tokens,
     assert_session_dead,
     login,
-    make_settings,
     register,
     rotate,
 )
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, FakeClock, make_settings
 
 NEW_PASSWORD = "a different long passphrase"
 
@@ -109,13 +104,9 @@ async def test_register_rejects_malformed_input(
 
 
 async def test_registration_can_be_switched_off(tmp_path: Path, clock: FakeClock) -> None:
-    application = create_app(make_settings(tmp_path, registration_enabled=False), clock=clock)
-    async with LifespanManager(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
-            response = await c.post(
-                "/auth/register", json={"username": "alice", "password": PASSWORD}
-            )
+    settings = make_settings(tmp_path, registration_enabled=False)
+    async with app_client(settings, clock=clock, headers=None) as c:
+        response = await c.post("/auth/register", json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 403
     assert response.json() == {"detail": "Registration is closed"}
 
@@ -123,7 +114,7 @@ async def test_registration_can_be_switched_off(tmp_path: Path, clock: FakeClock
 # me
 
 
-async def test_me_returns_the_current_user(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def test_me_returns_the_current_user(client: httpx.AsyncClient, alice: Tokens) -> None:
     response = await client.get("/auth/me", headers=alice.bearer)
     assert response.status_code == 200
     assert response.json()["username"] == "alice"
@@ -166,9 +157,9 @@ def issued_at(claims: dict[str, object]) -> datetime:
 
 
 async def test_me_rejects_forged_and_expired_tokens(
-    client: httpx.AsyncClient, alice: LoggedIn, settings: Settings
+    client: httpx.AsyncClient, alice: Tokens, settings: Settings
 ) -> None:
-    for name, token in _forged_tokens(settings, alice.access_token).items():
+    for name, token in _forged_tokens(settings, alice.access).items():
         response = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
         assert response.headers["www-authenticate"] == "Bearer", name
@@ -181,7 +172,7 @@ async def test_me_rejects_forged_and_expired_tokens(
     [None, "", "Bearer", "Bearer ", "Basic YWxpY2U6cGFzcw==", "Token abc", "Bearer " + "a" * 9000],
 )
 async def test_me_requires_a_bearer_token(
-    client: httpx.AsyncClient, alice: LoggedIn, authorization: str | None
+    client: httpx.AsyncClient, alice: Tokens, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = await client.get("/auth/me", headers=headers)
@@ -190,33 +181,34 @@ async def test_me_requires_a_bearer_token(
 
 
 async def test_refresh_token_is_not_a_bearer_token(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    response = await client.get(
-        "/auth/me", headers={"Authorization": f"Bearer {alice.refresh_token}"}
-    )
+    response = await client.get("/auth/me", headers={"Authorization": f"Bearer {alice.refresh}"})
     assert response.status_code == 401
 
 
 # password change
 
 
+async def change_password(
+    client: httpx.AsyncClient, tokens: Tokens, current: str, new: str
+) -> httpx.Response:
+    body = {"current_password": current, "new_password": new}
+    return await client.post("/auth/password", headers=tokens.bearer, json=body)
+
+
 async def test_password_change_ends_every_other_session(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     phone = await login(client)
 
-    response = await client.post(
-        "/auth/password",
-        headers=alice.bearer,
-        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-    )
+    response = await change_password(client, alice, PASSWORD, NEW_PASSWORD)
 
     assert response.status_code == 204
     await assert_session_dead(client, phone)
     # The session that changed the password carries on.
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
-    assert (await rotate(client, alice.refresh_token)).status_code == 200
+    assert (await rotate(client, alice.refresh)).status_code == 200
     # Only the new password logs in now.
     old = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert old.status_code == 401
@@ -224,14 +216,10 @@ async def test_password_change_ends_every_other_session(
 
 
 async def test_password_change_needs_the_current_password(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     phone = await login(client)
-    response = await client.post(
-        "/auth/password",
-        headers=alice.bearer,
-        json={"current_password": "not my password", "new_password": NEW_PASSWORD},
-    )
+    response = await change_password(client, alice, "not my password", NEW_PASSWORD)
     assert response.status_code == 401
     assert response.json() == {"detail": "Current password is incorrect"}
     assert response.headers["www-authenticate"] == "Bearer"
@@ -239,21 +227,15 @@ async def test_password_change_needs_the_current_password(
     await login(client)
 
 
-async def test_password_change_applies_the_policy(
-    client: httpx.AsyncClient, alice: LoggedIn
-) -> None:
-    response = await client.post(
-        "/auth/password",
-        headers=alice.bearer,
-        json={"current_password": PASSWORD, "new_password": "123456789"},
-    )
+async def test_password_change_applies_the_policy(client: httpx.AsyncClient, alice: Tokens) -> None:
+    response = await change_password(client, alice, PASSWORD, "123456789")
     assert response.status_code == 422
     assert "too common" in response.json()["detail"]
     await login(client)
 
 
 async def test_password_change_requires_a_bearer_token(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     response = await client.post(
         "/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}

@@ -11,24 +11,16 @@ import pytest
 from sqlalchemy import text
 
 from authsvc.store.engine import create_engine
-from tests.scrape import Scrape
-from tests.support import (
-    PASSWORD,
-    FakeClock,
-    LoggedIn,
-    login,
-    make_settings,
-    refresh_cookie,
-    register,
-    rotate,
-    serving,
-)
+from tests.support.apps import asgi_client, running_app
+from tests.support.http import PASSWORD, Tokens, cookie_header, login, register, rotate
+from tests.support.scrape import Scrape
+from tests.support.settings import FakeClock, make_settings
 
 NEW_PASSWORD = "an entirely new staple for the horse"
 EVENT_FIELDS = {"occurred_at", "kind", "actor_id", "session_id", "ip", "user_agent", "details"}
 
 
-async def activity(client: httpx.AsyncClient, tokens: LoggedIn, **params: Any) -> dict[str, Any]:
+async def activity(client: httpx.AsyncClient, tokens: Tokens, **params: Any) -> dict[str, Any]:
     response = await client.get("/auth/activity", headers=tokens.bearer, params=params)
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -36,19 +28,19 @@ async def activity(client: httpx.AsyncClient, tokens: LoggedIn, **params: Any) -
     return body
 
 
-async def user_id(client: httpx.AsyncClient, tokens: LoggedIn) -> str:
+async def user_id(client: httpx.AsyncClient, tokens: Tokens) -> str:
     return str((await client.get("/auth/me", headers=tokens.bearer)).json()["id"])
 
 
 async def test_activity_shows_logins_failures_sign_outs_and_password_changes(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     me = await user_id(client, alice)
     failed = await client.post("/auth/login", json={"username": "alice", "password": "nope"})
     assert failed.status_code == 401
     laptop = await login(client)
     client.cookies.clear()
-    logout = await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))
+    logout = await client.post("/auth/logout", headers=cookie_header(laptop.refresh))
     assert logout.status_code == 204
     changed = await client.post(
         "/auth/password",
@@ -56,7 +48,7 @@ async def test_activity_shows_logins_failures_sign_outs_and_password_changes(
         headers=alice.bearer,
     )
     assert changed.status_code == 204
-    refreshed = await rotate(client, alice.refresh_token)
+    refreshed = await rotate(client, alice.refresh)
     assert refreshed.status_code == 200
 
     body = await activity(client, alice)
@@ -83,7 +75,7 @@ async def test_activity_shows_logins_failures_sign_outs_and_password_changes(
 
 
 async def test_ending_other_sessions_is_on_record_with_their_number(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     await login(client)
     await login(client)
@@ -97,7 +89,7 @@ async def test_ending_other_sessions_is_on_record_with_their_number(
 
 
 async def test_another_users_events_are_never_shown(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     await register(client, "bob")
     bob = await login(client, "bob")
@@ -113,7 +105,7 @@ async def test_another_users_events_are_never_shown(
 
 
 async def test_pages_follow_the_cursor_to_the_oldest_event(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     sessions = [alice.bearer] + [(await login(client)).bearer for _ in range(6)]
 
@@ -152,7 +144,7 @@ def _cursor(raw: str) -> str:
     ],
 )
 async def test_cursors_not_handed_out_are_refused(
-    client: httpx.AsyncClient, alice: LoggedIn, cursor: str
+    client: httpx.AsyncClient, alice: Tokens, cursor: str
 ) -> None:
     response = await client.get("/auth/activity", headers=alice.bearer, params={"cursor": cursor})
     assert response.status_code == 400
@@ -160,14 +152,14 @@ async def test_cursors_not_handed_out_are_refused(
 
 
 async def test_only_a_live_access_token_reads_the_activity(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     refused = [
         {},
         {"Authorization": "Bearer not-a-token"},
         {"Authorization": "Basic YWxpY2U6eA=="},
         # The refresh token is no access token, though signed by the same service.
-        {"Authorization": f"Bearer {alice.refresh_token}"},
+        {"Authorization": f"Bearer {alice.refresh}"},
     ]
     for headers in refused:
         response = await client.get("/auth/activity", headers=headers)
@@ -182,7 +174,7 @@ async def test_a_login_succeeds_when_the_audit_log_cannot_be_written(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     settings = make_settings(tmp_path)
-    async with serving(settings, clock) as (_, client):
+    async with running_app(settings, clock=clock) as app, asgi_client(app) as client:
         await register(client)
         engine = create_engine(settings.database_url)
         try:

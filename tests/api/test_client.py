@@ -10,7 +10,8 @@ import pytest
 
 import authsvc
 from authsvc.app import create_app
-from tests.support import BASE_URL, make_settings
+from tests.support.http import BASE_URL
+from tests.support.settings import make_settings
 
 CLIENT = "/auth/client.js"
 SOURCE = Path(authsvc.__file__).parent / "static" / "authsvc.js"

@@ -13,7 +13,7 @@ from authsvc.api.cookies import RefreshCookie
 from authsvc.errors import DuplicateCookie
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.tokens import IssuedToken
-from tests.support import make_settings
+from tests.support.settings import make_settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from authsvc.app import create_app
-from tests.support import (
-    BASE_URL,
-    COOKIE,
-    PASSWORD,
-    FakeClock,
-    LoggedIn,
-    make_settings,
-    parse_set_cookie,
-    register,
-    rotate,
-)
+from authsvc.settings import Settings
+from tests.support.apps import asgi_client
+from tests.support.http import COOKIE, PASSWORD, Tokens, preflight, register, rotate, set_cookie_jar
+from tests.support.settings import make_settings
 
 SPA = "https://app.example.com"
 EVIL = "https://evil.example"
 
 
 @pytest.fixture
-async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(tmp_path, allowed_origins=SPA), clock=clock)
-    async with LifespanManager(application):
-        yield application
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, allowed_origins=SPA)
 
 
 def cookie_only(token: str) -> dict[str, str]:
     return {"Cookie": f"{COOKIE}={token}"}
 
 
-async def assert_session_untouched(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def assert_session_untouched(client: httpx.AsyncClient, alice: Tokens) -> None:
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
-    assert (await rotate(client, alice.refresh_token)).status_code == 200
+    assert (await rotate(client, alice.refresh)).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/auth/refresh", "/auth/logout"])
@@ -64,25 +52,21 @@ async def assert_session_untouched(client: httpx.AsyncClient, alice: LoggedIn) -
     ],
 )
 async def test_cross_site_requests_never_rotate_or_revoke(
-    app: FastAPI, alice: LoggedIn, path: str, headers: dict[str, str]
+    app: FastAPI, alice: Tokens, path: str, headers: dict[str, str]
 ) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as bare:
-        response = await bare.post(path, headers={**cookie_only(alice.refresh_token), **headers})
+    async with asgi_client(app, headers=None) as bare:
+        response = await bare.post(path, headers={**cookie_only(alice.refresh), **headers})
     assert response.status_code == 403
     assert "detail" in response.json()
     assert "set-cookie" not in response.headers
     assert "access_token" not in response.text
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"X-Requested-With": "XMLHttpRequest"}
-    ) as spa:
+    async with asgi_client(app) as spa:
         await assert_session_untouched(spa, alice)
 
 
-async def test_missing_header_names_the_header(app: FastAPI, alice: LoggedIn) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as bare:
-        response = await bare.post("/auth/refresh", headers=cookie_only(alice.refresh_token))
+async def test_missing_header_names_the_header(app: FastAPI, alice: Tokens) -> None:
+    async with asgi_client(app, headers=None) as bare:
+        response = await bare.post("/auth/refresh", headers=cookie_only(alice.refresh))
     assert response.json() == {"detail": "Missing X-Requested-With header"}
 
 
@@ -90,15 +74,15 @@ async def test_missing_header_names_the_header(app: FastAPI, alice: LoggedIn) ->
     "origin", [SPA, "https://authsvc.test"], ids=["configured-spa", "same-origin"]
 )
 async def test_allowed_origins_refresh_normally(
-    client: httpx.AsyncClient, alice: LoggedIn, origin: str
+    client: httpx.AsyncClient, alice: Tokens, origin: str
 ) -> None:
     client.cookies.clear()
     response = await client.post(
         "/auth/refresh",
-        headers={**cookie_only(alice.refresh_token), "Origin": origin},
+        headers={**cookie_only(alice.refresh), "Origin": origin},
     )
     assert response.status_code == 200
-    assert COOKIE in parse_set_cookie(response)
+    assert COOKIE in set_cookie_jar(response)
 
 
 async def test_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:
@@ -123,14 +107,7 @@ async def test_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:
 async def test_cors_preflight_admits_only_the_spa(
     client: httpx.AsyncClient, origin: str, admitted: bool
 ) -> None:
-    response = await client.options(
-        "/auth/refresh",
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-requested-with, content-type",
-        },
-    )
+    response = await preflight(client, "/auth/refresh", origin, "x-requested-with, content-type")
     if not admitted:
         assert response.status_code == 400
         assert "access-control-allow-origin" not in response.headers
@@ -142,7 +119,7 @@ async def test_cors_preflight_admits_only_the_spa(
 
 
 async def test_simple_cors_response_only_for_the_spa(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     ok = await client.get("/auth/me", headers={**alice.bearer, "Origin": SPA})
     assert ok.headers["access-control-allow-origin"] == SPA

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from authsvc.app import create_app
-from tests.support import BASE_URL, COOKIE, make_settings
+from tests.support.apps import ClientFor
+from tests.support.http import COOKIE
 
 SPEC_ROUTES = {
     ("post", "/auth/register"),
@@ -127,31 +123,15 @@ async def test_routes_without_the_cookie_do_not_ask_for_the_csrf_header(
             assert "X-Requested-With" not in names, path
 
 
-AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def app_client(tmp_path: Path) -> AppClient:
-    @asynccontextmanager
-    async def start(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(make_settings(tmp_path, **overrides))
-        async with LifespanManager(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-                yield client
-
-    return start
-
-
-async def test_a_renamed_csrf_header_is_the_one_declared(app_client: AppClient) -> None:
-    async with app_client(csrf_header="X-CSRF-Check") as client:
+async def test_a_renamed_csrf_header_is_the_one_declared(client_for: ClientFor) -> None:
+    async with client_for(headers=None, csrf_header="X-CSRF-Check") as client:
         schema = (await client.get("/openapi.json")).json()
     parameters = schema["paths"]["/auth/refresh"]["post"]["parameters"]
     assert [p["name"] for p in parameters if p["in"] == "header"] == ["X-CSRF-Check"]
 
 
-async def test_docs_disabled_switches_off_pages_schema_and_assets(app_client: AppClient) -> None:
-    async with app_client(docs_enabled=False) as client:
+async def test_docs_disabled_switches_off_pages_schema_and_assets(client_for: ClientFor) -> None:
+    async with client_for(headers=None, docs_enabled=False) as client:
         for path in (
             "/docs",
             "/redoc",

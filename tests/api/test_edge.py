@@ -7,18 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from authsvc.app import create_app
-from tests.support import (
-    BASE_URL,
-    CSRF_HEADER,
-    PASSWORD,
-    FakeClock,
-    LoggedIn,
-    make_settings,
-    refresh_cookie,
-)
+from tests.support.apps import app_client, asgi_client, running_app
+from tests.support.http import CSRF_HEADER, PASSWORD, Tokens, cookie_header, preflight
+from tests.support.settings import FakeClock, make_settings
 
 SPA = "https://app.example.com"
 EVIL = "https://evil.example.net"
@@ -50,11 +42,7 @@ async def test_trailing_slash_is_not_redirected_to_the_host_header(
 @pytest.fixture
 async def spa_client(tmp_path: Path, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(tmp_path, database_url=database_url, allowed_origins=SPA)
-    app = create_app(settings, clock=FakeClock())
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client,
-    ):
+    async with app_client(settings, clock=FakeClock(), headers=None) as client:
         yield client
 
 
@@ -78,9 +66,9 @@ async def test_verify_never_answers_a_cors_status(
 
 
 async def test_verify_401_carries_the_json_detail_of_every_other_401(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(alice.refresh))
     for headers in ({}, {"Authorization": "Bearer nonsense"}, alice.bearer):
         response = await client.get("/auth/verify", headers=headers)
         me = await client.get("/auth/me", headers=headers)
@@ -91,14 +79,8 @@ async def test_verify_401_carries_the_json_detail_of_every_other_401(
 
 
 async def test_cors_still_serves_the_spa_elsewhere(spa_client: httpx.AsyncClient) -> None:
-    response = await spa_client.options(
-        "/auth/refresh",
-        headers={
-            "Origin": SPA,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-requested-with",
-            **CSRF_HEADER,
-        },
+    response = await preflight(
+        spa_client, "/auth/refresh", SPA, "x-requested-with", extra=CSRF_HEADER
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == SPA
@@ -107,10 +89,10 @@ async def test_cors_still_serves_the_spa_elsewhere(spa_client: httpx.AsyncClient
 async def edge_client(
     tmp_path: Path, database_url: str, base_url: str, **overrides: object
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path, database_url=database_url, **overrides))
+    settings = make_settings(tmp_path, database_url=database_url, **overrides)
     async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+        running_app(settings) as app,
+        asgi_client(app, base_url=base_url, headers=None) as client,
     ):
         yield client
 

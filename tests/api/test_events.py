@@ -18,19 +18,18 @@ from fastapi import FastAPI
 
 from authsvc.logs import JsonFormatter
 from authsvc.settings import Settings
-from tests.scrape import SampleKey, Scrape, counter
-from tests.support import (
+from tests.support.http import (
     COOKIE,
     CSRF_HEADER,
     PASSWORD,
-    FakeClock,
-    LoggedIn,
+    Tokens,
+    cookie_header,
     login,
-    make_settings,
-    refresh_cookie,
     register,
     rotate,
 )
+from tests.support.scrape import SampleKey, Scrape, counter
+from tests.support.settings import FakeClock, make_settings
 
 WRONG = "definitely not it"
 NEW_PASSWORD = "a brand new passphrase"
@@ -97,7 +96,7 @@ async def channels(client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) 
 
 
 @pytest.fixture
-async def bob(client: httpx.AsyncClient, channels: Channels) -> LoggedIn:
+async def bob(client: httpx.AsyncClient, channels: Channels) -> Tokens:
     await register(client, "bob")
     tokens = await login(client, "bob")
     client.cookies.clear()
@@ -124,7 +123,7 @@ async def test_a_login(client: httpx.AsyncClient, channels: Channels) -> None:
     assert flows == {counter("authsvc_logins_total", result="succeeded"): 1}
 
 
-async def test_failed_logins(client: httpx.AsyncClient, channels: Channels, bob: LoggedIn) -> None:
+async def test_failed_logins(client: httpx.AsyncClient, channels: Channels, bob: Tokens) -> None:
     for username in ("bob", "nobody"):
         response = await client.post("/auth/login", json={"username": username, "password": WRONG})
         assert response.status_code == 401
@@ -138,7 +137,7 @@ async def test_failed_logins(client: httpx.AsyncClient, channels: Channels, bob:
 
 
 async def test_a_throttled_login(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     statuses = [
         (await client.post("/auth/login", json={"username": "bob", "password": WRONG})).status_code
@@ -156,7 +155,7 @@ async def test_a_throttled_login(
 
 
 async def test_a_login_over_the_session_cap(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     await login(client, "bob")
     await login(client, "bob")  # the third: at the cap
@@ -173,22 +172,22 @@ async def test_a_login_over_the_session_cap(
 
 
 async def test_refresh_rotation_grace_and_reuse(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn, clock: FakeClock
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens, clock: FakeClock
 ) -> None:
-    assert (await rotate(client, bob.refresh_token)).status_code == 200
+    assert (await rotate(client, bob.refresh)).status_code == 200
     lines, flows = await channels.seen()
     assert names(lines) == ["refresh_rotated"]
     assert (lines[0]["level"], has_client(lines[0])) == ("debug", True)
     assert flows == {counter("authsvc_refreshes_total"): 1}
 
     clock.advance(2)  # a second tab, inside the grace window
-    assert (await rotate(client, bob.refresh_token)).status_code == 200
+    assert (await rotate(client, bob.refresh)).status_code == 200
     lines, flows = await channels.seen()
     assert names(lines) == ["refresh_grace_replayed"]
     assert flows == {counter("authsvc_refresh_grace_replays_total"): 1}
 
     clock.advance(60)  # the superseded token again, past the window: a stolen copy
-    assert (await rotate(client, bob.refresh_token)).status_code == 401
+    assert (await rotate(client, bob.refresh)).status_code == 401
     lines, flows = await channels.seen()
     # One line, which stands for the revocation the metrics count beside it.
     assert names(lines) == ["refresh_reuse_detected"]
@@ -200,9 +199,9 @@ async def test_refresh_rotation_grace_and_reuse(
 
 
 async def test_a_duplicated_refresh_cookie(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
-    cookie = f"{COOKIE}={bob.refresh_token}; {COOKIE}=planted"
+    cookie = f"{COOKIE}={bob.refresh}; {COOKIE}=planted"
     response = await client.post("/auth/refresh", headers={"Cookie": cookie, **CSRF_HEADER})
 
     assert response.status_code == 400
@@ -212,13 +211,13 @@ async def test_a_duplicated_refresh_cookie(
 
 
 async def test_the_ways_sessions_end(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     laptop = await login(client, "bob")
     client.cookies.clear()
     await channels.mark()
 
-    await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(laptop.refresh))
     lines, flows = await channels.seen()
     assert [(line["event"], line["reason"]) for line in lines] == [("session_revoked", "logout")]
     assert flows == {counter("authsvc_sessions_revoked_total", reason="logout"): 1}
@@ -244,14 +243,14 @@ async def test_the_ways_sessions_end(
     assert flows == {counter("authsvc_sessions_revoked_total", reason="logout_all"): 1}
 
 
-async def change_password(client: httpx.AsyncClient, tokens: LoggedIn, current: str) -> int:
+async def change_password(client: httpx.AsyncClient, tokens: Tokens, current: str) -> int:
     body = {"current_password": current, "new_password": NEW_PASSWORD}
     response = await client.post("/auth/password", headers=tokens.bearer, json=body)
     return response.status_code
 
 
 async def test_a_password_change_with_no_other_session(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     assert await change_password(client, bob, PASSWORD) == 204
 
@@ -263,7 +262,7 @@ async def test_a_password_change_with_no_other_session(
 
 
 async def test_a_password_change_ending_another_session(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     await login(client, "bob")
     await channels.mark()
@@ -278,7 +277,7 @@ async def test_a_password_change_ending_another_session(
 
 
 async def test_failed_and_throttled_password_changes(
-    client: httpx.AsyncClient, channels: Channels, bob: LoggedIn
+    client: httpx.AsyncClient, channels: Channels, bob: Tokens
 ) -> None:
     statuses = [await change_password(client, bob, WRONG) for _ in range(4)]
 
@@ -305,11 +304,11 @@ async def test_a_purge(
     app: FastAPI,
     client: httpx.AsyncClient,
     channels: Channels,
-    bob: LoggedIn,
+    bob: Tokens,
     settings: Settings,
     clock: FakeClock,
 ) -> None:
-    await client.post("/auth/logout", headers=refresh_cookie(bob.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(bob.refresh))
     clock.advance(settings.session_retention_seconds + 1)
     await channels.mark()
     purger = app.state.services.core.purger

@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware
 from authsvc.deps import get_services
 from tests.api.test_health import break_store
-from tests.support import BASE_URL, LoggedIn, login, refresh_cookie, register
+from tests.support.http import BASE_URL, Tokens, cookie_header, login, register
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -24,7 +24,7 @@ def assert_denied(response: httpx.Response) -> None:
 
 
 async def test_valid_token_passes_with_identity_headers(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     me = (await client.get("/auth/me", headers=alice.bearer)).json()
     response = await client.get("/auth/verify", headers=alice.bearer)
@@ -38,7 +38,7 @@ async def test_valid_token_passes_with_identity_headers(
 
 @pytest.mark.parametrize("method", METHODS)
 async def test_every_method_gets_200_or_401(
-    client: httpx.AsyncClient, alice: LoggedIn, method: str
+    client: httpx.AsyncClient, alice: Tokens, method: str
 ) -> None:
     ok = await client.request(method, "/auth/verify", headers=alice.bearer)
     assert ok.status_code == 200
@@ -69,34 +69,34 @@ async def test_non_latin_usernames_are_percent_encoded(client: httpx.AsyncClient
     ],
 )
 async def test_anything_else_is_401(
-    client: httpx.AsyncClient, alice: LoggedIn, authorization: str | None
+    client: httpx.AsyncClient, alice: Tokens, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     assert_denied(await client.get("/auth/verify", headers=headers))
 
 
-async def test_refresh_token_does_not_pass(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def test_refresh_token_does_not_pass(client: httpx.AsyncClient, alice: Tokens) -> None:
     response = await client.get(
-        "/auth/verify", headers={"Authorization": f"Bearer {alice.refresh_token}"}
+        "/auth/verify", headers={"Authorization": f"Bearer {alice.refresh}"}
     )
     assert_denied(response)
 
 
-async def test_revoked_session_fails_at_once(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def test_revoked_session_fails_at_once(client: httpx.AsyncClient, alice: Tokens) -> None:
     assert (await client.get("/auth/verify", headers=alice.bearer)).status_code == 200
-    await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(alice.refresh))
     assert_denied(await client.get("/auth/verify", headers=alice.bearer))
 
 
 async def test_oversized_requests_are_401_not_431_or_413(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     assert_denied(await client.get("/auth/verify", headers={**alice.bearer, "X-Pad": "a" * 20_000}))
     assert_denied(await client.post("/auth/verify", headers=alice.bearer, content=b"x" * 100_000))
 
 
 async def test_verify_needs_no_database_round_trip(
-    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn
+    app: FastAPI, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     # With the store unreachable, verification still answers from the token and the
     # in-memory revocation list, so the gateway's hot path never waits on the database.

@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from tests.support import PASSWORD, LoggedIn
+from tests.support.http import PASSWORD, Tokens
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/auth/me", "/openapi.json", "/nowhere"])
@@ -42,7 +42,7 @@ async def test_request_id_is_made_or_taken_from_the_gateway(client: httpx.AsyncC
 
 
 async def test_security_events_carry_the_request_id_and_no_secrets(
-    client: httpx.AsyncClient, alice: LoggedIn, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, alice: Tokens, caplog: pytest.LogCaptureFixture
 ) -> None:
     from authsvc.logs import JsonFormatter
 
@@ -58,5 +58,5 @@ async def test_security_events_carry_the_request_id_and_no_secrets(
     assert failed[0]["request_id"] == "req-42"
     assert failed[0]["user_id"]
     text = "\n".join(JsonFormatter().format(r) for r in caplog.records)
-    for secret in (PASSWORD, alice.access_token, alice.refresh_token):
+    for secret in (PASSWORD, alice.access, alice.refresh):
         assert secret not in text

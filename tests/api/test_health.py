@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from authsvc.deps import get_services
 from authsvc.store.sql import SqlStore
-from tests.support import PASSWORD
+from tests.support.http import PASSWORD
 
 
 def break_store(app: FastAPI) -> SqlStore:

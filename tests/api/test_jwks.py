@@ -10,8 +10,9 @@ from jose import jwt
 
 from authsvc.keys import key_id
 from authsvc.settings import Settings
-from tests.keys import private_key, private_key_pem, public_key_pem, write_public_keys
-from tests.support import LoggedIn, make_settings
+from tests.support.http import Tokens
+from tests.support.keys import private_key, private_key_pem, public_key_pem, write_public_keys
+from tests.support.settings import make_settings
 
 JWKS = "/.well-known/jwks.json"
 
@@ -51,18 +52,18 @@ async def test_jwks_lists_the_current_and_previous_keys(
 
 
 async def test_issued_tokens_verify_with_the_published_key(
-    client: httpx.AsyncClient, alice: LoggedIn, settings: Settings
+    client: httpx.AsyncClient, alice: Tokens, settings: Settings
 ) -> None:
     me = await client.get("/auth/me", headers=alice.bearer)
     assert me.status_code == 200
 
-    header = jwt.get_unverified_header(alice.access_token)
+    header = jwt.get_unverified_header(alice.access)
     assert header["alg"] == settings.jwt_algorithm
     if settings.jwt_algorithm == "HS256":
         return
     keys = {k["kid"]: k for k in (await client.get(JWKS)).json()["keys"]}
     claims = jwt.decode(
-        alice.access_token,
+        alice.access,
         keys[header["kid"]],
         algorithms=[settings.jwt_algorithm],
         audience=settings.jwt_audience,

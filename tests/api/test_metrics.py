@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from authsvc.app import create_app
 from authsvc.deps import get_services
 from authsvc.errors import StoreUnavailable
 from authsvc.settings import Settings
-from tests.scrape import Scrape, counter
-from tests.support import (
-    BASE_URL,
-    CSRF_HEADER,
+from tests.support.apps import app_client, asgi_client
+from tests.support.http import (
     PASSWORD,
-    FakeClock,
-    LoggedIn,
+    Tokens,
+    cookie_header,
     login,
-    make_settings,
     new_refresh_token,
-    refresh_cookie,
     register,
     rotate,
 )
+from tests.support.scrape import Scrape, counter
+from tests.support.settings import FakeClock, make_settings
 
 WRONG = "definitely not it"
 CLIENT_IP = "203.0.113.77"
@@ -90,22 +84,22 @@ async def test_logins_count_successes_and_failures(client: httpx.AsyncClient) ->
 
 
 async def test_refresh_rotation_grace_replay_and_reuse_are_counted_apart(
-    client: httpx.AsyncClient, alice: LoggedIn, clock: FakeClock
+    client: httpx.AsyncClient, alice: Tokens, clock: FakeClock
 ) -> None:
     before = await scrape(client)
 
-    first = await rotate(client, alice.refresh_token)
+    first = await rotate(client, alice.refresh)
     assert first.status_code == 200
     rotated = await scrape(client)
     assert rotated.domain_deltas(before) == {counter("authsvc_refreshes_total"): 1}
 
     clock.advance(2)  # a second tab, inside the grace window
-    assert (await rotate(client, alice.refresh_token)).status_code == 200
+    assert (await rotate(client, alice.refresh)).status_code == 200
     graced = await scrape(client)
     assert graced.domain_deltas(rotated) == {counter("authsvc_refresh_grace_replays_total"): 1}
 
     clock.advance(6)  # the same superseded token again, past the window: a stolen copy
-    assert (await rotate(client, alice.refresh_token)).status_code == 401
+    assert (await rotate(client, alice.refresh)).status_code == 401
     reused = await scrape(client)
     assert reused.domain_deltas(graced) == {
         counter("authsvc_refresh_reuse_detected_total"): 1,
@@ -118,15 +112,15 @@ async def test_refresh_rotation_grace_replay_and_reuse_are_counted_apart(
 
 
 async def test_revocations_are_counted_per_session_by_reason(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     before = await scrape(client)
     laptop = await login(client)
     await login(client)  # a phone
     await login(client)  # a tablet
 
-    await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))
-    await client.post("/auth/logout", headers=refresh_cookie(laptop.refresh_token))  # idempotent
+    await client.post("/auth/logout", headers=cookie_header(laptop.refresh))
+    await client.post("/auth/logout", headers=cookie_header(laptop.refresh))  # idempotent
     sessions = (await client.get("/auth/sessions", headers=alice.bearer)).json()["sessions"]
     phone_id = next(s["id"] for s in sessions if not s["current"])
     deleted = await client.delete(f"/auth/sessions/{phone_id}", headers=alice.bearer)
@@ -151,26 +145,16 @@ async def test_revocations_are_counted_per_session_by_reason(
     }
 
 
-@pytest.fixture
-async def tight_app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
+async def test_throttled_requests_are_counted_by_flow_and_are_not_failed_logins(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     settings = make_settings(
         tmp_path,
         throttle_per_ip="1000/minute",
         throttle_per_account_ip="3/minute",
         throttle_per_account="1000/minute",
     )
-    application = create_app(settings, clock=clock)
-    async with LifespanManager(application):
-        yield application
-
-
-async def test_throttled_requests_are_counted_by_flow_and_are_not_failed_logins(
-    tight_app: FastAPI,
-) -> None:
-    transport = httpx.ASGITransport(app=tight_app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers=CSRF_HEADER
-    ) as client:
+    async with app_client(settings, clock=clock) as client:
         await register(client)
         await register(client, "bob")
         bob = await login(client, "bob")
@@ -206,7 +190,7 @@ async def test_sessions_active_counts_live_sessions_of_every_user(
     await login(client, "bob")
     assert (await scrape(client)).value("authsvc_sessions_active") == 3
 
-    await client.post("/auth/logout", headers=refresh_cookie(alice.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(alice.refresh))
     assert (await scrape(client)).value("authsvc_sessions_active") == 2
 
     clock.advance(86_400 + 1)  # past the idle lifetime of every session
@@ -214,7 +198,7 @@ async def test_sessions_active_counts_live_sessions_of_every_user(
 
 
 async def test_requests_are_labelled_by_route_template_and_status_class(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     session_id = str(uuid.uuid4())
     await client.delete(f"/auth/sessions/{session_id}", headers=alice.bearer)  # 404
@@ -251,18 +235,15 @@ async def test_requests_are_labelled_by_route_template_and_status_class(
 
 
 async def test_no_label_carries_a_username_address_token_or_password(app: FastAPI) -> None:
-    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers=CSRF_HEADER
-    ) as client:
+    async with asgi_client(app, client_ip=CLIENT_IP) as client:
         await register(client, "carol.secretname")
         tokens = await login(client, "carol.secretname")
-        refreshed = await rotate(client, tokens.refresh_token)
+        refreshed = await rotate(client, tokens.refresh)
         await client.post(
             "/auth/login", json={"username": "mallory.unknown", "password": "hunter2 hunter2"}
         )
         await client.get("/auth/me", headers=tokens.bearer)
-        await client.get(f"/{tokens.access_token}")
+        await client.get(f"/{tokens.access}")
         await client.get("/auth/verify", headers={"X-Forwarded-For": "198.51.100.9"})
         text = (await client.get("/metrics")).text
 
@@ -271,8 +252,8 @@ async def test_no_label_carries_a_username_address_token_or_password(app: FastAP
         "mallory.unknown",
         CLIENT_IP,
         "198.51.100.9",
-        tokens.access_token,
-        tokens.refresh_token,
+        tokens.access,
+        tokens.refresh,
         new_refresh_token(refreshed),
         PASSWORD,
         "hunter2 hunter2",
@@ -290,7 +271,7 @@ async def test_a_store_outage_leaves_only_the_gauge_out(
         async def count_active_sessions(self, *, now: object) -> int:
             raise StoreUnavailable("database unavailable")
 
-    services = app.state.services.with_store(Unreachable())  # type: ignore[arg-type]
+    services = app.state.services.with_store(Unreachable())
     app.dependency_overrides[get_services] = lambda: services
     response = await client.get("/metrics")
 
@@ -302,14 +283,9 @@ async def test_a_store_outage_leaves_only_the_gauge_out(
 
 async def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
     settings: Settings = make_settings(tmp_path, metrics_enabled=False)
-    application = create_app(settings)
-    async with LifespanManager(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=BASE_URL, headers=CSRF_HEADER
-        ) as client:
-            await register(client)
-            await login(client)
-            assert (await client.get("/metrics")).status_code == 404
-            schema = (await client.get("/openapi.json")).json()
+    async with app_client(settings) as client:
+        await register(client)
+        await login(client)
+        assert (await client.get("/metrics")).status_code == 404
+        schema = (await client.get("/openapi.json")).json()
     assert "/metrics" not in schema["paths"]

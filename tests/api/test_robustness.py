@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support import LoggedIn
+from tests.support.http import Tokens
 
 JSON_ROUTES = ["/auth/login", "/auth/register", "/auth/password"]
 
@@ -29,7 +29,7 @@ JSON_ROUTES = ["/auth/login", "/auth/register", "/auth/password"]
     ],
 )
 async def test_malformed_bodies_are_4xx(
-    client: httpx.AsyncClient, alice: LoggedIn, path: str, content: bytes, content_type: str
+    client: httpx.AsyncClient, alice: Tokens, path: str, content: bytes, content_type: str
 ) -> None:
     response = await client.post(
         path, content=content, headers={"Content-Type": content_type, **alice.bearer}
@@ -50,7 +50,7 @@ async def test_malformed_bodies_are_4xx(
     ],
 )
 async def test_hostile_usernames_never_error(
-    client: httpx.AsyncClient, alice: LoggedIn, username: str
+    client: httpx.AsyncClient, alice: Tokens, username: str
 ) -> None:
     login = await client.post("/auth/login", json={"username": username, "password": "whatever1"})
     assert login.status_code in (401, 422)
@@ -62,7 +62,7 @@ async def test_hostile_usernames_never_error(
 
 
 async def test_overlong_password_is_refused_without_hashing(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     long = "p" * 5_000  # fits the body limit, exceeds every password limit
     response = await client.post("/auth/login", json={"username": "alice", "password": long})
@@ -72,7 +72,7 @@ async def test_overlong_password_is_refused_without_hashing(
 
 @pytest.mark.parametrize("size", [1_000_000, 10_000_000])
 async def test_huge_bodies_are_413_before_anything_reads_them(
-    client: httpx.AsyncClient, alice: LoggedIn, size: int
+    client: httpx.AsyncClient, alice: Tokens, size: int
 ) -> None:
     huge = "p" * size
     started = time.perf_counter()
@@ -85,7 +85,7 @@ async def test_huge_bodies_are_413_before_anything_reads_them(
 
 
 async def test_streamed_bodies_without_a_length_are_capped(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(100):
@@ -107,7 +107,7 @@ async def test_unknown_routes_and_methods(client: httpx.AsyncClient) -> None:
     assert "detail" in wrong_method.json()
 
 
-async def test_oversized_headers_are_431(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def test_oversized_headers_are_431(client: httpx.AsyncClient, alice: Tokens) -> None:
     response = await client.get("/auth/me", headers={**alice.bearer, "X-Padding": "a" * 20_000})
     assert response.status_code == 431
     assert response.json() == {"detail": "Request headers too large"}

@@ -7,24 +7,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from authsvc.app import create_app
-from tests.support import (
-    BASE_URL,
-    CSRF_HEADER,
-    FakeClock,
-    LoggedIn,
+from tests.support.apps import app_client
+from tests.support.http import (
+    Tokens,
     assert_session_dead,
+    cookie_header,
     login,
-    make_settings,
-    refresh_cookie,
     register,
     rotate,
 )
+from tests.support.settings import FakeClock, make_settings
 
 
-async def listed(client: httpx.AsyncClient, tokens: LoggedIn) -> list[dict[str, object]]:
+async def listed(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[str, object]]:
     """Every live session of the user, read as one page."""
     response = await client.get("/auth/sessions", headers=tokens.bearer)
     assert response.status_code == 200, response.text
@@ -35,11 +31,11 @@ async def listed(client: httpx.AsyncClient, tokens: LoggedIn) -> list[dict[str, 
 
 
 async def test_sessions_lists_live_sessions_and_marks_the_current_one(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     phone = await login(client)
     ended = await login(client)
-    await client.post("/auth/logout", headers=refresh_cookie(ended.refresh_token))
+    await client.post("/auth/logout", headers=cookie_header(ended.refresh))
 
     response = await client.get("/auth/sessions", headers=alice.bearer)
 
@@ -67,7 +63,7 @@ async def test_sessions_lists_live_sessions_and_marks_the_current_one(
     assert [s["id"] for s in from_phone if s["current"]] != [s["id"] for s in current]
 
 
-async def test_sessions_are_per_user(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+async def test_sessions_are_per_user(client: httpx.AsyncClient, alice: Tokens) -> None:
     await register(client, "bob")
     bob = await login(client, "bob")
     alice_ids = {s["id"] for s in await listed(client, alice)}
@@ -77,7 +73,7 @@ async def test_sessions_are_per_user(client: httpx.AsyncClient, alice: LoggedIn)
 
 
 async def test_deleting_a_session_signs_that_device_out_at_once(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     phone = await login(client)
     sessions = await listed(client, phone)
@@ -93,7 +89,7 @@ async def test_deleting_a_session_signs_that_device_out_at_once(
 
 
 async def test_other_users_sessions_cannot_be_deleted(
-    client: httpx.AsyncClient, alice: LoggedIn
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     await register(client, "mallory")
     mallory = await login(client, "mallory")
@@ -110,7 +106,7 @@ async def test_other_users_sessions_cannot_be_deleted(
     [("does-not-exist", 404), ("' OR 1=1 --", 404), ("x" * 65, 422)],
 )
 async def test_deleting_unknown_sessions(
-    client: httpx.AsyncClient, alice: LoggedIn, session_id: str, status: int
+    client: httpx.AsyncClient, alice: Tokens, session_id: str, status: int
 ) -> None:
     response = await client.delete(f"/auth/sessions/{session_id}", headers=alice.bearer)
     assert response.status_code == status
@@ -131,7 +127,7 @@ async def test_sessions_routes_require_a_bearer_token(
 
 @pytest.mark.parametrize("session_id", ["%00", "a%00b", "%C0%80", "\u00e9", "%FF"])
 async def test_session_ids_the_database_would_refuse_answer_404(
-    client: httpx.AsyncClient, alice: LoggedIn, session_id: str
+    client: httpx.AsyncClient, alice: Tokens, session_id: str
 ) -> None:
     # PostgreSQL refuses a NUL byte in text; such an id must never reach it.
     response = await client.delete(f"/auth/sessions/{session_id}", headers=alice.bearer)
@@ -146,7 +142,7 @@ IMPOSSIBLE_DATE = base64.urlsafe_b64encode(
 
 
 async def test_sessions_are_listed_a_page_at_a_time(
-    client: httpx.AsyncClient, alice: LoggedIn, clock: FakeClock
+    client: httpx.AsyncClient, alice: Tokens, clock: FakeClock
 ) -> None:
     for _ in range(6):
         clock.advance(1)
@@ -181,7 +177,7 @@ async def test_sessions_are_listed_a_page_at_a_time(
     ],
 )
 async def test_cursors_not_handed_out_are_refused(
-    client: httpx.AsyncClient, alice: LoggedIn, params: dict[str, str]
+    client: httpx.AsyncClient, alice: Tokens, params: dict[str, str]
 ) -> None:
     response = await client.get("/auth/sessions", headers=alice.bearer, params=params)
     assert response.status_code == 400
@@ -193,7 +189,7 @@ async def test_cursors_not_handed_out_are_refused(
     "params", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"cursor": "A" * 129}]
 )
 async def test_limits_and_cursors_out_of_bounds_are_422(
-    client: httpx.AsyncClient, alice: LoggedIn, params: dict[str, str], path: str
+    client: httpx.AsyncClient, alice: Tokens, params: dict[str, str], path: str
 ) -> None:
     response = await client.get(path, headers=alice.bearer, params=params)
     assert response.status_code == 422
@@ -204,19 +200,13 @@ async def test_a_login_beyond_the_cap_ends_the_least_recently_used_session(
     tmp_path: Path, database_url: str, clock: FakeClock
 ) -> None:
     settings = make_settings(tmp_path, database_url=database_url, max_sessions_per_user=2)
-    app = create_app(settings, clock=clock)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=CSRF_HEADER
-        ) as client,
-    ):
+    async with app_client(settings, clock=clock) as client:
         await register(client)
         oldest = await login(client)
         clock.advance(1)
         used = await login(client)
         clock.advance(1)
-        refreshed = await rotate(client, oldest.refresh_token)  # now the most recently used
+        refreshed = await rotate(client, oldest.refresh)  # now the most recently used
         assert refreshed.status_code == 200
         clock.advance(1)
 

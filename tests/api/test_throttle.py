@@ -5,37 +5,39 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from authsvc.app import create_app
-from tests.support import BASE_URL, PASSWORD, FakeClock, make_settings, register
+from authsvc.settings import Settings
+from tests.support.apps import asgi_client
+from tests.support.http import PASSWORD, register
+from tests.support.logs import security_events
+from tests.support.settings import make_settings
 
 WRONG = "definitely not it"
 
 
 @pytest.fixture
-async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
-    settings = make_settings(
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(
         tmp_path,
         throttle_per_ip="8/minute",
         throttle_per_account_ip="3 per 2 seconds",
         throttle_per_account="5/minute",
     )
-    application = create_app(settings, clock=clock)
-    async with LifespanManager(application):
-        yield application
 
 
 def client_from(app: FastAPI, ip: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url=BASE_URL
-    )
+    return asgi_client(app, client_ip=ip, headers=None)
+
+
+async def attempt_from(app: FastAPI, ip: str, username: str, password: str) -> int:
+    """The status of one login attempt from `ip`, on a connection of its own."""
+    async with client_from(app, ip) as c:
+        return (await attempt(c, username, password)).status_code
 
 
 async def attempt(c: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
@@ -79,12 +81,9 @@ async def test_distributed_guessing_is_capped_per_account_but_not_for_others(
     await register(client)
     await register(client, "bob")
     for n in range(5):
-        async with client_from(app, f"198.51.100.{n}") as attacker:
-            assert (await attempt(attacker, "alice", WRONG)).status_code == 401
-    async with client_from(app, "198.51.100.99") as attacker:
-        assert (await attempt(attacker, "alice", WRONG)).status_code == 429
-    async with client_from(app, "203.0.113.7") as other:
-        assert (await attempt(other, "bob", PASSWORD)).status_code == 200
+        assert await attempt_from(app, f"198.51.100.{n}", "alice", WRONG) == 401
+    assert await attempt_from(app, "198.51.100.99", "alice", WRONG) == 429
+    assert await attempt_from(app, "203.0.113.7", "bob", PASSWORD) == 200
 
 
 async def test_one_address_spraying_many_accounts_is_throttled(
@@ -94,8 +93,7 @@ async def test_one_address_spraying_many_accounts_is_throttled(
         statuses = [(await attempt(sprayer, f"user{n}", WRONG)).status_code for n in range(9)]
     assert statuses[:8] == [401] * 8
     assert statuses[8] == 429
-    async with client_from(app, "192.0.2.11") as neighbour:
-        assert (await attempt(neighbour, "user1", WRONG)).status_code == 401
+    assert await attempt_from(app, "192.0.2.11", "user1", WRONG) == 401
 
 
 async def test_unknown_and_known_accounts_throttle_alike(
@@ -135,13 +133,10 @@ async def test_the_owner_is_not_locked_out_from_a_proven_address_by_an_attack_el
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await register(client)
-    async with client_from(app, "203.0.113.7") as owner:
-        assert (await attempt(owner, "alice", PASSWORD)).status_code == 200
+    assert await attempt_from(app, "203.0.113.7", "alice", PASSWORD) == 200
     for n in range(4):  # a botnet fills the per-account window (5, the login was one)
-        async with client_from(app, f"198.51.100.{n}") as attacker:
-            assert (await attempt(attacker, "alice", WRONG)).status_code == 401
-    async with client_from(app, "198.51.100.99") as attacker:
-        assert (await attempt(attacker, "alice", PASSWORD)).status_code == 429
+        assert await attempt_from(app, f"198.51.100.{n}", "alice", WRONG) == 401
+    assert await attempt_from(app, "198.51.100.99", "alice", PASSWORD) == 429
 
     async with client_from(app, "203.0.113.7") as owner:
         assert (await attempt(owner, "alice", PASSWORD)).status_code == 200
@@ -166,10 +161,8 @@ async def test_addresses_of_one_subscriber_share_their_limits(
     async with client_from(app, first) as attacker:
         for _ in range(3):
             assert (await attempt(attacker, "alice", WRONG)).status_code == 401
-    async with client_from(app, same_bucket) as rotated:
-        assert (await attempt(rotated, "alice", WRONG)).status_code == 429
-    async with client_from(app, other_bucket) as neighbour:
-        assert (await attempt(neighbour, "alice", WRONG)).status_code == 401
+    assert await attempt_from(app, same_bucket, "alice", WRONG) == 429
+    assert await attempt_from(app, other_bucket, "alice", WRONG) == 401
 
 
 async def test_a_throttled_login_names_the_account_by_a_stable_opaque_reference(
@@ -182,9 +175,7 @@ async def test_a_throttled_login_names_the_account_by_a_stable_opaque_reference(
                 await attempt(attacker, name, WRONG)
 
     throttled = [
-        r.event_fields
-        for r in caplog.records
-        if r.name == "authsvc.security" and r.event_fields["event"] == "login_throttled"
+        fields for fields in security_events(caplog) if fields["event"] == "login_throttled"
     ]
     references = [event["account_ref"] for event in throttled]
     assert len(references) == 4

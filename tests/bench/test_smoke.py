@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.scenarios import SCENARIOS
 
-from tests.stores import STORES
+from tests.support.stores import STORES
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300

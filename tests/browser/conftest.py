@@ -2,7 +2,7 @@
 
 Four parties talk over loopback only: headless Chromium (a fresh profile per launch, a fresh
 context per test), the demo's static server and its sample API in threads of this process
-(demo/server.py, demo/sample_api.py), and `authsvc serve` (tests/e2e/harness.py) with both
+(demo/server.py, demo/sample_api.py), and `authsvc serve` (tests/support/processes.py) with both
 demo origins (`127.0.0.1` and `localhost`) in ALLOWED_ORIGINS. The page calls authsvc on the
 host name it was opened on, so the two origins differ only in their port and are one site, as
 app.example.com and auth.example.com are; the refresh cookie keeps its defaults (`__Host-`,
@@ -11,6 +11,7 @@ Secure, HttpOnly, SameSite=Strict, Path=/).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from demo.sample_api import SampleApi
 from demo.server import DemoServer
 from playwright.sync_api import Browser, BrowserContext, Error, sync_playwright
 
-from tests.e2e.harness import Server, ServerFactory, register, server_env
+from tests.support.http import register_sync
+from tests.support.processes import Server, ServerFactory, server_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright adds --headless itself; the rest keeps the browser off the network and quiet.
@@ -68,7 +70,7 @@ class Deployment:
 
     def user(self, username: str) -> str:
         with self.api() as client:
-            register(client, username)
+            register_sync(client, username)
         return username
 
 
@@ -151,11 +153,8 @@ def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
 
 @pytest.fixture
 def demo_servers() -> Iterator[DemoServers]:
-    started = DemoServers()
-    try:
+    with contextlib.closing(DemoServers()) as started:
         yield started
-    finally:
-        started.close()
 
 
 @pytest.fixture

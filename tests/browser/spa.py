@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Request, Response, Route
 
-from tests.e2e.harness import COOKIE, PASSWORD
+from tests.support.http import COOKIE, PASSWORD
 
 # The demo's module, imported again from a test: the page's own instance, not a new one.
 DEMO_MODULE = "import('/app.js')"

@@ -21,7 +21,8 @@ from tests.browser.spa import (
     sign_in,
     wait_for_state,
 )
-from tests.e2e.harness import PASSWORD, bearer, json_lines
+from tests.support.http import PASSWORD, bearer
+from tests.support.processes import json_lines
 
 FOREIGN_HOSTS = {"same-site": "127.0.0.1", "cross-site": "localhost"}
 

@@ -19,7 +19,8 @@ from tests.browser.spa import (
     signed_in_tab,
     wait_for_state,
 )
-from tests.e2e.harness import COOKIE, bearer, json_lines
+from tests.support.http import COOKIE, bearer
+from tests.support.processes import json_lines
 
 # A request as authsvc's access log records it: method, path and status.
 DEMO_ACCOUNT = ("demo", "correct horse battery staple")

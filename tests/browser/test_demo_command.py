@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,9 @@ from demo.__main__ import DEMO_PASSWORD, DEMO_USER
 from playwright.sync_api import BrowserContext
 
 from tests.browser.spa import call_api, open_demo, sign_in
-from tests.e2e.harness import COOKIE, POLL_INTERVAL_SECONDS, LoopbackProcess, free_port
+from tests.support.http import COOKIE
+from tests.support.polling import eventually_sync
+from tests.support.processes import POLL_INTERVAL_SECONDS, LoopbackProcess, ProcessExited, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "authsvc demo: open"
@@ -23,14 +24,16 @@ READY_TIMEOUT_SECONDS = 30.0
 
 
 def wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if line in log.read_text(errors="replace"):
+    def written() -> None:
+        text = log.read_text(errors="replace")
+        if line in text:
             return
+        message = f"no {line!r} from python -m demo:\n{text}"
         if process.poll() is not None:
-            break
-        time.sleep(POLL_INTERVAL_SECONDS)
-    raise AssertionError(f"no {line!r} from python -m demo:\n{log.read_text(errors='replace')}")
+            raise ProcessExited(message)
+        raise AssertionError(message)
+
+    eventually_sync(written, timeout=READY_TIMEOUT_SECONDS, interval=POLL_INTERVAL_SECONDS)
 
 
 def test_one_command_serves_the_demo_and_authsvc(context: BrowserContext, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route
 
-from tests.e2e.harness import COOKIE, PASSWORD, Server, ServerFactory, register, server_env
+from tests.support.http import COOKIE, PASSWORD, register_sync
+from tests.support.processes import Server, ServerFactory, server_env
 
 # Records what the page's policy refused, from the moment the document starts.
 CSP_WATCH = """
@@ -30,7 +31,7 @@ REDOCLY_LOGO = "img-src https://cdn.redoc.ly/redoc/logo-mini.svg"
 def authsvc(servers: ServerFactory, tmp_path: Path) -> Server:
     server = servers.start(server_env(tmp_path / "authsvc.db"))
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
     return server
 
 

@@ -20,7 +20,8 @@ from tests.browser.spa import (
     signed_in_tab,
     wait_for_state,
 )
-from tests.e2e.harness import ACCESS_SECRET, COOKIE, bearer
+from tests.support.http import COOKIE, bearer
+from tests.support.settings import ACCESS_SECRET
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

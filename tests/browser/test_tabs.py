@@ -21,7 +21,7 @@ from tests.browser.spa import (
     start_together,
     wait_for_state,
 )
-from tests.e2e.harness import bearer, login, refresh, token_pair
+from tests.support.http import bearer, login_sync, refresh_sync, token_pair
 
 # What a browser without Web Locks (an insecure context, an old engine) and without
 # BroadcastChannel offers the client: nothing to coordinate tabs with.
@@ -84,7 +84,7 @@ def test_tabs_refreshing_at_the_same_instant_stay_signed_in_on_one_cookie(
         assert alice in call_api(page)
     # The browser kept the newest cookie: it still buys tokens, and nothing looked like theft.
     with deployment.api() as api:
-        assert refresh(api, only_refresh_cookie(context)["value"]).status_code == 200
+        assert refresh_sync(api, only_refresh_cookie(context)["value"]).status_code == 200
     events = [entry.get("event") for entry in deployment.authsvc.events()]
     assert "refresh_reuse_detected" not in events
     assert "session_revoked" not in events
@@ -125,8 +125,8 @@ def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_call(
 
     # Another device signs the user out everywhere; no tab of this browser hears about it.
     with deployment.api() as api:
-        elsewhere = login(api, alice)
-        ended = api.post("/auth/logout-all", headers=bearer(elsewhere.access))
+        elsewhere = login_sync(api, alice)
+        ended = api.post("/auth/logout-all", headers=elsewhere.bearer)
     assert ended.status_code == 204
 
     assert call_api(page) == "Your session has ended; please sign in again."
@@ -150,5 +150,5 @@ def test_signing_in_again_after_a_sign_out_elsewhere_uses_a_new_session(
     assert auth_state(first)["sessionId"] == auth_state(second)["sessionId"] != old_session
     assert alice in call_api(first)
     with deployment.api() as api:
-        response = refresh(api, only_refresh_cookie(context)["value"])
+        response = refresh_sync(api, only_refresh_cookie(context)["value"])
     assert token_pair(response).access

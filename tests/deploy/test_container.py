@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,8 @@ import httpx
 import pytest
 
 from authsvc.settings import Settings
-from tests.e2e.harness import free_port
+from tests.support.polling import eventually_sync
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -349,20 +349,23 @@ def test_image_install_and_start_commands_serve_and_stop_cleanly(
 
 
 def wait_until_healthy(server: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
+
+        def healthy() -> None:
             if server.poll() is not None:
                 pytest.fail(f"authsvc serve exited early:\n{log_path.read_text()}")
             try:
-                if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    pytest.fail(
-        f"/healthz did not answer within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}"
-    )
+                status = client.get(f"http://127.0.0.1:{port}/healthz").status_code
+            except httpx.TransportError as exc:
+                raise AssertionError("/healthz does not answer yet") from exc
+            assert status == 200, status
+
+        try:
+            eventually_sync(healthy, timeout=READY_TIMEOUT_SECONDS, interval=0.1)
+        except AssertionError:
+            pytest.fail(
+                f"/healthz did not answer within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}"
+            )
 
 
 # --- docker-compose.yml -----------------------------------------------------------------
@@ -481,7 +484,7 @@ def test_compose_gives_authsvc_a_valid_production_configuration(
     services = resolved["services"]
     environment: dict[str, str] = services["authsvc"]["environment"]
     # The same check the service makes at startup, on the environment compose would give it.
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})  # type: ignore[arg-type]
 
     assert settings.is_production, "several replicas need the same real secrets"
     assert settings.secret_values() == (

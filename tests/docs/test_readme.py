@@ -31,7 +31,7 @@ import pytest
 
 from authsvc import cli
 from authsvc.settings import Settings
-from tests.e2e.harness import ServerFactory, server_env
+from tests.support.processes import ServerFactory, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

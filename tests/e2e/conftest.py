@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import server_env
+from tests.support.processes import Server, ServerFactory, server_env
 
 
 @pytest.fixture
@@ -18,3 +18,9 @@ def database(tmp_path: Path) -> Path:
 def env(database: Path) -> dict[str, str]:
     """Production settings with valid secrets on this test's own SQLite file."""
     return server_env(database)
+
+
+@pytest.fixture
+def server(servers: ServerFactory, env: dict[str, str]) -> Server:
+    """One `authsvc serve` under `env`, ready; stopped when the test ends."""
+    return servers.start(env)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
-from tests.e2e.harness import PASSWORD, READY_TIMEOUT_SECONDS, Server, ServerFactory, free_port
+from tests.support.http import PASSWORD
+from tests.support.polling import eventually_sync
+from tests.support.processes import Server, ServerFactory, free_port
 
 SECRET_QUERY = {"access_token": "tok-SHOULD-NOT-BE-LOGGED", "password": "pw-SHOULD-NOT-BE-LOGGED"}
 
@@ -21,19 +22,17 @@ def wait_for_access_lines(
 ) -> list[dict[str, Any]]:
     """The log is written by another process: wait (bounded) until the `expected` requests
     (method, path, status) are all there."""
-    deadline = time.monotonic() + 5
-    while True:
+
+    def all_there() -> list[dict[str, Any]]:
         lines = access_lines(server)
         found = {(line["method"], line["path"], line["status"]) for line in lines}
-        if expected <= found or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+        assert expected <= found, found
+        return lines
+
+    return eventually_sync(all_there)
 
 
-def test_access_log_has_the_path_but_never_the_query_string(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_access_log_has_the_path_but_never_the_query_string(server: Server) -> None:
     with server.client() as client:
         assert client.get("/healthz", params=SECRET_QUERY).status_code == 200
         login = client.post(
@@ -70,13 +69,13 @@ def test_access_log_shows_the_client_behind_a_trusted_proxy(
 
 def clients_of_readyz(server: Server) -> list[str]:
     # The factory's readiness probes asked /healthz; only the test's request asked /readyz.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def readyz_lines() -> list[dict[str, Any]]:
         lines = [line for line in access_lines(server) if line["path"] == "/readyz"]
-        if lines:
-            break
-        time.sleep(0.05)
-    return [line["client"] for line in lines]
+        assert lines, "no /readyz request in the access log"
+        return lines
+
+    return [line["client"] for line in eventually_sync(readyz_lines)]
 
 
 def test_access_log_can_be_switched_off(servers: ServerFactory, env: dict[str, str]) -> None:
@@ -94,16 +93,8 @@ def test_log_level_warning_keeps_only_warnings_and_errors(
 ) -> None:
     # Spawned by hand: `start` waits for uvicorn's startup line, which is an info line.
     server = servers._spawn({**env, "LOG_LEVEL": "WARNING"}, free_port(), port_flag=True, args=())
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    server.wait_ready(announced=False)
     with httpx.Client(base_url=server.base_url, timeout=1) as client:
-        while True:
-            assert time.monotonic() < deadline, server.output()
-            assert server.process.poll() is None, server.output()
-            try:
-                if client.get("/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
         assert client.post("/auth/login", json={"username": "x", "password": "y"}).status_code
     server.stop()
     entries = server.events()

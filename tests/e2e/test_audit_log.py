@@ -18,19 +18,9 @@ from authsvc.store import open_store
 from authsvc.store.engine import create_engine
 from authsvc.store.models import audit_events
 from authsvc.tokens import token_hash
-from tests.e2e.harness import (
-    PASSWORD,
-    Server,
-    ServerFactory,
-    bearer,
-    login,
-    refresh,
-    register,
-    run_cli,
-    server_env,
-    token_pair,
-)
-from tests.support import audit_entry
+from tests.support.http import PASSWORD, bearer, login_sync, refresh_sync, register_sync, token_pair
+from tests.support.processes import Server, ServerFactory, run_cli, server_env
+from tests.support.records import audit_entry
 
 BURST = 24
 # Throttling is not under test here; a burst of correct logins must not trip it.
@@ -63,7 +53,7 @@ def test_a_burst_of_logins_leaves_exactly_one_row_each(
 ) -> None:
     server = start(servers, tmp_path, database_url)
     with server.client() as client:
-        user = register(client, "alice")
+        user = register_sync(client, "alice")
 
         def attempt() -> httpx.Response:
             with server.client() as own:
@@ -108,19 +98,19 @@ def test_no_password_token_or_username_ever_lands_in_the_table(
     server = start(servers, tmp_path, database_url)
     secrets: set[str] = {username, first_password, second_password, wrong_password}
     with server.client() as client:
-        register(client, username, first_password)
+        register_sync(client, username, first_password)
         # A password typed into the username field: an unknown account.
         client.post("/auth/login", json={"username": second_password, "password": "x"})
         client.post("/auth/login", json={"username": username, "password": wrong_password})
-        tokens = login(client, username, first_password)
-        rotated = token_pair(refresh(client, tokens.refresh))
+        tokens = login_sync(client, username, first_password)
+        rotated = token_pair(refresh_sync(client, tokens.refresh))
         changed = client.post(
             "/auth/password",
             json={"current_password": first_password, "new_password": second_password},
             headers=bearer(rotated.access),
         )
         assert changed.status_code == 204, changed.text
-        other = login(client, username, second_password)
+        other = login_sync(client, username, second_password)
         client.post("/auth/logout-all", headers=bearer(other.access))
         for token in (tokens.access, tokens.refresh, rotated.access, rotated.refresh, other.access):
             jti = _claims(token)["jti"]

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -18,18 +17,11 @@ import authsvc
 from authsvc.cli import build_parser
 from authsvc.settings import EXAMPLE_SECRETS
 from authsvc.store import open_store
-from authsvc.store.base import NewSession
 from authsvc.store.migrate import head_revision
-from tests.e2e.harness import (
-    PASSWORD,
-    ServerFactory,
-    bearer,
-    free_port,
-    login,
-    run_cli,
-    server_env,
-)
-from tests.keys import private_key_pem
+from tests.support.http import PASSWORD, login_sync
+from tests.support.keys import private_key_pem
+from tests.support.processes import ServerFactory, free_port, run_cli, server_env
+from tests.support.records import make_session
 
 STRONG = "e2e-strong-secret-0123456789abcdef0123456789abcdef"
 
@@ -64,8 +56,8 @@ def test_users_create_then_login_over_http(
 
     server = servers.start(env)
     with server.client() as client:
-        tokens = login(client, "carol")
-        me = client.get("/auth/me", headers=bearer(tokens.access))
+        tokens = login_sync(client, "carol")
+        me = client.get("/auth/me", headers=tokens.bearer)
         assert me.status_code == 200, me.text
         assert me.json()["username"] == "carol"
         wrong = client.post("/auth/login", json={"username": "carol", "password": PASSWORD + "!"})
@@ -187,15 +179,14 @@ def test_sessions_purge_deletes_sessions_ended_before_the_retention(
             ids = []
             for _ in range(2):
                 session = await store.create_session(
-                    NewSession(
-                        id=str(uuid.uuid4()),
-                        user_id=user.id,
+                    make_session(
+                        user.id,
+                        at=long_ago,
+                        idle=timedelta(days=60),
+                        absolute=timedelta(days=60),
                         token_hash="h",
                         user_agent=None,
                         ip=None,
-                        created_at=long_ago,
-                        idle_expires_at=long_ago + timedelta(days=60),
-                        absolute_expires_at=long_ago + timedelta(days=60),
                     )
                 )
                 ids.append(session.id)

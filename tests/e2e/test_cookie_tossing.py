@@ -11,20 +11,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.harness import (
+from tests.support.http import (
     COOKIE,
     CSRF_HEADER,
     PASSWORD,
-    ServerFactory,
-    bearer,
-    free_port,
-    login,
+    login_sync,
     only_set_cookie,
-    refresh,
-    register,
-    run_cli,
-    server_env,
+    refresh_sync,
+    register_sync,
 )
+from tests.support.processes import Server, ServerFactory, free_port, run_cli, server_env
 
 CONCURRENT = 20
 
@@ -33,14 +29,11 @@ def tossed(victim: str, planted: str, name: str = COOKIE) -> dict[str, str]:
     return {"Cookie": f"{name}={victim}; theme=dark; {name}={planted}", **CSRF_HEADER}
 
 
-def test_a_planted_duplicate_is_refused_at_once_and_ends_nothing(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_a_planted_duplicate_is_refused_at_once_and_ends_nothing(server: Server) -> None:
     with server.client() as client:
-        register(client, "victim")
-        register(client, "mallory")
-        victim, mallory = login(client, "victim"), login(client, "mallory")
+        register_sync(client, "victim")
+        register_sync(client, "mallory")
+        victim, mallory = login_sync(client, "victim"), login_sync(client, "mallory")
 
         def attempt(path: str) -> httpx.Response:
             with server.client() as own:
@@ -55,8 +48,8 @@ def test_a_planted_duplicate_is_refused_at_once_and_ends_nothing(
         assert not any(r.headers.get_list("set-cookie") for r in responses)
         # Nobody was signed in as anybody; both sessions still refresh on their own cookie.
         for tokens, name in ((victim, "victim"), (mallory, "mallory")):
-            assert client.get("/auth/me", headers=bearer(tokens.access)).json()["username"] == name
-            assert refresh(client, tokens.refresh).status_code == 200
+            assert client.get("/auth/me", headers=tokens.bearer).json()["username"] == name
+            assert refresh_sync(client, tokens.refresh).status_code == 200
     events = [e for e in server.events() if e.get("event") == "refresh_cookie_duplicated"]
     assert len(events) == CONCURRENT
     assert all(e["level"] == "warning" for e in events)
@@ -70,7 +63,7 @@ def test_where_a_host_cookie_is_impossible_the_plain_name_is_guarded_the_same_wa
     # A COOKIE_DOMAIN rules out __Host-: the cookie is `refresh_token`, Path=/auth.
     server = servers.start({**env, "COOKIE_DOMAIN": "127.0.0.1"})
     with server.client() as client:
-        register(client, "victim")
+        register_sync(client, "victim")
         response = client.post("/auth/login", json={"username": "victim", "password": PASSWORD})
         cookie = only_set_cookie(response)
         assert (cookie.name, cookie.attributes.get("path")) == ("refresh_token", "/auth")

@@ -7,21 +7,21 @@ import json
 
 import httpx
 
-from tests.e2e.harness import (
+from tests.support.http import (
     COOKIE,
     CSRF_HEADER,
     PASSWORD,
-    ServerFactory,
     SetCookie,
     Tokens,
     bearer,
     cookie_header,
-    login,
+    login_sync,
     only_set_cookie,
-    refresh,
-    register,
+    refresh_sync,
+    register_sync,
     token_pair,
 )
+from tests.support.processes import Server, ServerFactory
 
 
 def assert_refresh_cookie(cookie: SetCookie) -> None:
@@ -54,12 +54,9 @@ def session_id(access_token: str) -> str:
     return sid
 
 
-def test_register_login_refresh_logout_over_the_wire(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_register_login_refresh_logout_over_the_wire(server: Server) -> None:
     with server.client() as client:
-        user = register(client, "alice")
+        user = register_sync(client, "alice")
         assert user["username"] == "alice"
 
         login_response = client.post(
@@ -74,12 +71,12 @@ def test_register_login_refresh_logout_over_the_wire(
         assert_refresh_cookie(login_cookie)
         first = Tokens(access=body["access_token"], refresh=login_cookie.value)
 
-        me = client.get("/auth/me", headers=bearer(first.access))
+        me = client.get("/auth/me", headers=first.bearer)
         assert me.status_code == 200, me.text
         assert me.json()["id"] == user["id"]
         assert me.json()["username"] == "alice"
 
-        refreshed = refresh(client, first.refresh)
+        refreshed = refresh_sync(client, first.refresh)
         assert refreshed.status_code == 200, refreshed.text
         assert_no_store(refreshed)
         assert_refresh_cookie(only_set_cookie(refreshed))
@@ -87,7 +84,7 @@ def test_register_login_refresh_logout_over_the_wire(
         assert second.refresh != first.refresh
         assert second.access != first.access
         assert session_id(second.access) == session_id(first.access)
-        assert client.get("/auth/me", headers=bearer(second.access)).status_code == 200
+        assert client.get("/auth/me", headers=second.bearer).status_code == 200
 
         logout = client.post("/auth/logout", headers=cookie_header(second.refresh))
         assert logout.status_code == 204, logout.text
@@ -103,7 +100,7 @@ def test_register_login_refresh_logout_over_the_wire(
         assert cleared.attributes.get("samesite", "").lower() == "strict"
 
         for stale in (second.refresh, first.refresh):
-            assert_unauthorized(refresh(client, stale))
+            assert_unauthorized(refresh_sync(client, stale))
         for access in (second.access, first.access):
             assert_unauthorized(client.get("/auth/me", headers=bearer(access)))
 
@@ -120,7 +117,7 @@ def test_security_log_has_events_and_no_secrets(
     mistyped_username = "Tr0ub4dor&3-as-username"
     issued: list[str] = []
     with server.client() as client:
-        user = register(client, "alice")
+        user = register_sync(client, "alice")
 
         failed = client.post("/auth/login", json={"username": "alice", "password": wrong_password})
         assert_unauthorized(failed)
@@ -130,15 +127,15 @@ def test_security_log_has_events_and_no_secrets(
         )
         assert_unauthorized(unknown)
 
-        first = login(client, "alice")
-        second = token_pair(refresh(client, first.refresh))
-        third = token_pair(refresh(client, second.refresh))
+        first = login_sync(client, "alice")
+        second = token_pair(refresh_sync(client, first.refresh))
+        third = token_pair(refresh_sync(client, second.refresh))
         # Two generations back is never inside the grace window: theft, the family dies.
-        assert_unauthorized(refresh(client, first.refresh))
-        assert_unauthorized(refresh(client, third.refresh))
-        assert_unauthorized(client.get("/auth/me", headers=bearer(third.access)))
+        assert_unauthorized(refresh_sync(client, first.refresh))
+        assert_unauthorized(refresh_sync(client, third.refresh))
+        assert_unauthorized(client.get("/auth/me", headers=third.bearer))
 
-        other = login(client, "alice")
+        other = login_sync(client, "alice")
         assert client.post("/auth/logout", headers=cookie_header(other.refresh)).status_code == 204
         for tokens in (first, second, third, other):
             issued += [tokens.access, tokens.refresh]

@@ -12,9 +12,12 @@ import socket
 import time
 from pathlib import Path
 
-from tests.e2e.harness import Server, ServerFactory
+from tests.support.polling import eventually_sync
+from tests.support.processes import Server, ServerFactory
 
 SOCKET_TIMEOUT_SECONDS = 10.0
+# How long a client trickles a head or body at a server whose timeouts are set to 1 s.
+TRICKLE_SECONDS = 8.0
 CHUNK = b"a" * 65_536
 HUGE_HEADER_BYTES = 32 * 1024 * 1024
 # Kernel buffers on both ends of a loopback connection hold a few MiB before a writer blocks;
@@ -72,10 +75,7 @@ def warm_up(server: Server) -> None:
             assert client.get("/healthz").status_code == 200
 
 
-def test_huge_streamed_header_is_refused_early_and_memory_stays_bounded(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_huge_streamed_header_is_refused_early_and_memory_stays_bounded(server: Server) -> None:
     warm_up(server)
     before = memory_kib(server)
     sent = 0
@@ -98,10 +98,7 @@ def test_huge_streamed_header_is_refused_early_and_memory_stays_bounded(
         assert client.get("/healthz").status_code == 200
 
 
-def test_headers_over_the_limit_in_one_piece_get_431(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_headers_over_the_limit_in_one_piece_get_431(server: Server) -> None:
     with connect(server) as sock:
         sock.sendall(
             b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -112,10 +109,7 @@ def test_headers_over_the_limit_in_one_piece_get_431(
     assert status_of(answer) == 431
 
 
-def test_long_url_is_refused_before_the_app_and_never_logged(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_long_url_is_refused_before_the_app_and_never_logged(server: Server) -> None:
     marker = "q" * 60_000
     with connect(server) as sock:
         sock.sendall(f"GET /healthz?x={marker} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -125,10 +119,7 @@ def test_long_url_is_refused_before_the_app_and_never_logged(
     assert "q" * 100 not in server.output()
 
 
-def test_verify_is_refused_with_401_not_414_or_431(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_verify_is_refused_with_401_not_414_or_431(server: Server) -> None:
     for request in (
         b"GET /auth/verify?x=" + b"v" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         b"GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"v" * 20_000 + b"\r\n\r\n",
@@ -146,19 +137,15 @@ def test_slowloris_head_and_idle_connection_are_cut_after_the_header_timeout(
     server = servers.start({**env, "REQUEST_HEADER_TIMEOUT_SECONDS": "1"})
     with connect(server) as idle, connect(server) as slow:
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        deadline = time.monotonic() + 8
-        cut = False
-        while time.monotonic() < deadline:
+
+        def head_cut() -> None:
             try:
                 slow.sendall(b"X-A: b\r\n")
             except (BrokenPipeError, ConnectionResetError):
-                cut = True
-                break
-            if answered_yet(slow):
-                cut = True
-                break
-            time.sleep(0.1)
-        assert cut, "a head trickled for 8 s was never cut"
+                return
+            assert answered_yet(slow), "a head trickled for 8 s was never cut"
+
+        eventually_sync(head_cut, timeout=TRICKLE_SECONDS, interval=0.1)
         assert status_of(read_answer(slow)) == 408
         assert status_of(read_answer(idle)) == 408
     with server.client() as client:
@@ -174,13 +161,17 @@ def test_slow_body_is_cut_after_the_body_timeout(
             b"POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
         )
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and not answered_yet(sock):
+
+        def body_cut() -> None:
+            if answered_yet(sock):
+                return
             try:
                 sock.sendall(b" ")
             except (BrokenPipeError, ConnectionResetError):
-                break
-            time.sleep(0.1)
+                return
+            raise AssertionError("a body trickled for 8 s was never cut")
+
+        eventually_sync(body_cut, timeout=TRICKLE_SECONDS, interval=0.1)
         answer = read_answer(sock)
     assert status_of(answer) == 408
     assert answer.endswith(b'{"detail": "Request not received in time"}')

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import ServerFactory
+from tests.support.processes import Server
 
 
-def test_oversized_headers_and_bodies_are_refused_over_the_wire(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_oversized_headers_and_bodies_are_refused_over_the_wire(server: Server) -> None:
     with server.client() as client:
         headers = client.get("/healthz", headers={"X-Padding": "a" * 200_000})
         assert headers.status_code == 431

@@ -8,30 +8,27 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.harness import (
-    PASSWORD,
+from tests.support.http import PASSWORD, login_sync, register_sync
+from tests.support.polling import eventually_sync
+from tests.support.processes import (
     READY_TIMEOUT_SECONDS,
     Server,
     ServerFactory,
-    bearer,
-    login,
-    register,
+    redis_env,
     run_cli,
     server_env,
 )
-from tests.scrape import Scrape
+from tests.support.scrape import Scrape
 
-REDIS = "redis://127.0.0.1:6379/0"
 REQUESTS = 60
 SCRAPES = 8
-# Far above the time Redis pub/sub takes on loopback (tests/replicas measure it).
+# Far above the time Redis pub/sub takes on loopback (tests/replicas_in_process measure it).
 PROPAGATION_SECONDS = 0.5
 # The parent stops its workers one after the other; a loaded host makes that slow.
 GRACEFUL_STOP_SECONDS = 20.0
@@ -52,17 +49,13 @@ def scrape(base_url: str) -> Scrape:
 def start_workers(servers: ServerFactory, env: dict[str, str], *args: str) -> Server:
     """A ready `serve --workers 2`: the first worker answering is not enough, both must be up."""
     server = servers.start(env, args=args)
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while server.output().count("Application startup complete.") < 2:
-        assert time.monotonic() < deadline, "the second worker never started:\n" + server.output()
-        time.sleep(0.05)
+
+    def both_started() -> None:
+        started = server.output().count("Application startup complete.")
+        assert started >= 2, "the second worker never started:\n" + server.output()
+
+    eventually_sync(both_started, timeout=READY_TIMEOUT_SECONDS)
     return server
-
-
-def worker_env(database: Path, **overrides: str | None) -> dict[str, str]:
-    return server_env(
-        database, REDIS_URL=REDIS, REDIS_PREFIX=f"authsvc-test-{uuid.uuid4().hex[:12]}", **overrides
-    )
 
 
 def test_every_scrape_of_any_worker_sees_the_totals_of_all(
@@ -70,18 +63,18 @@ def test_every_scrape_of_any_worker_sees_the_totals_of_all(
 ) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
-    server = start_workers(servers, worker_env(database, TMPDIR=str(temp)), "--workers", "2")
+    server = start_workers(servers, redis_env(database, TMPDIR=str(temp)), "--workers", "2")
     (metrics_dir,) = temp.glob("authsvc-metrics-*")  # private to this run
 
     with server.client() as client:
-        register(client, "erin")
-        tokens = login(client, "erin")
+        register_sync(client, "erin")
+        tokens = login_sync(client, "erin")
         wrong = client.post("/auth/login", json={"username": "erin", "password": "not it"})
         assert wrong.status_code == 401
     with ThreadPoolExecutor(max_workers=6) as pool:
         verified = list(
             pool.map(
-                lambda _: fresh_get(server.base_url, "/auth/verify", bearer(tokens.access)),
+                lambda _: fresh_get(server.base_url, "/auth/verify", tokens.bearer),
                 range(REQUESTS),
             )
         )
@@ -111,16 +104,15 @@ def test_every_scrape_of_any_worker_sees_the_totals_of_all(
 
 
 def test_a_logout_on_one_worker_reaches_the_others(servers: ServerFactory, database: Path) -> None:
-    server = start_workers(servers, worker_env(database), "--workers", "2")
+    server = start_workers(servers, redis_env(database), "--workers", "2")
     with server.client() as client:
-        register(client, "frank")
-        tokens = login(client, "frank")
+        register_sync(client, "frank")
+        tokens = login_sync(client, "frank")
         # One connection: one worker revokes; the other learns of it only through Redis.
-        assert client.post("/auth/logout-all", headers=bearer(tokens.access)).status_code == 204
+        assert client.post("/auth/logout-all", headers=tokens.bearer).status_code == 204
     time.sleep(PROPAGATION_SECONDS)
     statuses = {
-        fresh_get(server.base_url, "/auth/verify", bearer(tokens.access)).status_code
-        for _ in range(20)
+        fresh_get(server.base_url, "/auth/verify", tokens.bearer).status_code for _ in range(20)
     }
     assert statuses == {401}
     seen = scrape(server.base_url)
@@ -135,7 +127,7 @@ def test_an_operators_metrics_directory_is_used_and_emptied_of_old_runs(
     given.mkdir()
     stale = given / "counter_999999.db"
     stale.write_bytes(b"left over by a previous run")
-    env = worker_env(database, PROMETHEUS_MULTIPROC_DIR=str(given), WORKERS="2")
+    env = redis_env(database, PROMETHEUS_MULTIPROC_DIR=str(given), WORKERS="2")
     server = start_workers(servers, env)  # the WORKERS setting, not the flag
 
     assert not stale.exists()
@@ -172,7 +164,7 @@ def test_several_workers_without_redis_are_refused(
 def test_several_workers_with_generated_development_secrets_are_refused(
     database: Path, tmp_path: Path
 ) -> None:
-    env = worker_env(
+    env = redis_env(
         database, ENVIRONMENT="development", ACCESS_TOKEN_SECRET=None, REFRESH_TOKEN_SECRET=None
     )
     result = run_cli(["serve", "--port", "1", "--workers", "2"], env, tmp_path)
@@ -187,7 +179,7 @@ def test_zero_workers_are_refused(database: Path, tmp_path: Path) -> None:
 def test_one_worker_needs_no_redis(servers: ServerFactory, database: Path) -> None:
     server = servers.start(server_env(database), args=("--workers", "1"))
     with server.client() as client:
-        register(client, "gina")
+        register_sync(client, "gina")
         assert (
             client.post("/auth/login", json={"username": "gina", "password": PASSWORD}).status_code
             == 200

@@ -6,18 +6,16 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.harness import PASSWORD, ServerFactory, bearer, login, register
+from tests.support.http import PASSWORD, bearer, login_sync, register_sync
+from tests.support.processes import Server
 
 RACERS = 5  # within THROTTLE_PER_ACCOUNT_IP, so every change is checked
 
 
-def test_of_concurrent_password_changes_exactly_one_wins(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_of_concurrent_password_changes_exactly_one_wins(server: Server) -> None:
     with server.client() as client:
-        register(client, "alice")
-        access = login(client, "alice").access
+        register_sync(client, "alice")
+        access = login_sync(client, "alice").access
         start = threading.Barrier(RACERS)
 
         def change(n: int) -> int:
@@ -31,4 +29,4 @@ def test_of_concurrent_password_changes_exactly_one_wins(
         assert Counter(statuses)[204] == 1, statuses
         assert set(statuses) <= {204, 401, 409}, statuses
         winner = statuses.index(204)
-        assert login(client, "alice", f"new passphrase number {winner}").access
+        assert login_sync(client, "alice", f"new passphrase number {winner}").access

@@ -6,15 +6,14 @@ import signal
 
 import pytest
 
-from tests.e2e.harness import (
-    ServerFactory,
-    bearer,
+from tests.support.http import (
     cookie_header,
-    login,
-    refresh,
-    register,
+    login_sync,
+    refresh_sync,
+    register_sync,
     token_pair,
 )
+from tests.support.processes import ServerFactory
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
@@ -23,13 +22,13 @@ def test_users_and_sessions_survive_a_restart(
 ) -> None:
     before = servers.start(env)
     with before.client() as client:
-        register(client, "alice")
-        ended = login(client, "alice")
+        register_sync(client, "alice")
+        ended = login_sync(client, "alice")
         assert client.post("/auth/logout", headers=cookie_header(ended.refresh)).status_code == 204
-        first = login(client, "alice")
-        second = token_pair(refresh(client, first.refresh))
+        first = login_sync(client, "alice")
+        second = token_pair(refresh_sync(client, first.refresh))
         # The last thing before the stop is a successful rotation; its commit must be durable.
-        current = token_pair(refresh(client, second.refresh))
+        current = token_pair(refresh_sync(client, second.refresh))
 
     status = before.stop(stop_signal)
     if stop_signal is signal.SIGKILL:
@@ -41,23 +40,23 @@ def test_users_and_sessions_survive_a_restart(
 
     after = servers.start(env)
     with after.client() as client:
-        assert client.get("/auth/me", headers=bearer(current.access)).status_code == 200
+        assert client.get("/auth/me", headers=current.bearer).status_code == 200
         # Revocations are rebuilt from the store: the logged-out session stays dead.
-        ended_me = client.get("/auth/me", headers=bearer(ended.access))
+        ended_me = client.get("/auth/me", headers=ended.bearer)
         assert ended_me.status_code == 401, ended_me.text
-        assert refresh(client, ended.refresh).status_code == 401
+        assert refresh_sync(client, ended.refresh).status_code == 401
 
-        login(client, "alice")
+        login_sync(client, "alice")
 
-        rotated = token_pair(refresh(client, current.refresh))
+        rotated = token_pair(refresh_sync(client, current.refresh))
         assert rotated.refresh != current.refresh
 
         # `first` was superseded two rotations before the stop: presenting it is reuse.
-        reused = refresh(client, first.refresh)
+        reused = refresh_sync(client, first.refresh)
         assert reused.status_code == 401, reused.text
         assert reused.headers.get("www-authenticate") == "Bearer"
         # Reuse revokes the whole family, including the token rotated after the restart.
-        assert refresh(client, rotated.refresh).status_code == 401
-        assert client.get("/auth/me", headers=bearer(rotated.access)).status_code == 401
+        assert refresh_sync(client, rotated.refresh).status_code == 401
+        assert client.get("/auth/me", headers=rotated.bearer).status_code == 401
 
     assert '"event": "refresh_reuse_detected"' in after.output()

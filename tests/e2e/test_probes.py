@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.harness import (
-    ServerFactory,
-    bearer,
-    cookie_header,
-    login,
-    register,
-    run_cli,
-    server_env,
-)
-from tests.replicas.test_redis_outage import ThrowawayRedis
+from tests.support.http import cookie_header, login_sync, register_sync
+from tests.support.polling import eventually_sync
+from tests.support.processes import ServerFactory, ThrowawayRedis, run_cli, server_env
 
 READY_WITHIN_SECONDS = 10.0
 
 
 def wait_for_status(client: httpx.Client, path: str, status: int) -> None:
-    deadline = time.monotonic() + READY_WITHIN_SECONDS
-    while (answered := client.get(path).status_code) != status:
-        assert time.monotonic() < deadline, f"{path} still answers {answered}, not {status}"
-        time.sleep(0.1)
+    def answers() -> None:
+        answered = client.get(path).status_code
+        assert answered == status, f"{path} still answers {answered}, not {status}"
+
+    eventually_sync(answers, timeout=READY_WITHIN_SECONDS, interval=0.1)
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
@@ -59,14 +52,14 @@ def test_unreachable_redis_at_startup_is_loud_and_not_ready_until_it_answers(
             assert client.get("/healthz").status_code == 200
             assert client.get("/readyz").status_code == 503
             # Degraded, not down: revocations are read from the store, counters kept here.
-            register(client, "alice")
-            tokens = login(client, "alice")
-            assert client.get("/auth/me", headers=bearer(tokens.access)).status_code == 200
+            register_sync(client, "alice")
+            tokens = login_sync(client, "alice")
+            assert client.get("/auth/me", headers=tokens.bearer).status_code == 200
             assert (
                 client.post("/auth/logout", headers=cookie_header(tokens.refresh)).status_code
                 == 204
             )
-            assert client.get("/auth/me", headers=bearer(tokens.access)).status_code == 401
+            assert client.get("/auth/me", headers=tokens.bearer).status_code == 401
 
             redis.start()
             wait_for_status(client, "/readyz", 200)

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.e2e.harness import PASSWORD, ServerFactory, register
+from tests.support.http import PASSWORD, register_sync
+from tests.support.processes import ServerFactory
 
 BURST = 30
 
@@ -77,7 +78,7 @@ def test_a_full_hashing_queue_answers_503_with_retry_after(
         }
     )
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
 
         def guess(n: int) -> httpx.Response:
             response = client.post(

@@ -6,14 +6,9 @@ from pathlib import Path
 
 from jose import jwt
 
-from tests.e2e.harness import (
-    ACCESS_SECRET,
-    REFRESH_SECRET,
-    ServerFactory,
-    login,
-    register,
-    server_env,
-)
+from tests.support.http import login_sync, register_sync
+from tests.support.processes import ServerFactory, server_env
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET
 
 
 def test_production_starts_on_secrets_read_from_secrets_dir(
@@ -33,8 +28,8 @@ def test_production_starts_on_secrets_read_from_secrets_dir(
     server = servers.start(env)
 
     with server.client() as client:
-        register(client, "alice")
-        access = login(client, "alice").access
+        register_sync(client, "alice")
+        access = login_sync(client, "alice").access
     # Signed with the file's secret: verification with it succeeds.
     claims = jwt.decode(access, ACCESS_SECRET, algorithms=["HS256"], audience="authsvc")
     assert claims["username"] == "alice"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.harness import ServerFactory, bearer, free_port, login, register, server_env
+from tests.support.http import login_sync, register_sync
+from tests.support.processes import ServerFactory, free_port, server_env
 
 
 def test_development_mode_without_secrets_works_and_warns(
@@ -17,9 +18,9 @@ def test_development_mode_without_secrets_works_and_warns(
     )
     server = servers.start(env)
     with server.client() as client:
-        register(client, "dave")
-        tokens = login(client, "dave")
-        me = client.get("/auth/me", headers=bearer(tokens.access))
+        register_sync(client, "dave")
+        tokens = login_sync(client, "dave")
+        me = client.get("/auth/me", headers=tokens.bearer)
         assert me.status_code == 200, me.text
         assert me.json()["username"] == "dave"
 

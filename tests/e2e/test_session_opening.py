@@ -12,18 +12,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.harness import (
+from tests.support.http import (
     PASSWORD,
-    Server,
-    ServerFactory,
     Tokens,
     bearer,
-    login,
-    refresh,
-    register,
-    server_env,
+    login_sync,
+    refresh_sync,
+    register_sync,
     token_pair,
 )
+from tests.support.processes import Server, ServerFactory, server_env
 
 BURST = 24
 NEW_PASSWORD = "a different staple, battery horse"
@@ -51,7 +49,7 @@ def burst_of_logins(server: Server) -> list[httpx.Response]:
 
 
 def is_alive(client: httpx.Client, tokens: Tokens) -> bool:
-    return client.get("/auth/me", headers=bearer(tokens.access)).status_code == 200
+    return client.get("/auth/me", headers=tokens.bearer).status_code == 200
 
 
 def test_logins_in_flight_during_a_password_change_leave_no_session_behind(
@@ -59,8 +57,8 @@ def test_logins_in_flight_during_a_password_change_leave_no_session_behind(
 ) -> None:
     server = start(servers, tmp_path, database_url, HASH_CONCURRENCY="2")
     with server.client() as client:
-        register(client, "alice")
-        changer = login(client, "alice")
+        register_sync(client, "alice")
+        changer = login_sync(client, "alice")
 
         def attempt() -> httpx.Response:
             with server.client() as own:
@@ -72,7 +70,7 @@ def test_logins_in_flight_during_a_password_change_leave_no_session_behind(
             changed = client.post(
                 "/auth/password",
                 json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-                headers=bearer(changer.access),
+                headers=changer.bearer,
             )
             assert changed.status_code == 204, changed.text
             answers = [f.result() for f in in_flight]
@@ -83,9 +81,9 @@ def test_logins_in_flight_during_a_password_change_leave_no_session_behind(
                 continue
             tokens = token_pair(answer)
             assert not is_alive(client, tokens)
-            assert refresh(client, tokens.refresh).status_code == 401
+            assert refresh_sync(client, tokens.refresh).status_code == 401
         assert is_alive(client, changer)
-        assert is_alive(client, login(client, "alice", NEW_PASSWORD))
+        assert is_alive(client, login_sync(client, "alice", NEW_PASSWORD))
 
 
 def test_a_burst_of_logins_never_leaves_more_live_sessions_than_the_cap(
@@ -94,7 +92,7 @@ def test_a_burst_of_logins_never_leaves_more_live_sessions_than_the_cap(
     cap = 3
     server = start(servers, tmp_path, database_url, MAX_SESSIONS_PER_USER=str(cap))
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
         answers = burst_of_logins(server)
         assert [a.status_code for a in answers] == [200] * BURST
         tokens = [token_pair(a) for a in answers]
@@ -103,5 +101,5 @@ def test_a_burst_of_logins_never_leaves_more_live_sessions_than_the_cap(
         assert len(alive) == cap
         listed = client.get("/auth/sessions", headers=bearer(alive[0].access)).json()
         assert len(listed["sessions"]) == cap
-        refreshed = [t for t in tokens if refresh(client, t.refresh).status_code == 200]
+        refreshed = [t for t in tokens if refresh_sync(client, t.refresh).status_code == 200]
         assert len(refreshed) == cap

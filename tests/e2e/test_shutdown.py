@@ -7,17 +7,17 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import PASSWORD, Server, ServerFactory, register
+from tests.support.http import PASSWORD, register_sync
+from tests.support.processes import Server, ServerFactory, redis_env
 
 IN_FLIGHT = 16
 # SHUTDOWN_TIMEOUT_SECONDS (10 by default) plus the time to close the store and exit.
 SHUTDOWN_BOUND_SECONDS = 20
-REDIS_URL = "redis://127.0.0.1:6379/0"
 # One slow hash at a time: the logins queue behind each other for seconds, so most are still
 # in flight when SIGTERM arrives. Every password check takes a throttle slot, so the limits are
 # lifted for these bursts of logins to one account.
@@ -57,18 +57,14 @@ def login_once(server: Server, sent: threading.Semaphore | None = None) -> tuple
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_drains_requests_in_flight_without_cutting_any(
-    servers: ServerFactory, env: dict[str, str], workers: int
+    servers: ServerFactory, env: dict[str, str], database: Path, workers: int
 ) -> None:
     if workers > 1:
         # Several workers are replicas: they need Redis (serve.py refuses otherwise).
-        env = {
-            **env,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_PREFIX": f"authsvc-e2e-{uuid.uuid4().hex[:12]}",
-        }
+        env = redis_env(database)
     server = servers.start({**env, **SLOW_ENV}, args=("--workers", str(workers)))
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
     sent = threading.Semaphore(0)
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
         answers = [pool.submit(login_once, server, sent) for _ in range(IN_FLIGHT)]
@@ -97,7 +93,7 @@ def test_shutdown_timeout_bounds_how_long_a_drain_may_take(
         {**env, **SLOW_ENV, "ARGON2_TIME_COST": "30", "SHUTDOWN_TIMEOUT_SECONDS": "1"}
     )
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
     with ThreadPoolExecutor(IN_FLIGHT * 2) as pool:
         answers = [pool.submit(login_once, server) for _ in range(IN_FLIGHT * 2)]
         time.sleep(0.5)
@@ -110,10 +106,7 @@ def test_shutdown_timeout_bounds_how_long_a_drain_may_take(
     assert "timeout graceful shutdown exceeded" in server.output()
 
 
-def test_request_arriving_when_sigterm_comes_is_answered_not_cut(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_request_arriving_when_sigterm_comes_is_answered_not_cut(server: Server) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         time.sleep(0.3)  # the first half is read by the server

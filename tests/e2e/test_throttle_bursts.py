@@ -16,16 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import (
-    PASSWORD,
-    Server,
-    ServerFactory,
-    bearer,
-    login,
-    register,
-    server_env,
-)
-from tests.stores import _empty, _run_in_thread
+from tests.support.http import PASSWORD, bearer, login_sync, register_sync
+from tests.support.processes import Server, ServerFactory, redis_env
+from tests.support.stores import _empty, _run_in_thread
 
 BURST = 50
 PER_ACCOUNT_IP = 5  # the default THROTTLE_PER_ACCOUNT_IP allows 5 a minute
@@ -79,12 +72,9 @@ def assert_throttled_to_the_limit(statuses: Counter[int], right: int, allowed: i
     assert right == 429
 
 
-def test_a_login_burst_is_checked_no_more_often_than_the_limit(
-    servers: ServerFactory, env: dict[str, str]
-) -> None:
-    server = servers.start(env)
+def test_a_login_burst_is_checked_no_more_often_than_the_limit(server: Server) -> None:
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
 
     statuses, right = burst([server], login_attempt)
 
@@ -92,12 +82,11 @@ def test_a_login_burst_is_checked_no_more_often_than_the_limit(
 
 
 def test_a_password_change_burst_with_a_stolen_token_cannot_take_the_account_over(
-    servers: ServerFactory, env: dict[str, str]
+    server: Server,
 ) -> None:
-    server = servers.start(env)
     with server.client() as client:
-        register(client, "alice")
-        stolen = login(client, "alice").access
+        register_sync(client, "alice")
+        stolen = login_sync(client, "alice").access
 
     def change(client: httpx.Client, current: str) -> httpx.Response:
         body = {"current_password": current, "new_password": NEW_PASSWORD}
@@ -113,12 +102,7 @@ def replicas(
     servers: ServerFactory, tmp_path: Path, postgres_database: str
 ) -> tuple[Server, Server]:
     _run_in_thread(lambda: _empty(postgres_database))
-    env = server_env(
-        tmp_path / "unused.db",
-        DATABASE_URL=postgres_database,
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        REDIS_PREFIX=f"authsvc-e2e-{uuid.uuid4().hex[:12]}",
-    )
+    env = redis_env(tmp_path / "unused.db", DATABASE_URL=postgres_database)
     return servers.start(env), servers.start(env)
 
 
@@ -126,7 +110,7 @@ def test_a_burst_spread_over_two_replicas_shares_one_limit(
     replicas: tuple[Server, Server],
 ) -> None:
     with replicas[0].client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
 
     statuses, right = burst(list(replicas), login_attempt)
 
@@ -140,7 +124,7 @@ def test_a_burst_from_one_ipv6_64_is_one_client_and_does_not_lock_the_owner_out(
     server = servers.start({**env, "TRUSTED_PROXIES": "127.0.0.1"})
     owner = {"X-Forwarded-For": "203.0.113.7"}
     with server.client() as client:
-        register(client, "alice")
+        register_sync(client, "alice")
         first = client.post(
             "/auth/login", json={"username": "alice", "password": PASSWORD}, headers=owner
         )

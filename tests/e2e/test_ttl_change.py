@@ -9,20 +9,12 @@ replicas that disagree on the TTL during a rolling change.
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.harness import (
-    ServerFactory,
-    Tokens,
-    bearer,
-    cookie_header,
-    login,
-    register,
-    server_env,
-)
+from tests.support.http import Tokens, cookie_header, login_sync, register_sync
+from tests.support.processes import ServerFactory, redis_env, server_env
 
 LONG_TTL = "600"
 SHORT_TTL = "10"
@@ -33,7 +25,7 @@ FORGET_SECONDS = 12
 def passes(client: httpx.Client, tokens: Tokens) -> dict[str, int]:
     """The status of both routes that check access tokens."""
     return {
-        path: client.get(path, headers=bearer(tokens.access)).status_code
+        path: client.get(path, headers=tokens.bearer).status_code
         for path in ("/auth/me", "/auth/verify")
     }
 
@@ -50,8 +42,8 @@ def test_restart_with_a_shorter_ttl_keeps_revoked_tokens_dead(
     )
     before = servers.start(env)
     with before.client() as client:
-        register(client, "alice")
-        revoked = login(client, "alice")
+        register_sync(client, "alice")
+        revoked = login_sync(client, "alice")
         log_out(client, revoked)
         assert passes(client, revoked) == {"/auth/me": 401, "/auth/verify": 401}
     port = before.port
@@ -62,7 +54,7 @@ def test_restart_with_a_shorter_ttl_keeps_revoked_tokens_dead(
     with after.client() as client:
         assert passes(client, revoked) == {"/auth/me": 401, "/auth/verify": 401}
         # The control: tokens of the new TTL pass, so the refusal above is not a blanket one.
-        current = login(client, "alice")
+        current = login_sync(client, "alice")
         assert passes(client, current) == {"/auth/me": 200, "/auth/verify": 200}
 
 
@@ -71,18 +63,13 @@ def test_replicas_with_different_ttls_never_reopen_a_revoked_session(
 ) -> None:
     # A rolling change, whichever way it goes: `long` runs one TTL and `short` the other.
     # Long-lived tokens are revoked on each replica; only `short` forgets revocations soon.
-    env = server_env(
-        tmp_path / "authsvc.db",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        REDIS_PREFIX=f"authsvc-ttl-{uuid.uuid4().hex[:12]}",
-        JWT_LEEWAY_SECONDS="0",
-    )
+    env = redis_env(tmp_path / "authsvc.db", JWT_LEEWAY_SECONDS="0")
     long = servers.start({**env, "ACCESS_TOKEN_TTL_SECONDS": LONG_TTL})
     short = servers.start({**env, "ACCESS_TOKEN_TTL_SECONDS": SHORT_TTL})
     with long.client() as on_long, short.client() as on_short:
-        register(on_long, "alice")
-        revoked_on_short = login(on_long, "alice")
-        revoked_on_long = login(on_long, "alice")
+        register_sync(on_long, "alice")
+        revoked_on_short = login_sync(on_long, "alice")
+        revoked_on_long = login_sync(on_long, "alice")
         log_out(on_short, revoked_on_short)
         log_out(on_long, revoked_on_long)
 
@@ -92,8 +79,8 @@ def test_replicas_with_different_ttls_never_reopen_a_revoked_session(
                 assert passes(client, revoked) == {"/auth/me": 401, "/auth/verify": 401}
         # Live sessions: the short replica's tokens pass everywhere; the long replica's pass
         # only where the TTL allows their lifetime.
-        live_short = login(on_short, "alice")
-        live_long = login(on_long, "alice")
+        live_short = login_sync(on_short, "alice")
+        live_long = login_sync(on_long, "alice")
         assert passes(on_long, live_short) == {"/auth/me": 200, "/auth/verify": 200}
         assert passes(on_short, live_short) == {"/auth/me": 200, "/auth/verify": 200}
         assert passes(on_long, live_long) == {"/auth/me": 200, "/auth/verify": 200}

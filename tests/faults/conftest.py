@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import free_port
-from tests.stores import _empty
+from tests.support.processes import free_port
+from tests.support.stores import _empty
 
 PG_TIMEOUT_SECONDS = 30.0
 

@@ -6,22 +6,14 @@ other test.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.harness import (
-    PASSWORD,
-    ServerFactory,
-    bearer,
-    login,
-    refresh,
-    register,
-    server_env,
-    token_pair,
-)
 from tests.faults.conftest import ThrowawayPostgres
+from tests.support.http import PASSWORD, login_sync, refresh_sync, register_sync, token_pair
+from tests.support.polling import eventually_sync
+from tests.support.processes import ServerFactory, server_env
 
 RECOVERY_SECONDS = 15.0
 TRACEBACK_MARKERS = ("Traceback", 'File "', "Error:", "asyncpg", "sqlalchemy", "psycopg")
@@ -36,9 +28,9 @@ def assert_clean(response: httpx.Response, *allowed: int) -> None:
 
 
 def wait_for_ready(client: httpx.Client) -> None:
-    deadline = time.monotonic() + RECOVERY_SECONDS
     statuses: list[int | str] = []
-    while time.monotonic() < deadline:
+
+    def ready() -> None:
         try:
             response = client.get("/readyz")
         except httpx.TransportError as exc:
@@ -48,8 +40,9 @@ def wait_for_ready(client: httpx.Client) -> None:
             assert response.status_code in (200, 503), response.text
             if response.status_code == 200:
                 return
-        time.sleep(0.1)
-    raise AssertionError(f"/readyz never answered 200 after the restart: {statuses[-10:]}")
+        raise AssertionError(f"/readyz never answered 200 after the restart: {statuses[-10:]}")
+
+    eventually_sync(ready, timeout=RECOVERY_SECONDS, interval=0.1)
 
 
 def test_store_restart_answers_503_then_recovers_without_losing_sessions(
@@ -59,17 +52,17 @@ def test_store_restart_answers_503_then_recovers_without_losing_sessions(
     server = servers.start(env)
     with server.client() as client:
         assert client.get("/readyz").status_code == 200
-        register(client, "alice")
-        register(client, "bob")
-        tokens = login(client, "alice")
-        assert client.get("/auth/verify", headers=bearer(tokens.access)).status_code == 200
+        register_sync(client, "alice")
+        register_sync(client, "bob")
+        tokens = login_sync(client, "alice")
+        assert client.get("/auth/verify", headers=tokens.bearer).status_code == 200
 
         throwaway_postgres.stop()
 
         for _ in range(3):  # the pool's stale connections as well as fresh connects fail
             assert_clean(client.get("/readyz"), 503)
             assert_clean(client.get("/healthz"), 200)
-            outage_refresh = refresh(client, tokens.refresh)
+            outage_refresh = refresh_sync(client, tokens.refresh)
             assert_clean(outage_refresh, 503)
             assert outage_refresh.headers.get("retry-after"), outage_refresh.headers
             assert "set-cookie" not in outage_refresh.headers
@@ -79,19 +72,19 @@ def test_store_restart_answers_503_then_recovers_without_losing_sessions(
             assert_clean(outage_login, 503)
             assert outage_login.headers.get("retry-after"), outage_login.headers
             # Forward-auth answers only 200 or 401; anything else is a 500 at the gateway.
-            assert_clean(client.get("/auth/verify", headers=bearer(tokens.access)), 200, 401)
+            assert_clean(client.get("/auth/verify", headers=tokens.bearer), 200, 401)
             assert_clean(client.get("/auth/verify"), 401)
 
         throwaway_postgres.start()
         wait_for_ready(client)
 
         # The refresh attempted during the outage changed nothing: the cookie is still current.
-        rotated = token_pair(refresh(client, tokens.refresh))
-        assert client.get("/auth/me", headers=bearer(rotated.access)).status_code == 200
-        assert client.get("/auth/verify", headers=bearer(rotated.access)).status_code == 200
-        assert refresh(client, rotated.refresh).status_code == 200
-        bob = login(client, "bob")
-        assert client.get("/auth/me", headers=bearer(bob.access)).status_code == 200
+        rotated = token_pair(refresh_sync(client, tokens.refresh))
+        assert client.get("/auth/me", headers=rotated.bearer).status_code == 200
+        assert client.get("/auth/verify", headers=rotated.bearer).status_code == 200
+        assert refresh_sync(client, rotated.refresh).status_code == 200
+        bob = login_sync(client, "bob")
+        assert client.get("/auth/me", headers=bob.bearer).status_code == 200
 
     log = server.output()
     assert "refresh_reuse_detected" not in log, log

@@ -11,27 +11,20 @@ revoked as reuse, since no client ever presents a cookie twice on purpose.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from tests.e2e.harness import (
-    Server,
-    ServerFactory,
-    bearer,
-    login,
-    refresh,
-    register,
-    server_env,
-    token_pair,
-)
+from tests.support.http import bearer, login_sync, refresh_sync, register_sync, token_pair
+from tests.support.polling import eventually_sync
+from tests.support.processes import Server, ServerFactory, redis_env
 
 CLIENTS = 8  # alternate A and B until A dies
 B_ONLY_CLIENTS = 2  # keep B busy through the crash and after it, for the whole load
@@ -72,12 +65,8 @@ async def revoked_sessions(database_url: str) -> list[tuple[str, str | None]]:
 
 @pytest.fixture
 def pair(servers: ServerFactory, tmp_path: Path, postgres_url: str) -> tuple[Server, Server]:
-    env = server_env(
-        tmp_path / "unused.db",
-        DATABASE_URL=postgres_url,
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        REDIS_PREFIX=f"authsvc-faults-{uuid.uuid4().hex[:12]}",
-        REFRESH_GRACE_SECONDS=GRACE_SECONDS,
+    env = redis_env(
+        tmp_path / "unused.db", DATABASE_URL=postgres_url, REFRESH_GRACE_SECONDS=GRACE_SECONDS
     )
     return servers.start(env), servers.start(env)
 
@@ -98,7 +87,7 @@ def drive(
             turn += 1
             sent = client.cookie
             try:
-                response = refresh(on_a if use_a else on_b, sent)
+                response = refresh_sync(on_a if use_a else on_b, sent)
             except httpx.TransportError as exc:
                 if not use_a:
                     client.errors.append(f"B: {exc!r}")
@@ -121,12 +110,13 @@ def test_sigkill_of_one_replica_mid_load_leaves_every_session_usable_on_the_othe
     pair: tuple[Server, Server], postgres_url: str
 ) -> None:
     a, b = pair
-    clients, b_only = [], []
+    clients: list[Client] = []
+    b_only: list[Client] = []
     with a.client() as on_a:
         for n in range(CLIENTS + B_ONLY_CLIENTS):
             username = f"crash{n}"
-            register(on_a, username)
-            client = Client(username, login(on_a, username).refresh)
+            register_sync(on_a, username)
+            client = Client(username, login_sync(on_a, username).refresh)
             (clients if n < CLIENTS else b_only).append(client)
 
     stop = threading.Event()
@@ -138,17 +128,19 @@ def test_sigkill_of_one_replica_mid_load_leaves_every_session_usable_on_the_othe
     ]
     for thread in threads:
         thread.start()
-    warm_until = time.monotonic() + WARM_UP_TIMEOUT_SECONDS
-    while time.monotonic() < warm_until and not all(
-        (c.a_successes and c.b_statuses) or c.errors for c in clients
-    ):
-        time.sleep(0.05)
+
+    def warmed_up() -> None:
+        assert all((c.a_successes and c.b_statuses) or c.errors for c in clients)
+
+    def crash_noticed() -> None:
+        assert all(c.failure is not None or c.errors for c in clients)
+
+    # Waits, not checks: the assertions below say what a client missed.
+    with contextlib.suppress(AssertionError):
+        eventually_sync(warmed_up, timeout=WARM_UP_TIMEOUT_SECONDS)
     a.stop(signal.SIGKILL)
-    noticed_until = time.monotonic() + WARM_UP_TIMEOUT_SECONDS
-    while time.monotonic() < noticed_until and not all(
-        c.failure is not None or c.errors for c in clients
-    ):
-        time.sleep(0.05)
+    with contextlib.suppress(AssertionError):
+        eventually_sync(crash_noticed, timeout=WARM_UP_TIMEOUT_SECONDS)
     time.sleep(AFTER_KILL_SECONDS)  # B alone, under the B-only clients' load
     stop.set()
     for thread in threads:
@@ -167,17 +159,17 @@ def test_sigkill_of_one_replica_mid_load_leaves_every_session_usable_on_the_othe
 
     with b.client() as on_b:
         for c in b_only:
-            assert token_pair(refresh(on_b, c.cookie)).refresh
+            assert token_pair(refresh_sync(on_b, c.cookie)).refresh
         for c in clients:
             # The client kept the last cookie it received, and that is the one it sent to A.
             assert c.failed_cookie == c.cookie
-            response = refresh(on_b, c.cookie)
+            response = refresh_sync(on_b, c.cookie)
             assert response.status_code == 200, (c.username, c.failure, response.text)
             access = response.json()["access_token"]
             if "set-cookie" in response.headers:
                 # The request that failed did not commit: the cookie was still current.
                 newest = token_pair(response).refresh
-                again = refresh(on_b, newest)
+                again = refresh_sync(on_b, newest)
                 assert again.status_code == 200, (c.username, again.text)
                 assert "set-cookie" in again.headers, (c.username, again.headers)
                 access = again.json()["access_token"]

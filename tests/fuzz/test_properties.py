@@ -33,12 +33,18 @@ from authsvc.settings import Settings
 from authsvc.tokens import (
     HEADER_TYP,
     MAX_TOKEN_CHARS,
-    AccessClaims,
-    RefreshClaims,
     TokenKind,
     TokenService,
 )
-from tests.support import ACCESS_SECRET, COOKIE, PASSWORD, REFRESH_SECRET, LoggedIn, make_settings
+from tests.support.http import CSRF_HEADER, PASSWORD, Tokens, post_with_cookie
+from tests.support.settings import (
+    ACCESS_SECRET,
+    REFRESH_SECRET,
+    UNTHROTTLED,
+    make_settings,
+    settings_without_database,
+)
+from tests.support.tokens import verify
 
 KINDS: tuple[TokenKind, ...] = ("access", "refresh")
 SECRET: dict[TokenKind, str] = {"access": ACCESS_SECRET, "refresh": REFRESH_SECRET}
@@ -52,18 +58,6 @@ ACCESS_KID = hmac_key_id(ACCESS_SECRET)
 # The NumericDates a `datetime` can hold (years 1 to 9999); a token outside them is not ours.
 EPOCH_MIN = int(datetime.min.replace(tzinfo=UTC).timestamp())
 EPOCH_MAX = int(datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp())
-
-# Cookie routes require it (CSRF defence); sent explicitly so these tests do not lean on the
-# client's defaults.
-SPA_HEADERS = {"X-Requested-With": "XMLHttpRequest"}
-
-# Throttling has its own tests; here it would turn the real login path into 429s.
-UNTHROTTLED = {
-    "throttle_per_ip": "100000/minute",
-    "throttle_per_account_ip": "100000/minute",
-    "throttle_per_account": "100000/minute",
-    "throttle_registration_per_ip": "100000/minute",
-}
 
 # Pure-function properties are cheap: many examples. HTTP ones go through argon2: few.
 PURE = hypothesis.settings(max_examples=300, deadline=None, database=None)
@@ -240,12 +234,7 @@ def is_valid(kind: TokenKind, header: object, claims: object, *, now: float) -> 
 def tokens() -> TokenService:
     # Every value the oracle depends on is spelled out, so no environment can shift it.
     return TokenService(
-        Settings(
-            _env_file=None,
-            environment="production",
-            access_token_secret=ACCESS_SECRET,
-            refresh_token_secret=REFRESH_SECRET,
-            database_url="sqlite+aiosqlite:///:memory:",
+        settings_without_database(
             jwt_algorithm=ALGORITHM,
             jwt_issuer=ISSUER,
             jwt_audience=AUDIENCE,
@@ -253,14 +242,6 @@ def tokens() -> TokenService:
             access_token_ttl_seconds=ACCESS_TTL,
         )
     )
-
-
-def verify(
-    tokens: TokenService, kind: TokenKind, token: str, now: datetime
-) -> AccessClaims | RefreshClaims:
-    if kind == "access":
-        return tokens.verify_access(token, now=now)
-    return tokens.verify_refresh(token, now=now)
 
 
 @PURE
@@ -377,7 +358,7 @@ def as_json(value: object) -> bytes:
 
 
 async def post_json(client: httpx.AsyncClient, path: str, value: object) -> httpx.Response:
-    headers = {"Content-Type": "application/json", **SPA_HEADERS}
+    headers = {"Content-Type": "application/json", **CSRF_HEADER}
     return await client.post(path, content=as_json(value), headers=headers)
 
 
@@ -402,16 +383,14 @@ def is_alice(username: object, password: object) -> bool:
 
 @HTTP
 @given(body=json_values)
-async def test_login_with_any_json(
-    client: httpx.AsyncClient, alice: LoggedIn, body: object
-) -> None:
+async def test_login_with_any_json(client: httpx.AsyncClient, alice: Tokens, body: object) -> None:
     assert_answer(await post_json(client, "/auth/login", body), {401, 422})
 
 
 @HTTP
 @given(body=credentials)
 async def test_login_with_any_credentials(
-    client: httpx.AsyncClient, alice: LoggedIn, body: dict[str, Any]
+    client: httpx.AsyncClient, alice: Tokens, body: dict[str, Any]
 ) -> None:
     response = await post_json(client, "/auth/login", body)
     if is_alice(body["username"], body["password"]):
@@ -429,7 +408,7 @@ async def test_login_with_any_credentials(
 @HTTP
 @given(body=json_values | credentials)
 async def test_register_with_any_body(
-    client: httpx.AsyncClient, alice: LoggedIn, body: object
+    client: httpx.AsyncClient, alice: Tokens, body: object
 ) -> None:
     response = await post_json(client, "/auth/register", body)
     assert_answer(response, {201, 409, 422})
@@ -446,7 +425,7 @@ password_changes = st.fixed_dictionaries(
 @HTTP
 @given(body=json_values | password_changes)
 async def test_password_change_with_any_body(
-    client: httpx.AsyncClient, alice: LoggedIn, body: object
+    client: httpx.AsyncClient, alice: Tokens, body: object
 ) -> None:
     response = await client.post(
         "/auth/password",
@@ -486,9 +465,9 @@ def form_value_seen(fields: dict[str, Any], name: str) -> str | None:
 @HTTP
 @given(fields=form_fields)
 async def test_token_form_with_any_fields(
-    client: httpx.AsyncClient, alice: LoggedIn, fields: dict[str, Any]
+    client: httpx.AsyncClient, alice: Tokens, fields: dict[str, Any]
 ) -> None:
-    response = await client.post("/auth/token", data=fields, headers=SPA_HEADERS)
+    response = await client.post("/auth/token", data=fields, headers=CSRF_HEADER)
     username, password = form_value_seen(fields, "username"), form_value_seen(fields, "password")
     grant_type = form_value_seen(fields, "grant_type")
     if is_alice(username, password) and grant_type in (None, "password"):
@@ -516,9 +495,9 @@ async def test_token_form_with_any_fields(
     ),
 )
 async def test_any_bytes_under_any_content_type(
-    client: httpx.AsyncClient, alice: LoggedIn, path: str, content: bytes, content_type: str
+    client: httpx.AsyncClient, alice: Tokens, path: str, content: bytes, content_type: str
 ) -> None:
-    headers = {"Content-Type": content_type, **SPA_HEADERS, **alice.bearer}
+    headers = {"Content-Type": content_type, **CSRF_HEADER, **alice.bearer}
     assert_answer(await client.post(path, content=content, headers=headers))
 
 
@@ -574,9 +553,9 @@ def bearer_accepted(value: str, genuine: str) -> bool:
 @HTTP
 @given(data=st.data())
 async def test_any_authorization_header(
-    client: httpx.AsyncClient, alice: LoggedIn, data: st.DataObject
+    client: httpx.AsyncClient, alice: Tokens, data: st.DataObject
 ) -> None:
-    genuine = alice.access_token
+    genuine = alice.access
     value = data.draw(st.just(f"Bearer {genuine}") | decorated_values(genuine), label="header")
     # Bytes, so httpx sends the Latin-1 octets as they are.
     response = await client.get("/auth/me", headers=[(b"authorization", value.encode("latin-1"))])
@@ -597,13 +576,11 @@ cookie_values = st.text(cookie_chars, min_size=1, max_size=300) | jwt_shaped.fil
 @HTTP
 @given(data=st.data())
 async def test_any_refresh_cookie_is_refused(
-    client: httpx.AsyncClient, alice: LoggedIn, data: st.DataObject
+    client: httpx.AsyncClient, alice: Tokens, data: st.DataObject
 ) -> None:
-    value = data.draw(cookie_values | mutated(alice.refresh_token), label="cookie")
-    client.cookies.clear()  # only the cookie drawn here, never the login's genuine one
-    response = await client.post(
-        "/auth/refresh", headers={"Cookie": f"{COOKIE}={value}", **SPA_HEADERS}
-    )
+    value = data.draw(cookie_values | mutated(alice.refresh), label="cookie")
+    # Only the cookie drawn here, never the login's genuine one.
+    response = await post_with_cookie(client, "/auth/refresh", value)
     assert response.status_code == 401, f"{response.status_code} {response.text}"
     assert_answer(response)
     assert "set-cookie" not in response.headers
@@ -612,13 +589,10 @@ async def test_any_refresh_cookie_is_refused(
 @HTTP
 @given(data=st.data())
 async def test_logout_with_any_cookie_ends_nothing_else(
-    client: httpx.AsyncClient, alice: LoggedIn, data: st.DataObject
+    client: httpx.AsyncClient, alice: Tokens, data: st.DataObject
 ) -> None:
-    value = data.draw(cookie_values | mutated(alice.refresh_token), label="cookie")
-    client.cookies.clear()
-    response = await client.post(
-        "/auth/logout", headers={"Cookie": f"{COOKIE}={value}", **SPA_HEADERS}
-    )
+    value = data.draw(cookie_values | mutated(alice.refresh), label="cookie")
+    response = await post_with_cookie(client, "/auth/logout", value)
     assert_answer(response, {204})
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
 
@@ -637,13 +611,13 @@ GATEWAY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "
 )
 async def test_forward_auth_answers_only_200_or_401(
     client: httpx.AsyncClient,
-    alice: LoggedIn,
+    alice: Tokens,
     data: st.DataObject,
     method: str,
     padding: int,
     content: bytes,
 ) -> None:
-    genuine = alice.access_token
+    genuine = alice.access
     value = data.draw(st.just(f"Bearer {genuine}") | decorated_values(genuine), label="header")
     headers = [(b"authorization", value.encode("latin-1")), (b"x-padding", b"p" * padding)]
     response = await client.request(method, "/auth/verify", headers=headers, content=content)

@@ -40,21 +40,16 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from authsvc.app import create_app
-from authsvc.settings import Settings
-from tests.support import ACCESS_SECRET, COOKIE, PASSWORD, REFRESH_SECRET, make_settings
+from tests.support.http import COOKIE, CSRF_HEADER, PASSWORD
+from tests.support.settings import (
+    UNTHROTTLED,
+    make_settings,
+    settings_without_database,
+)
 
-# The cookie routes require it (CSRF defence). Their schema declares it, so generated cases
-# carry it (or, as negative data, leave it out); only hand-made cases add it here.
-SPA_HEADERS = {"X-Requested-With": "XMLHttpRequest"}
-
-# Throttling is exercised in tests/api/test_throttle.py; here it would only turn the real login
-# and password paths into 429s after a handful of examples.
-UNTHROTTLED = {
-    "throttle_per_ip": "100000/minute",
-    "throttle_per_account_ip": "100000/minute",
-    "throttle_per_account": "100000/minute",
-    "throttle_registration_per_ip": "100000/minute",
-}
+# The cookie routes require CSRF_HEADER. Their schema declares it, so generated cases carry it
+# (or, as negative data, leave it out); only hand-made cases add it here. UNTHROTTLED, since
+# throttles would turn the real login and password paths into 429s after a few examples.
 
 # Operations whose success ends the caller's session (or may): the next case logs in afresh.
 SESSION_ENDING = {
@@ -80,15 +75,7 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 # An app that is built but never started: only its OpenAPI document is read.
-_document_app = create_app(
-    Settings(
-        _env_file=None,
-        environment="production",
-        access_token_secret=ACCESS_SECRET,
-        refresh_token_secret=REFRESH_SECRET,
-        database_url="sqlite+aiosqlite:///:memory:",
-    )
-)
+_document_app = create_app(settings_without_database())
 OPENAPI_DOCUMENT: dict[str, Any] = _document_app.openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI_DOCUMENT, config=CONFIG)
 
@@ -181,7 +168,7 @@ class LiveApp:
         """One hand-made case, sent and held to the same checks as the generated ones."""
         case = schema[path][method].Case(**kwargs)
         return case.call_and_validate(
-            app=self.app, headers={**SPA_HEADERS, **(headers or {})}, checks=CHECKS
+            app=self.app, headers={**CSRF_HEADER, **(headers or {})}, checks=CHECKS
         )
 
     def login(self) -> schemathesis.Response:

@@ -1,6 +1,6 @@
 """Gateway fixtures: a real nginx running the shipped template in front of a real authsvc.
 
-Three processes talk over 127.0.0.1 only: `authsvc serve` (tests/e2e/harness.py), nginx with
+Three processes talk over 127.0.0.1 only: `authsvc serve` (tests/support/processes.py), nginx with
 deploy/nginx/default.conf.template rendered as the nginx image would render it, and a small
 recording app in a thread of this process that stands in for the protected upstream. nginx
 runs with every path (config, pid, logs, temp files) under the test's temporary directory.
@@ -8,6 +8,7 @@ runs with every path (config, pid, logs, temp files) under the test's temporary 
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -17,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,8 +26,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import LoopbackProcess, Server, ServerFactory, free_port, server_env
 from tests.requirements import require
+from tests.support.processes import (
+    LoopbackProcess,
+    PortTaken,
+    Server,
+    ServerFactory,
+    free_port,
+    server_env,
+    stop_and_show,
+)
 
 # Root's PATH has /usr/sbin; a developer's often does not, though Debian installs nginx there.
 NGINX_SEARCH_PATH = "/usr/sbin:/sbin"
@@ -144,10 +152,6 @@ class RecordingApp:
         self._server.server_close()
 
 
-class NginxPortTaken(AssertionError):
-    """Another process bound the port between `free_port()` and nginx's own bind."""
-
-
 @dataclass
 class Nginx(LoopbackProcess):
     """A running nginx master (and its one worker); everything it writes is in `directory`."""
@@ -164,29 +168,21 @@ class Nginx(LoopbackProcess):
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         """Poll until this nginx answers; a page it serves itself, so no upstream is needed."""
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=1.0) as probe:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    if "Address already in use" in self.output():
-                        raise NginxPortTaken(self.port)
-                    raise AssertionError(
-                        f"nginx exited with {self.process.returncode}:\n{self.output()}"
-                    )
-                try:
-                    # The internal verify location is a 404 from outside, answered by nginx.
-                    answer = probe.get("/_gateway/verify")
-                except httpx.TransportError:
-                    answer = None
-                if answer is not None and answer.headers.get("server") == "nginx":
-                    return
-                time.sleep(POLL_INTERVAL_SECONDS)
-        self.stop()
-        raise AssertionError(f"nginx not ready after {timeout} s:\n{self.output()}")
+        # The internal verify location is a 404 from outside, answered by nginx.
+        self.wait_answering(
+            lambda probe: probe.get("/_gateway/verify").headers.get("server") == "nginx",
+            "nginx",
+            timeout,
+        )
 
-    def stop(self, sig: signal.Signals = signal.SIGQUIT) -> int:
+    def label(self) -> str:
+        return f"nginx on port {self.port}"
+
+    def stop(
+        self, sig: signal.Signals = signal.SIGQUIT, *, timeout: float = STOP_TIMEOUT_SECONDS
+    ) -> int:
         """SIGQUIT (graceful) by default, then SIGKILL after a bounded wait; the exit status."""
-        return super().stop(sig)
+        return super().stop(sig, timeout=timeout)
 
 
 def _user_directive() -> str:
@@ -243,7 +239,7 @@ class NginxFactory:
             nginx = self._spawn(free_port(), authsvc_upstream, app_upstream, edit)
             try:
                 nginx.wait_ready()
-            except NginxPortTaken:
+            except PortTaken:
                 if attempt == START_ATTEMPTS:
                     raise
             else:
@@ -295,11 +291,7 @@ class NginxFactory:
         return nginx
 
     def close(self) -> None:
-        """Stop every nginx; print its log, which pytest shows when a test failed."""
-        for nginx in self.started:
-            status = nginx.stop()
-            print(f"--- nginx on port {nginx.port} (exit {status}) ---")
-            print(nginx.output())
+        stop_and_show(self.started)
 
 
 @dataclass
@@ -336,11 +328,8 @@ def nginx_factory(
 
 @pytest.fixture(scope="module")
 def recording_app() -> Iterator[RecordingApp]:
-    app = RecordingApp()
-    try:
+    with contextlib.closing(RecordingApp()) as app:
         yield app
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="module")

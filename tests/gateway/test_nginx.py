@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,20 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import (
-    COOKIE,
-    CSRF_HEADER,
-    PASSWORD,
-    Tokens,
-    bearer,
-    cookie_header,
-    free_port,
-    login,
-    only_set_cookie,
-    refresh,
-    register,
-    token_pair,
-)
 from tests.gateway.conftest import (
     TEMPLATE,
     TEMPLATE_VARIABLES,
@@ -39,6 +24,21 @@ from tests.gateway.conftest import (
     RecordingApp,
     render_template,
 )
+from tests.support.http import (
+    COOKIE,
+    CSRF_HEADER,
+    PASSWORD,
+    Tokens,
+    bearer,
+    cookie_header,
+    login_sync,
+    only_set_cookie,
+    refresh_sync,
+    register_sync,
+    token_pair,
+)
+from tests.support.polling import eventually_sync
+from tests.support.processes import free_port
 
 IDENTITY_HEADERS = ("X-Auth-Subject", "X-Auth-Username", "X-Auth-Session")
 # nginx's $request_id: what the gateway puts in X-Request-ID when the client's is unfit.
@@ -55,12 +55,12 @@ def client(gateway: Gateway) -> Iterator[httpx.Client]:
 def new_user(client: httpx.Client) -> tuple[dict[str, Any], Tokens]:
     """Register and log in through the gateway's /auth/ passthrough."""
     username = f"gw-{uuid.uuid4().hex[:12]}"
-    user = register(client, username)
-    return user, login(client, username)
+    user = register_sync(client, username)
+    return user, login_sync(client, username)
 
 
 def current_session_id(client: httpx.Client, tokens: Tokens) -> str:
-    response = client.get("/auth/sessions", headers=bearer(tokens.access))
+    response = client.get("/auth/sessions", headers=tokens.bearer)
     assert response.status_code == 200, response.text
     [current] = [s for s in response.json()["sessions"] if s["current"]]
     session_id: str = current["id"]
@@ -83,8 +83,8 @@ def only_request(gateway: Gateway) -> RecordedRequest:
 
 def verify_calls(gateway: Gateway, request_id: str) -> list[str]:
     """authsvc's access-log lines for verify calls made under `request_id`, waited for briefly."""
-    deadline = time.monotonic() + LOG_WAIT_SECONDS
-    while True:
+
+    def logged() -> list[str]:
         lines = [
             f"{event['method']} {event['path']} {event['status']}"
             for event in gateway.authsvc.events()
@@ -92,9 +92,10 @@ def verify_calls(gateway: Gateway, request_id: str) -> list[str]:
             and event.get("request_id") == request_id
             and event["path"] == "/auth/verify"
         ]
-        if lines or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+        assert lines, f"no verify call logged under {request_id}"
+        return lines
+
+    return eventually_sync(logged, timeout=LOG_WAIT_SECONDS)
 
 
 def test_template_uses_only_the_contract_variables() -> None:
@@ -137,7 +138,7 @@ def test_valid_token_reaches_the_app_with_its_identity(
     user, tokens = new_user(client)
     session_id = current_session_id(client, tokens)
 
-    response = client.get("/api/orders?page=2", headers=bearer(tokens.access))
+    response = client.get("/api/orders?page=2", headers=tokens.bearer)
 
     assert response.status_code == 200, response.text
     assert response.json()["path"] == "/api/orders?page=2"
@@ -202,14 +203,14 @@ def test_logout_through_the_gateway_revokes_the_access_token_at_once(
     gateway: Gateway, client: httpx.Client
 ) -> None:
     _, tokens = new_user(client)
-    assert client.get("/api/orders", headers=bearer(tokens.access)).status_code == 200
+    assert client.get("/api/orders", headers=tokens.bearer).status_code == 200
 
     logout = client.post("/auth/logout", headers=cookie_header(tokens.refresh))
 
     assert logout.status_code == 204, logout.text
     cleared = only_set_cookie(logout)
     assert (cleared.value, cleared.attributes.get("max-age")) in {("", "0"), ('""', "0")}
-    assert_refused(client.get("/api/orders", headers=bearer(tokens.access)))
+    assert_refused(client.get("/api/orders", headers=tokens.bearer))
     assert len(gateway.app.received) == 1
 
 
@@ -219,7 +220,7 @@ def test_refresh_through_the_gateway_rotates_the_cookie(
     _, first = new_user(client)
     session_id = current_session_id(client, first)
 
-    response = refresh(client, first.refresh)
+    response = refresh_sync(client, first.refresh)
 
     second = token_pair(response)
     assert second.refresh != first.refresh
@@ -228,7 +229,7 @@ def test_refresh_through_the_gateway_rotates_the_cookie(
     assert cookie.name == COOKIE
     assert cookie.attributes.get("path") == "/"
     assert "domain" not in cookie.attributes
-    assert client.get("/api/orders", headers=bearer(second.access)).status_code == 200
+    assert client.get("/api/orders", headers=second.bearer).status_code == 200
     assert only_request(gateway).header("X-Auth-Session") == session_id
 
 
@@ -254,7 +255,7 @@ def test_the_app_never_receives_the_refresh_cookie(
     _, tokens = new_user(client)
     cookie = sent.format(cookie=COOKIE, token=tokens.refresh)
 
-    response = client.get("/api/orders", headers={**bearer(tokens.access), "Cookie": cookie})
+    response = client.get("/api/orders", headers={**tokens.bearer, "Cookie": cookie})
 
     assert response.status_code == 200, response.text
     received = only_request(gateway).header_values("Cookie")
@@ -276,7 +277,7 @@ def test_request_body_reaches_the_app_and_not_verify(
     # verify would have refused it and nginx would have answered 401 or 500.
     body = os.urandom(64 * 1024)
     request_id = f"upload-{uuid.uuid4().hex}"
-    headers = {**bearer(tokens.access), "X-Request-ID": request_id}
+    headers = {**tokens.bearer, "X-Request-ID": request_id}
 
     response = client.post(
         "/api/uploads",
@@ -302,7 +303,7 @@ def test_request_id_is_kept_when_plain_and_replaced_when_not(
     sent = ["trace-1.A_b", "has spaces", "x" * 65, "semi;colon", None]
     for request_id in sent:
         extra = {"X-Request-ID": request_id} if request_id is not None else {}
-        response = client.get("/api/orders", headers={**bearer(tokens.access), **extra})
+        response = client.get("/api/orders", headers={**tokens.bearer, **extra})
         assert response.status_code == 200, response.text
     ids = [request.header("X-Request-ID") for request in gateway.app.received]
     assert len(ids) == len(sent)
@@ -317,18 +318,18 @@ def test_oversized_headers_get_a_4xx_never_a_5xx(gateway: Gateway, client: httpx
     _, tokens = new_user(client)
     one_huge = {"X-Padding": "p" * 32 * 1024}
     for path in ("/api/orders", "/auth/me"):
-        response = client.get(path, headers={**bearer(tokens.access), **one_huge})
+        response = client.get(path, headers={**tokens.bearer, **one_huge})
         assert 400 <= response.status_code < 500, (path, response.status_code)
     # 18 KB in lines nginx accepts: over authsvc's 16 KB cap, yet the verify call stays small.
     several = {f"X-Padding-{i}": "p" * 6000 for i in range(3)}
     assert_refused(client.get("/api/orders", headers=several))
     assert gateway.app.received == []
 
-    authorized = client.get("/api/orders", headers={**bearer(tokens.access), **several})
+    authorized = client.get("/api/orders", headers={**tokens.bearer, **several})
     assert authorized.status_code == 200, authorized.text
     assert only_request(gateway).header("X-Padding-2") == several["X-Padding-2"]
     # authsvc's own routes get the request as sent and refuse it themselves.
-    direct = client.get("/auth/me", headers={**bearer(tokens.access), **several})
+    direct = client.get("/auth/me", headers={**tokens.bearer, **several})
     assert direct.status_code == 431, direct.text
 
 
@@ -336,7 +337,7 @@ def test_cross_site_checks_still_hold_behind_the_gateway(
     gateway: Gateway, client: httpx.Client
 ) -> None:
     username = f"gw-{uuid.uuid4().hex[:12]}"
-    register(client, username)
+    register_sync(client, username)
     credentials = {"username": username, "password": PASSWORD}
     # An SPA served by this gateway: the Host authsvc sees must keep nginx's port to match.
     same_origin = {"Origin": gateway.nginx.base_url}
@@ -372,7 +373,7 @@ def test_authsvc_metrics_are_not_published_through_the_gateway(
     assert gateway.app.received == []
 
     _, tokens = new_user(client)
-    response = client.get("/metrics", headers=bearer(tokens.access))
+    response = client.get("/metrics", headers=tokens.bearer)
 
     # Even with a valid token the path belongs to the protected app, never to authsvc.
     assert response.status_code == 200, response.text

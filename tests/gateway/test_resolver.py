@@ -10,7 +10,6 @@ Docker's, and the name starts out unknown.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,8 +18,10 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from tests.e2e.harness import Server, bearer, login, register
 from tests.gateway.conftest import TEMPLATE, NginxFactory, RecordingApp
+from tests.support.http import bearer, login_sync, register_sync
+from tests.support.polling import eventually_sync
+from tests.support.processes import Server
 
 NAME = "authsvc.replicas.test"
 DOCKER_RESOLVER = "resolver 127.0.0.11 valid=10s ipv6=off;"
@@ -85,8 +86,8 @@ def test_a_replica_that_appears_after_nginx_started_is_found_without_a_reload(
     )
     username = f"r{uuid.uuid4().hex[:12]}"
     with authsvc.client() as direct:
-        register(direct, username)
-        token = login(direct, username).access
+        register_sync(direct, username)
+        token = login_sync(direct, username).access
 
     with nginx.client() as gateway:
         # No replica under that name yet: the gateway is up and says authsvc is unavailable.
@@ -97,14 +98,12 @@ def test_a_replica_that_appears_after_nginx_started_is_found_without_a_reload(
 
         with names.lock:
             names.addresses[NAME] = "127.0.0.1"
-        deadline = time.monotonic() + WAIT_SECONDS
-        answer = None
-        while time.monotonic() < deadline:
+
+        def served() -> None:
             answer = gateway.get("/orders", headers=bearer(token))
-            if answer.status_code == 200:
-                break
-            time.sleep(0.2)
-        assert answer is not None and answer.status_code == 200, answer
+            assert answer.status_code == 200, answer
+
+        eventually_sync(served, timeout=WAIT_SECONDS, interval=0.2)
         assert gateway.get("/healthz").status_code == 200
         assert gateway.get("/orders").status_code == 401
     assert any(r.path == "/orders" for r in recording_app.received)

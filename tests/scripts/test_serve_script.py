@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from authsvc.settings import Settings
-from tests.e2e.harness import Server, free_port
+from tests.support.processes import Server, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent

@@ -10,36 +10,25 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 
-from authsvc.app import create_app
-from tests.support import FakeClock, make_settings, register
+from authsvc.settings import Settings
+from tests.support.http import register
+from tests.support.settings import UNTHROTTLED, make_settings
 
 SAMPLES = 40
 WARM_UP = 3
 WRONG = "definitely not the password"
 UNKNOWN = "nobody-by-this-name"
-UNTHROTTLED = "100000/minute"
 
 
 @pytest.fixture
-async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[FastAPI]:
+def settings(tmp_path: Path) -> Settings:
     # Every sample is a failed login; the default throttle would answer 429 after five.
-    settings = make_settings(
-        tmp_path,
-        throttle_per_ip=UNTHROTTLED,
-        throttle_per_account_ip=UNTHROTTLED,
-        throttle_per_account=UNTHROTTLED,
-    )
-    application = create_app(settings, clock=clock)
-    async with LifespanManager(application):
-        yield application
+    return make_settings(tmp_path, **UNTHROTTLED)
 
 
 async def timed_post(client: httpx.AsyncClient, body: object, expected: int) -> float:

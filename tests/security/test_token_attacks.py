@@ -27,16 +27,8 @@ from jose import jwk, jwt
 
 from authsvc.settings import Settings
 from authsvc.store import open_store
-from tests.support import (
-    ACCESS_SECRET,
-    COOKIE,
-    PASSWORD,
-    REFRESH_SECRET,
-    LoggedIn,
-    login,
-    make_settings,
-    new_refresh_token,
-)
+from tests.support.http import COOKIE, PASSWORD, Tokens, login, new_refresh_token
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, make_settings
 
 ISSUER = AUDIENCE = "authsvc"  # the Settings defaults
 LEEWAY = 10  # Settings.jwt_leeway_seconds default
@@ -329,9 +321,9 @@ BEARER_ROUTES += ["POST /auth/logout-all", "POST /auth/password", "GET /auth/ver
 NEW_PASSWORD = "some new long passphrase"
 
 
-def bearer(token: str) -> dict[str, bytes]:
+def bearer(token: str) -> dict[bytes, bytes]:
     # Raw bytes, so newlines and non-ASCII reach the app exactly as an attacker would send them.
-    return {"Authorization": b"Bearer " + token.encode("utf-8")}
+    return {b"Authorization": b"Bearer " + token.encode("utf-8")}
 
 
 async def call_bearer_route(
@@ -346,10 +338,10 @@ async def call_bearer_route(
     )
 
 
-def refresh_request_headers(token: str) -> dict[str, bytes]:
+def refresh_request_headers(token: str) -> dict[bytes, bytes]:
     return {
-        "Cookie": COOKIE.encode() + b"=" + token.encode("utf-8"),
-        **{k: v.encode() for k, v in COOKIE_ROUTE_HEADERS.items()},
+        b"Cookie": COOKIE.encode() + b"=" + token.encode("utf-8"),
+        **{k.encode(): v.encode() for k, v in COOKIE_ROUTE_HEADERS.items()},
     }
 
 
@@ -391,16 +383,16 @@ def settings(tmp_path: Path, schema_template: Path) -> Settings:
 
 
 @pytest.fixture
-def access(alice: LoggedIn) -> Genuine:
-    return Genuine.parse(alice.access_token, secret=ACCESS_SECRET, other=alice.refresh_token)
+def access(alice: Tokens) -> Genuine:
+    return Genuine.parse(alice.access, secret=ACCESS_SECRET, other=alice.refresh)
 
 
 @pytest.fixture
-def refresh(alice: LoggedIn) -> Genuine:
-    return Genuine.parse(alice.refresh_token, secret=REFRESH_SECRET, other=alice.access_token)
+def refresh(alice: Tokens) -> Genuine:
+    return Genuine.parse(alice.refresh, secret=REFRESH_SECRET, other=alice.access)
 
 
-async def assert_alice_untouched(client: httpx.AsyncClient, alice: LoggedIn, sid: str) -> None:
+async def assert_alice_untouched(client: httpx.AsyncClient, alice: Tokens, sid: str) -> None:
     me = await client.get("/auth/me", headers=alice.bearer)
     assert me.status_code == 200, me.text
     assert me.json()["username"] == "alice"
@@ -439,25 +431,23 @@ def test_every_forgery_differs_from_the_token_it_starts_from(
 
 
 async def test_genuine_access_token_passes_every_bearer_route(
-    client: httpx.AsyncClient, alice: LoggedIn, access: Genuine
+    client: httpx.AsyncClient, alice: Tokens, access: Genuine
 ) -> None:
     """Control: every route and request shape used below does accept the real token."""
-    assert access.resign() == alice.access_token  # re-signing unchanged reproduces it exactly
+    assert access.resign() == alice.access  # re-signing unchanged reproduces it exactly
     sid = access.claims["sid"]
     # In this order each call leaves the token usable for the next; logout-all ends it.
     in_order = ["GET /auth/me", "GET /auth/sessions", "GET /auth/verify", "POST /auth/password"]
     in_order += ["POST /auth/logout-all"]
     statuses = {
-        route: (await call_bearer_route(client, route, alice.access_token, sid)).status_code
+        route: (await call_bearer_route(client, route, alice.access, sid)).status_code
         for route in in_order
     }
     # The session is gone now; a fresh one (with the new password) ends itself by id.
     again = await login(client, "alice", NEW_PASSWORD)
-    again_sid = Genuine.parse(again.access_token, secret=ACCESS_SECRET, other="").claims["sid"]
+    again_sid = Genuine.parse(again.access, secret=ACCESS_SECRET, other="").claims["sid"]
     route = "DELETE /auth/sessions/{sid}"
-    statuses[route] = (
-        await call_bearer_route(client, route, again.access_token, again_sid)
-    ).status_code
+    statuses[route] = (await call_bearer_route(client, route, again.access, again_sid)).status_code
 
     assert set(statuses) == set(BEARER_ROUTES)
     assert statuses == {
@@ -472,7 +462,7 @@ async def test_genuine_access_token_passes_every_bearer_route(
 
 @params(ACCESS_FORGERIES)
 async def test_forged_access_token_is_refused_by_every_bearer_route(
-    client: httpx.AsyncClient, alice: LoggedIn, access: Genuine, forge: Forge
+    client: httpx.AsyncClient, alice: Tokens, access: Genuine, forge: Forge
 ) -> None:
     token = forge(access)
     sid = access.claims["sid"]
@@ -486,7 +476,7 @@ async def test_forged_access_token_is_refused_by_every_bearer_route(
 
 
 async def test_100kb_token_is_refused_by_every_bearer_route(
-    client: httpx.AsyncClient, alice: LoggedIn, access: Genuine
+    client: httpx.AsyncClient, alice: Tokens, access: Genuine
 ) -> None:
     """Correctly signed but huge: refused by the header cap (431) or by authentication (401).
 
@@ -507,17 +497,17 @@ async def test_100kb_token_is_refused_by_every_bearer_route(
 
 
 async def test_access_token_of_a_logged_out_session_is_refused_everywhere(
-    client: httpx.AsyncClient, alice: LoggedIn, access: Genuine
+    client: httpx.AsyncClient, alice: Tokens, access: Genuine
 ) -> None:
     """Correctly signed and unexpired, but its session has ended: no forgery needed."""
     other = await login(client)
-    other_sid = Genuine.parse(other.access_token, secret=ACCESS_SECRET, other="").claims["sid"]
-    logged_out = await post_cookie_route(client, "/auth/logout", other.refresh_token)
+    other_sid = Genuine.parse(other.access, secret=ACCESS_SECRET, other="").claims["sid"]
+    logged_out = await post_cookie_route(client, "/auth/logout", other.refresh)
     assert logged_out.status_code == 204, logged_out.text
     # Alice's own claims, correctly signed, pointed at the ended session.
     resigned = access.resign(sid=other_sid)
 
-    for token in (other.access_token, resigned):
+    for token in (other.access, resigned):
         answers = {
             route: answer(await call_bearer_route(client, route, token, access.claims["sid"]))
             for route in BEARER_ROUTES
@@ -527,18 +517,18 @@ async def test_access_token_of_a_logged_out_session_is_refused_everywhere(
 
 
 async def test_genuine_refresh_cookie_rotates(
-    client: httpx.AsyncClient, alice: LoggedIn, refresh: Genuine
+    client: httpx.AsyncClient, alice: Tokens, refresh: Genuine
 ) -> None:
     """Control: the request shape used below does rotate the real cookie."""
-    assert refresh.resign() == alice.refresh_token
-    response = await post_cookie_route(client, "/auth/refresh", alice.refresh_token)
+    assert refresh.resign() == alice.refresh
+    response = await post_cookie_route(client, "/auth/refresh", alice.refresh)
     assert response.status_code == 200, response.text
-    assert new_refresh_token(response) != alice.refresh_token
+    assert new_refresh_token(response) != alice.refresh
 
 
 @params(REFRESH_FORGERIES)
 async def test_forged_refresh_cookie_is_refused_and_sets_no_cookie(
-    client: httpx.AsyncClient, alice: LoggedIn, refresh: Genuine, forge: Forge
+    client: httpx.AsyncClient, alice: Tokens, refresh: Genuine, forge: Forge
 ) -> None:
     token = forge(refresh)
 
@@ -550,9 +540,9 @@ async def test_forged_refresh_cookie_is_refused_and_sets_no_cookie(
     assert logged_out.status_code == 204, logged_out.text
 
     # Still the current generation: the real cookie rotates and its new token works.
-    rotated = await post_cookie_route(client, "/auth/refresh", alice.refresh_token)
+    rotated = await post_cookie_route(client, "/auth/refresh", alice.refresh)
     assert rotated.status_code == 200, rotated.text
-    assert new_refresh_token(rotated) != alice.refresh_token
+    assert new_refresh_token(rotated) != alice.refresh
     new_access = rotated.json()["access_token"]
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {new_access}"})
     assert me.status_code == 200, me.text

@@ -5,28 +5,19 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from authsvc.app import create_app
 from authsvc.container import Services, open_core, open_services
 from authsvc.errors import InvalidToken, SessionEnded
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics
 from authsvc.services.sessions import ClientInfo
 from authsvc.settings import ManagementSettings, Settings
-from tests.fakes import InMemoryStore
-from tests.scrape import Scrape
-from tests.support import (
-    BASE_URL,
-    CSRF_HEADER,
-    PASSWORD,
-    FakeClock,
-    login,
-    make_settings,
-    register,
-)
+from tests.support.apps import asgi_client, running_app
+from tests.support.fakes import InMemoryStore
+from tests.support.http import PASSWORD, login, register
+from tests.support.scrape import Scrape
+from tests.support.settings import FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 
@@ -37,15 +28,12 @@ def argon2_threads() -> set[threading.Thread]:
 
 async def register_and_log_in_twice(settings: Settings) -> set[threading.Thread]:
     """Serves two logins of one user through a started app; the argon2 threads meanwhile."""
-    app = create_app(settings)
-    async with LifespanManager(app):
+    async with running_app(settings) as app:
         services: Services = app.state.services
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            client.headers.update(CSRF_HEADER)
+        async with asgi_client(app) as client:
             await register(client)
             first, second = await login(client), await login(client)
-        assert first.access_token != second.access_token
+        assert first.access != second.access
         # Both logins went through the one SessionService: its store holds both sessions.
         user = (await services.core.store.list_users())[0]
         now = services.core.clock()
@@ -55,8 +43,7 @@ async def register_and_log_in_twice(settings: Settings) -> set[threading.Thread]
 
 
 async def test_the_app_state_holds_only_the_container(settings: Settings) -> None:
-    app = create_app(settings)
-    async with LifespanManager(app):
+    async with running_app(settings) as app:
         assert isinstance(app.state.services, Services)
         assert set(app.state._state) == {"services"}
 
@@ -113,7 +100,7 @@ async def test_a_revoked_session_ends_for_the_authenticator(settings: Settings) 
 
 
 async def test_commands_open_the_core_without_signing_secrets(tmp_path: Path) -> None:
-    settings = ManagementSettings(  # type: ignore[call-arg]
+    settings = ManagementSettings(
         _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
     )
     before = argon2_threads()
@@ -124,7 +111,7 @@ async def test_commands_open_the_core_without_signing_secrets(tmp_path: Path) ->
 
 
 async def test_commands_and_the_app_both_write_the_audit_log(tmp_path: Path) -> None:
-    settings = ManagementSettings(  # type: ignore[call-arg]
+    settings = ManagementSettings(
         _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
     )
     event = SecurityEvent(EventKind.PASSWORD_CHANGED, user_id="u1")

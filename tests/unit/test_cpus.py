@@ -36,7 +36,7 @@ def test_a_cgroup_quota_caps_the_cpus(tmp_path: Path, files: dict[str, str], exp
 def test_the_default_hashing_concurrency_follows_the_cpu_affinity(tmp_path: Path) -> None:
     script = (
         "from authsvc.passwords import PasswordService\n"
-        "from tests.support import make_settings\n"
+        "from tests.support.settings import make_settings\n"
         "from pathlib import Path\n"
         f"print(PasswordService(make_settings(Path({str(tmp_path)!r}))).concurrency)\n"
     )

@@ -29,7 +29,7 @@ from authsvc.errors import (
     UsernameTaken,
     WrongPassword,
 )
-from tests.support import BASE_URL
+from tests.support.http import BASE_URL
 
 SUBMITTED_SECRET = "hunter2-Sup3r-Secret-Passphrase"
 INTERNAL = "internal detail for the log"

@@ -12,8 +12,8 @@ from authsvc.app import create_app
 from authsvc.keys import KeyRing, PrivateKey, PublicKey, key_id, private_pem, public_pem
 from authsvc.settings import Settings
 from authsvc.tokens import TokenService
-from tests.keys import private_key, private_key_pem, public_key_pem, write_public_keys
-from tests.support import REFRESH_SECRET, make_settings
+from tests.support.keys import private_key, private_key_pem, public_key_pem, write_public_keys
+from tests.support.settings import REFRESH_SECRET, make_settings
 
 
 def refused(tmp_path: Path, match: str, **overrides: object) -> str:

@@ -12,7 +12,7 @@ import pytest
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import REVOKE_REASONS, Metrics
 from authsvc.observers.metrics import MetricsRecorder
-from tests.scrape import Scrape
+from tests.support.scrape import Scrape
 
 # name in the exposition -> (type, label names)
 FAMILIES = {

@@ -17,7 +17,8 @@ from argon2 import PasswordHasher, Type
 from authsvc.errors import PasswordRejected
 from authsvc.passwords import PasswordPolicy, PasswordService, _common_passwords
 from authsvc.settings import Settings
-from tests.support import PASSWORD, make_settings
+from tests.support.http import PASSWORD
+from tests.support.settings import make_settings
 
 ENCODED = re.compile(
     r"^\$(?P<type>argon2(?:id|i|d))\$v=(?P<v>\d+)\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$"

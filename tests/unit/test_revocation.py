@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -12,8 +10,8 @@ import pytest
 from authsvc.revocation import MemoryRevocationList
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewSession
-from tests.support import FakeClock
+from tests.support.records import make_session
+from tests.support.settings import FakeClock
 
 REMEMBER = timedelta(seconds=610)  # access-token lifetime plus leeway
 
@@ -98,20 +96,9 @@ async def test_revoking_again_extends_the_memory(
 
 
 async def open_session(store: Store, user_id: str, now: datetime) -> str:
-    session_id = str(uuid.uuid4())
-    await store.create_session(
-        NewSession(
-            id=session_id,
-            user_id=user_id,
-            token_hash=hashlib.sha256(session_id.encode()).hexdigest(),
-            user_agent="pytest",
-            ip="127.0.0.1",
-            created_at=now,
-            idle_expires_at=now + timedelta(days=1),
-            absolute_expires_at=now + timedelta(days=30),
-        )
-    )
-    return session_id
+    session = make_session(user_id, at=now, absolute=timedelta(days=30), user_agent="pytest")
+    await store.create_session(session)
+    return session.id
 
 
 async def test_load_seeds_recent_revocations_from_the_store(

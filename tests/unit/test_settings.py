@@ -17,7 +17,7 @@ from authsvc.settings import (
     ManagementSettings,
     Settings,
 )
-from tests.support import ACCESS_SECRET, REFRESH_SECRET, make_settings
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, make_settings
 
 
 def set_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +143,10 @@ def test_an_empty_secret_counts_as_unset(tmp_path: Path, which: str) -> None:
         make_settings(tmp_path, **{which: ""})
     development = make_settings(tmp_path, environment="development", **{which: ""})
     assert development.has_ephemeral_secrets
-    assert all(len(value) >= MIN_SECRET_BYTES for value in development.secret_values())
+    assert all(
+        value is not None and len(value) >= MIN_SECRET_BYTES
+        for value in development.secret_values()
+    )
 
 
 def test_secret_of_exactly_32_bytes_is_accepted(tmp_path: Path) -> None:
@@ -218,6 +221,8 @@ def test_development_without_secrets_generates_two_different_strong_ones(
     settings = Settings()
 
     access, refresh = settings.secret_values()
+    assert access is not None
+    assert refresh is not None
     assert len(access.encode()) >= MIN_SECRET_BYTES
     assert len(refresh.encode()) >= MIN_SECRET_BYTES
     assert access != refresh

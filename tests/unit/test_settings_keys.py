@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from authsvc.settings import Settings
-from tests.keys import private_key_pem
-from tests.support import REFRESH_SECRET, make_settings
+from tests.support.keys import private_key_pem
+from tests.support.settings import REFRESH_SECRET, make_settings
 
 OLD_SECRET = "old-access-secret-0123456789abcdef0123456789ab"
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from authsvc.settings import Settings
 from authsvc.settings import sources as settings_module
-from tests.support import ACCESS_SECRET, REFRESH_SECRET
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET
 
 FILE_ACCESS = "file-access-secret-0123456789abcdef0123456789abcdef"
 FILE_REFRESH = "file-refresh-secret-fedcba9876543210fedcba9876543210"

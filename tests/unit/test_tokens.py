@@ -19,8 +19,9 @@ from pydantic import SecretStr
 from authsvc.errors import InvalidToken
 from authsvc.keys import hmac_key_id
 from authsvc.settings import Settings
-from authsvc.tokens import AccessClaims, RefreshClaims, TokenKind, TokenService
-from tests.support import ACCESS_SECRET, REFRESH_SECRET, FakeClock, make_settings
+from authsvc.tokens import AccessClaims, IssuedToken, RefreshClaims, TokenKind, TokenService
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, FakeClock, make_settings
+from tests.support.tokens import verify
 
 USER_ID = "0b7a4c1e-user"
 USERNAME = "alice"
@@ -112,12 +113,20 @@ def forge(
     return sign(head, claims, key=SECRET[kind] if key is None else key, alg=alg)
 
 
-def verify(
-    tokens: TokenService, kind: TokenKind, token: str, now: datetime
-) -> AccessClaims | RefreshClaims:
-    if kind == "access":
-        return tokens.verify_access(token, now=now)
-    return tokens.verify_refresh(token, now=now)
+def issue_access(
+    tokens: TokenService, now: datetime, *, expires_at: datetime | None = None
+) -> IssuedToken:
+    """The service's own access token for USER_ID's SESSION_ID, TTL seconds unless told."""
+    expires = now + timedelta(seconds=TTL) if expires_at is None else expires_at
+    return tokens.issue_access(
+        user_id=USER_ID, username=USERNAME, session_id=SESSION_ID, now=now, expires_at=expires
+    )
+
+
+def issue_refresh(tokens: TokenService, now: datetime, *, expires_at: datetime) -> IssuedToken:
+    return tokens.issue_refresh(
+        user_id=USER_ID, session_id=SESSION_ID, now=now, expires_at=expires_at, jti=JTI
+    )
 
 
 def assert_rejected(tokens: TokenService, kind: TokenKind, token: str, now: datetime) -> None:
@@ -129,13 +138,7 @@ def assert_rejected(tokens: TokenService, kind: TokenKind, token: str, now: date
 
 
 def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: datetime) -> None:
-    issued = tokens.issue_access(
-        user_id=USER_ID,
-        username=USERNAME,
-        session_id=SESSION_ID,
-        now=now,
-        expires_at=now + timedelta(seconds=TTL),
-    )
+    issued = issue_access(tokens, now)
 
     assert jwt.get_unverified_header(issued.token) == {
         "alg": "HS256",
@@ -174,9 +177,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
 
 def test_refresh_token_round_trip_carries_every_claim(tokens: TokenService, now: datetime) -> None:
     expires = now + timedelta(days=1)
-    issued = tokens.issue_refresh(
-        user_id=USER_ID, session_id=SESSION_ID, now=now, expires_at=expires, jti=JTI
-    )
+    issued = issue_refresh(tokens, now, expires_at=expires)
 
     assert jwt.get_unverified_header(issued.token) == {"alg": "HS256", "typ": "refresh+jwt"}
     claims = jwt.decode(issued.token, REFRESH_SECRET, algorithms=["HS256"])
@@ -204,12 +205,7 @@ def test_refresh_token_round_trip_carries_every_claim(tokens: TokenService, now:
 
 def test_access_tokens_get_distinct_random_ids(tokens: TokenService, now: datetime) -> None:
     expires = now + timedelta(seconds=TTL)
-    ids = {
-        tokens.issue_access(
-            user_id=USER_ID, username=USERNAME, session_id=SESSION_ID, now=now, expires_at=expires
-        ).jti
-        for _ in range(20)
-    }
+    ids = {issue_access(tokens, now, expires_at=expires).jti for _ in range(20)}
     assert len(ids) == 20
 
 
@@ -224,25 +220,13 @@ def test_hand_built_token_is_accepted(tokens: TokenService, now: datetime, kind:
 
 
 def test_refresh_token_is_refused_as_access_token(tokens: TokenService, now: datetime) -> None:
-    issued = tokens.issue_refresh(
-        user_id=USER_ID,
-        session_id=SESSION_ID,
-        now=now,
-        expires_at=now + timedelta(days=1),
-        jti=JTI,
-    )
+    issued = issue_refresh(tokens, now, expires_at=now + timedelta(days=1))
     with pytest.raises(InvalidToken):
         tokens.verify_access(issued.token, now=now)
 
 
 def test_access_token_is_refused_as_refresh_token(tokens: TokenService, now: datetime) -> None:
-    issued = tokens.issue_access(
-        user_id=USER_ID,
-        username=USERNAME,
-        session_id=SESSION_ID,
-        now=now,
-        expires_at=now + timedelta(seconds=TTL),
-    )
+    issued = issue_access(tokens, now)
     with pytest.raises(InvalidToken):
         tokens.verify_refresh(issued.token, now=now)
 

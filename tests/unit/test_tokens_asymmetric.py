@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jose import jwt
+from jose import JWTError, jwt
 
 from authsvc.errors import InvalidToken
 from authsvc.keys import hmac_key_id, key_id
 from authsvc.tokens import TokenService
-from tests.keys import private_key, private_key_pem, public_key_pem, write_public_keys
-from tests.support import ACCESS_SECRET, FakeClock, make_settings
+from tests.support.keys import private_key, private_key_pem, public_key_pem, write_public_keys
+from tests.support.settings import ACCESS_SECRET, FakeClock, make_settings
 
 ALGORITHMS = ("RS256", "ES256")
 AUDIENCE = "authsvc"
@@ -195,7 +195,7 @@ def test_hmac_previous_secrets_verify_but_never_sign(tmp_path: Path, now: dateti
     new_token = issue(tokens, now)
     assert jwt.get_unverified_header(new_token)["kid"] == hmac_key_id(ACCESS_SECRET)
     jwt.decode(new_token, ACCESS_SECRET, algorithms=["HS256"], audience=AUDIENCE)
-    with pytest.raises(jwt.JWTError):
+    with pytest.raises(JWTError):
         jwt.decode(new_token, OLD_SECRET, algorithms=["HS256"], audience=AUDIENCE)
 
     without = TokenService(make_settings(tmp_path))

@@ -13,8 +13,9 @@ from authsvc.metrics import Metrics
 from authsvc.observers.audit_log import SKIPPED, USER_AGENT_MAX, AuditLog
 from authsvc.observers.fan_out import build_observer
 from authsvc.store.base import NewAuditEvent
-from tests.fakes import InMemoryStore
-from tests.scrape import Scrape
+from tests.support.fakes import InMemoryStore
+from tests.support.logs import security_events
+from tests.support.scrape import Scrape
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 USER = "3f0e6a55-7a43-4d8b-9c51-6a0f6b1c2d3e"
@@ -129,5 +130,5 @@ async def test_an_apps_observer_stores_events_after_logging_them(
 
     await observer.record(SecurityEvent(EventKind.LOGIN_SUCCEEDED, user_id=USER))
 
-    assert [r.event_fields["event"] for r in caplog.records] == ["login_succeeded"]
+    assert [fields["event"] for fields in security_events(caplog)] == ["login_succeeded"]
     assert [row.subject_id for row in store.audit] == [USER]

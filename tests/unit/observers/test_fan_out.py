@@ -9,7 +9,8 @@ import pytest
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import FanOut, build_observer
-from tests.scrape import Scrape
+from tests.support.logs import security_events
+from tests.support.scrape import Scrape
 
 
 class Recording:
@@ -45,7 +46,7 @@ async def test_an_apps_observer_logs_and_counts_every_kind(
 
     await build_observer(metrics).record(SecurityEvent(kind))
 
-    logged = [r.event_fields["event"] for r in caplog.records if r.name == "authsvc.security"]
+    logged = [fields["event"] for fields in security_events(caplog)]
     counted = Scrape.parse(metrics.render(sessions_active=0).decode())
     assert logged == [kind.value]
     assert counted.value("authsvc_security_events_total", event=kind.value) == 1

@@ -23,7 +23,8 @@ from authsvc.passwords import PasswordPolicy, PasswordService, Verdict
 from authsvc.services.accounts import AccountService, normalize_username
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
-from tests.support import PASSWORD, FakeClock
+from tests.support.http import PASSWORD
+from tests.support.settings import FakeClock
 
 
 def fullwidth(text: str) -> str:

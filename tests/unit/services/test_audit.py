@@ -9,8 +9,8 @@ import pytest
 from authsvc.errors import InvalidCursor
 from authsvc.services.audit import AuditService
 from authsvc.services.cursors import decode_event_cursor, encode_event_cursor
-from tests.fakes import InMemoryStore
-from tests.support import audit_entry
+from tests.support.fakes import InMemoryStore
+from tests.support.records import audit_entry
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

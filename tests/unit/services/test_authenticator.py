@@ -11,7 +11,7 @@ from authsvc.errors import InvalidToken, NotAuthenticated, SessionEnded
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.authenticator import Authenticator
 from authsvc.tokens import TokenService
-from tests.support import FakeClock, make_settings
+from tests.support.settings import FakeClock, make_settings
 
 
 @pytest.fixture

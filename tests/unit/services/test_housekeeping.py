@@ -9,65 +9,44 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from authsvc.app import create_app
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.services.housekeeping import AuditPurger, SessionPurger
 from authsvc.store import Store
-from tests.fakes import InMemoryStore
-from tests.support import (
-    BASE_URL,
-    CSRF_HEADER,
-    FakeClock,
-    LoggedIn,
-    audit_entry,
-    login,
-    make_settings,
-    refresh_cookie,
-    register,
-    rotate,
-    serving,
-)
+from tests.support.apps import asgi_client, running_app
+from tests.support.fakes import InMemoryStore
+from tests.support.http import Tokens, cookie_header, login, register, rotate
+from tests.support.polling import eventually
+from tests.support.records import audit_entry
+from tests.support.settings import FakeClock, make_settings
 
 RETENTION = 3_600
 
 
-async def session_id_of(client: httpx.AsyncClient, tokens: LoggedIn) -> str:
+async def session_id_of(client: httpx.AsyncClient, tokens: Tokens) -> str:
     listed = (await client.get("/auth/sessions", headers=tokens.bearer)).json()["sessions"]
     return str(next(s["id"] for s in listed if s["current"]))
 
 
 async def wait_until_gone(store: Store, session_id: str) -> None:
-    for _ in range(200):  # at most ten seconds
-        if await store.get_session(session_id) is None:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the periodic purge never deleted the ended session")
+    async def gone() -> None:
+        assert await store.get_session(session_id) is None, "the purge never deleted the session"
+
+    await eventually(gone, timeout=10)
 
 
 async def test_the_periodic_purge_deletes_sessions_ended_before_the_retention(
     tmp_path: Path, database_url: str
 ) -> None:
     clock = FakeClock()
-    settings = make_settings(
-        tmp_path,
-        database_url=database_url,
-        session_retention_seconds=RETENTION,
-        session_purge_interval_seconds=0.05,
-    )
-    app: FastAPI = create_app(settings, clock=clock)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=CSRF_HEADER
-        ) as client,
-    ):
+    purging = {"session_retention_seconds": RETENTION, "session_purge_interval_seconds": 0.05}
+    settings = make_settings(tmp_path, database_url=database_url, **purging)
+    async with running_app(settings, clock=clock) as app, asgi_client(app) as client:
         await register(client)
         ended = await login(client)
         ended_id = await session_id_of(client, ended)
-        await client.post("/auth/logout", headers=refresh_cookie(ended.refresh_token))
+        await client.post("/auth/logout", headers=cookie_header(ended.refresh))
         store: Store = app.state.services.core.store
 
         await asyncio.sleep(0.2)  # several purges run: none deletes a recent revocation
@@ -77,10 +56,10 @@ async def test_the_periodic_purge_deletes_sessions_ended_before_the_retention(
         kept = await login(client)  # live, though the clock moved on
         await wait_until_gone(store, ended_id)
 
-        refused = await rotate(client, ended.refresh_token)
+        refused = await rotate(client, ended.refresh)
         assert refused.status_code == 401
         assert (await client.get("/auth/me", headers=kept.bearer)).status_code == 200
-        assert (await rotate(client, kept.refresh_token)).status_code == 200
+        assert (await rotate(client, kept.refresh)).status_code == 200
 
 
 async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pass(
@@ -99,18 +78,13 @@ async def test_a_revocation_outlives_restarts_and_purges_while_its_tokens_can_pa
 
     @asynccontextmanager
     async def running() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-        app = create_app(settings, clock=clock)
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            LifespanManager(app),
-            httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=CSRF_HEADER) as c,
-        ):
+        async with running_app(settings, clock=clock) as app, asgi_client(app) as c:
             yield app, c
 
     async with running() as (_, client):
         await register(client)
         revoked = await login(client)
-        await client.post("/auth/logout", headers=refresh_cookie(revoked.refresh_token))
+        await client.post("/auth/logout", headers=cookie_header(revoked.refresh))
 
     clock.advance(605)  # the access token has not expired: only the revocation stops it
     async with running() as (app, client):  # a restart reloads revocations from the store
@@ -130,7 +104,7 @@ async def test_the_periodic_purge_deletes_audit_events_older_than_the_retention(
         audit_retention_days=2,
         session_purge_interval_seconds=0.05,
     )
-    async with serving(settings, clock) as (app, client):
+    async with running_app(settings, clock=clock) as app, asgi_client(app) as client:
         await register(client)
         await login(client)
         store: Store = app.state.services.core.store

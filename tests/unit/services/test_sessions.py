@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from limits.aio.storage import MemoryStorage
 
 from authsvc.errors import InvalidCredentials
 from authsvc.events import ClientInfo, Observer
@@ -21,10 +19,12 @@ from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.store.base import UserRecord
-from authsvc.throttle import LoginThrottle
 from authsvc.tokens import TokenService
-from tests.scrape import Scrape
-from tests.support import PASSWORD, FakeClock, make_settings
+from tests.support.http import PASSWORD
+from tests.support.logs import security_events
+from tests.support.scrape import Scrape
+from tests.support.services import memory_revocations, memory_throttle
+from tests.support.settings import FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 
@@ -64,24 +64,13 @@ def make_service(
         clock=clock,
         registration_enabled=True,
     )
-    revocations = MemoryRevocationList(
-        remember_for=timedelta(
-            seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
-        )
-    )
+    revocations = memory_revocations(settings)
     service = SessionService(
         store=store,
         tokens=TokenService(settings),
         accounts=accounts,
         revocations=revocations,
-        throttle=LoginThrottle(
-            MemoryStorage(),
-            key=b"unit-test throttle key",
-            per_ip=settings.throttle_per_ip,
-            per_account_ip=settings.throttle_per_account_ip,
-            per_account=settings.throttle_per_account,
-            per_registration_ip=settings.throttle_registration_per_ip,
-        ),
+        throttle=memory_throttle(settings),
         settings=settings,
         clock=clock,
         observer=observer,
@@ -118,7 +107,7 @@ async def test_a_login_outpaced_by_a_password_change_is_logged_and_counted_as_fa
     with pytest.raises(InvalidCredentials):
         await racing.login("alice", PASSWORD, CLIENT)
 
-    logged = [r.event_fields for r in caplog.records if r.name == "authsvc.security"]
+    logged = security_events(caplog)
     assert [(line["event"], line["ip"]) for line in logged] == [
         ("login_password_changed", "127.0.0.1")
     ]

@@ -1,7 +1,7 @@
 """SessionService over the in-memory store: every rotation outcome and every way a session ends.
 
-The store is tests/fakes.py's, held to the SQL store's behaviour by its contract test, so these
-run without a database; argon2 runs only where a password is hashed or checked for real.
+The store is tests/support/fakes.py's, held to the SQL store's behaviour by its contract test,
+so these run without a database; argon2 runs only where a password is hashed or checked for real.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from limits.aio.storage import MemoryStorage
 
 from authsvc.errors import InvalidCredentials, RefreshReused, SessionEnded, SessionNotFound
 from authsvc.events import ClientInfo, EventKind, SecurityEvent
@@ -22,10 +21,11 @@ from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.store.base import UserRecord
-from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims, TokenService
-from tests.fakes import InMemoryStore
-from tests.support import PASSWORD, FakeClock, make_settings
+from tests.support.fakes import InMemoryStore
+from tests.support.http import PASSWORD
+from tests.support.services import memory_revocations, memory_throttle
+from tests.support.settings import FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 GRACE = 5.0
@@ -93,14 +93,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
         observer = RecordingObserver()
         passwords = PasswordService(settings)
         opened.append(passwords)
-        throttle = LoginThrottle(
-            MemoryStorage(),
-            key=b"unit-test throttle key",
-            per_ip=settings.throttle_per_ip,
-            per_account_ip=settings.throttle_per_account_ip,
-            per_account=settings.throttle_per_account,
-            per_registration_ip=settings.throttle_registration_per_ip,
-        )
+        throttle = memory_throttle(settings)
         accounts = accounts_class(
             store=store,
             passwords=passwords,
@@ -110,11 +103,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
             throttle=throttle,
             observer=observer,
         )
-        revocations = MemoryRevocationList(
-            remember_for=timedelta(
-                seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
-            )
-        )
+        revocations = memory_revocations(settings)
         tokens = TokenService(settings)
         service = SessionService(
             store=store,

@@ -11,8 +11,8 @@ import pytest
 
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewAuditEvent, NewSession, RotateResult, Rotation
-from tests.fakes import InMemoryStore
-from tests.support import audit_entry
+from tests.support.fakes import InMemoryStore
+from tests.support.records import audit_entry, make_session
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -36,15 +36,8 @@ async def user_id(store: Store, name: str = "alice", stored: str = "h1") -> str:
 
 
 def new(owner: str, *, at: datetime = NOW, digest: str = "t0", days: int = 1) -> NewSession:
-    return NewSession(
-        id=str(uuid.uuid4()),
-        user_id=owner,
-        token_hash=digest,
-        user_agent="ua",
-        ip="127.0.0.1",
-        created_at=at,
-        idle_expires_at=at + timedelta(days=days),
-        absolute_expires_at=at + timedelta(days=30),
+    return make_session(
+        owner, at=at, idle=timedelta(days=days), absolute=timedelta(days=30), token_hash=digest
     )
 
 

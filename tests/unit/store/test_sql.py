@@ -19,6 +19,7 @@ from authsvc.store import Store, open_store
 from authsvc.store.base import NewSession, RotateResult, Rotation
 from authsvc.store.migrate import head_revision
 from authsvc.store.models import metadata
+from tests.support.records import make_session
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -46,20 +47,10 @@ async def new_session(
     owner = existing or await store.create_user(
         username=user, email=None, password_hash="x", now=NOW
     )
-    session_id = str(uuid.uuid4())
-    await store.create_session(
-        NewSession(
-            id=session_id,
-            user_id=owner.id,
-            token_hash="h0",
-            user_agent="ua",
-            ip="127.0.0.1",
-            created_at=at,
-            idle_expires_at=at + idle,
-            absolute_expires_at=at + max(idle, timedelta(days=2)),
-        )
-    )
-    return session_id
+    absolute = max(idle, timedelta(days=2))
+    session = make_session(owner.id, at=at, idle=idle, absolute=absolute, token_hash="h0")
+    await store.create_session(session)
+    return session.id
 
 
 def rotation(presented: str, replacement: str, *, at: datetime = NOW) -> Rotation:
@@ -227,7 +218,7 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> No
     try:
         async with engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+            assert ((await conn.execute(text("PRAGMA busy_timeout"))).scalar() or 0) >= 5000
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await engine.dispose()
@@ -254,16 +245,7 @@ async def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> No
 
 
 def opening(user_id: str, *, at: datetime = NOW) -> NewSession:
-    return NewSession(
-        id=str(uuid.uuid4()),
-        user_id=user_id,
-        token_hash=uuid.uuid4().hex,
-        user_agent="ua",
-        ip="127.0.0.1",
-        created_at=at,
-        idle_expires_at=at + timedelta(days=1),
-        absolute_expires_at=at + timedelta(days=2),
-    )
+    return make_session(user_id, at=at)
 
 
 async def test_open_session_needs_the_verified_hash_to_be_current(store: Store) -> None:
@@ -357,7 +339,7 @@ async def test_purge_deletes_only_sessions_ended_before_the_cutoff(store: Store)
 
 
 async def test_one_process_purges_at_a_time_on_postgresql(postgres_database: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     from authsvc.store.purge import PURGE_LOCK_KEY
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text

@@ -1,4 +1,4 @@
-"""Running the real `authsvc` process: environment, CLI runs, a server on a loopback port.
+"""The real `authsvc` as a child process: environment, CLI runs, servers on loopback ports.
 
 Everything here talks to a child process over 127.0.0.1 only; every wait is bounded.
 """
@@ -13,22 +13,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from authsvc.settings import HOST_COOKIE_NAME, Settings
-
-ACCESS_SECRET = "e2e-access-secret-0123456789abcdef0123456789abcdef"
-REFRESH_SECRET = "e2e-refresh-secret-fedcba9876543210fedcba9876543210"
-PASSWORD = "correct horse battery staple"
-# The refresh cookie under the default settings (Secure, no COOKIE_DOMAIN): host-only.
-COOKIE = HOST_COOKIE_NAME
-# The cookie routes require it (api/csrf.py); a browser SPA sends it with every call.
-CSRF_HEADER = {"X-Requested-With": "XMLHttpRequest"}
+from authsvc.settings import Settings
+from tests.support.polling import eventually_sync
+from tests.support.settings import ACCESS_SECRET, REDIS_URL, REFRESH_SECRET
 
 READY_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -67,6 +62,13 @@ def server_env(database: Path, **overrides: str | None) -> dict[str, str]:
         else:
             env[name] = value
     return env
+
+
+def redis_env(database: Path, **overrides: str | None) -> dict[str, str]:
+    """`server_env` plus the shared Redis under a key prefix of this test's own: what replicas
+    and `serve --workers N` need."""
+    shared = {"REDIS_URL": REDIS_URL, "REDIS_PREFIX": f"authsvc-test-{uuid.uuid4().hex[:12]}"}
+    return server_env(database, **{**shared, **overrides})
 
 
 def console_script() -> str:
@@ -114,8 +116,13 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return entries
 
 
-class PortTaken(AssertionError):
-    """Another process bound the port between `free_port()` and the server's own bind."""
+# Neither is an AssertionError: eventually() gives up on them at once instead of retrying.
+class PortTaken(Exception):
+    """Another process bound the port between `free_port()` and the child's own bind."""
+
+
+class ProcessExited(Exception):
+    """The child exited while it was expected to come up."""
 
 
 @dataclass
@@ -131,6 +138,44 @@ class LoopbackProcess:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=10.0)
+
+    def output(self) -> str:
+        """What the child wrote so far (its log)."""
+        raise NotImplementedError
+
+    def label(self) -> str:
+        """The child, as the log of a failed test names it."""
+        return f"process {self.process.pid} on port {self.port}"
+
+    def wait_answering(
+        self, answered: Callable[[httpx.Client], bool], what: str, timeout: float
+    ) -> None:
+        """Poll until `answered(probe)` is true; the child stopped and its log shown if it
+        never is. PortTaken when it lost its port to another process, ProcessExited when
+        it exited for any other reason."""
+        with httpx.Client(base_url=self.base_url, timeout=1.0) as probe:
+
+            def ready() -> None:
+                if self.process.poll() is not None:
+                    if "address already in use" in self.output().lower():
+                        raise PortTaken(self.port)
+                    raise ProcessExited(
+                        f"{what} exited with {self.process.returncode} before it was ready:\n"
+                        + self.output()
+                    )
+                try:
+                    ok = answered(probe)
+                except httpx.TransportError:
+                    ok = False
+                assert ok, f"{what} not ready"
+
+            try:
+                eventually_sync(ready, timeout=timeout, interval=POLL_INTERVAL_SECONDS)
+            except AssertionError:
+                self.stop()
+                raise AssertionError(
+                    f"{what} not ready after {timeout} s:\n{self.output()}"
+                ) from None
 
     def stop(
         self, sig: signal.Signals = signal.SIGTERM, *, timeout: float = STOP_TIMEOUT_SECONDS
@@ -156,6 +201,9 @@ class Server(LoopbackProcess):
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def label(self) -> str:
+        return " ".join(self.command[1:])
+
     def stop(
         self, sig: signal.Signals = signal.SIGTERM, *, timeout: float = STOP_TIMEOUT_SECONDS
     ) -> int:
@@ -169,29 +217,20 @@ class Server(LoopbackProcess):
     def events(self) -> list[dict[str, Any]]:
         return json_lines(self.output())
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-        """Poll GET /healthz until it answers 200; fail with the log if it never does."""
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=1.0) as probe:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    if "address already in use" in self.output():
-                        raise PortTaken(self.port)
-                    raise AssertionError(
-                        f"server exited with {self.process.returncode} before it was ready:\n"
-                        + self.output()
-                    )
-                try:
-                    answered = probe.get("/healthz").status_code == 200
-                except httpx.TransportError:
-                    answered = False
-                # The log line proves the answer came from this child, not from another
-                # process that grabbed the same port between free_port() and our bind.
-                if answered and f"running on {self.base_url} " in self.output():
-                    return
-                time.sleep(POLL_INTERVAL_SECONDS)
-        self.stop()
-        raise AssertionError(f"server not ready after {timeout} s:\n" + self.output())
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS, *, announced: bool = True) -> None:
+        """Poll GET /healthz until it answers 200; fail with the log if it never does.
+
+        `announced=False` for a server whose log leaves out uvicorn's "running on" info line.
+        """
+
+        def answered(probe: httpx.Client) -> bool:
+            # The log line proves the answer came from this child, not from another process
+            # that grabbed the same port between free_port() and our bind.
+            return probe.get("/healthz").status_code == 200 and (
+                not announced or f"running on {self.base_url} " in self.output()
+            )
+
+        self.wait_answering(answered, "server", timeout)
 
 
 @dataclass
@@ -247,72 +286,52 @@ class ServerFactory:
         return server
 
     def close(self) -> None:
-        """Stop every server; print their logs, which pytest shows when the test failed."""
-        for server in self.started:
-            status = server.stop()
-            print(f"--- {' '.join(server.command[1:])} (exit {status}) ---")
-            print(server.output())
+        stop_and_show(self.started)
 
 
-@dataclass(frozen=True)
-class SetCookie:
-    name: str
-    value: str
-    attributes: dict[str, str]  # lower-cased names; flags such as HttpOnly map to ""
+def stop_and_show(started: Sequence[LoopbackProcess]) -> None:
+    """Stop every process; print their logs, which pytest shows when the test failed."""
+    for process in started:
+        status = process.stop()
+        print(f"--- {process.label()} (exit {status}) ---")
+        print(process.output())
 
 
-def parse_set_cookie(header: str) -> SetCookie:
-    """One raw `Set-Cookie` header, split exactly as it came over the wire (RFC 6265 §4.1)."""
-    pair, *parts = (part.strip() for part in header.split(";"))
-    name, _, value = pair.partition("=")
-    attributes = {}
-    for part in parts:
-        key, _, attr_value = part.partition("=")
-        attributes[key.strip().lower()] = attr_value.strip()
-    return SetCookie(name=name.strip(), value=value.strip(), attributes=attributes)
+class ThrowawayRedis:
+    """A redis-server of this test's own on a free port, so stopping it disturbs nobody."""
 
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (Debian package redis-server)"
+        self.binary, self.directory, self.port = binary, directory, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
 
-def only_set_cookie(response: httpx.Response) -> SetCookie:
-    headers = response.headers.get_list("set-cookie")
-    assert len(headers) == 1, headers
-    return parse_set_cookie(headers[0])
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        eventually_sync(self._accepts_connections, timeout=READY_TIMEOUT_SECONDS)
 
+    def _accepts_connections(self) -> None:
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", self.port)) == 0, "redis-server did not start"
 
-def cookie_header(refresh_token: str) -> dict[str, str]:
-    """Send a refresh token by hand: the cookie is `Secure`, so no http:// client returns it."""
-    return {"Cookie": f"{COOKIE}={refresh_token}", **CSRF_HEADER}
-
-
-def bearer(access_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access_token}"}
-
-
-@dataclass(frozen=True)
-class Tokens:
-    access: str
-    refresh: str
-
-
-def register(client: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    response = client.post("/auth/register", json={"username": username, "password": password})
-    assert response.status_code == 201, response.text
-    user: dict[str, Any] = response.json()
-    return user
-
-
-def token_pair(response: httpx.Response) -> Tokens:
-    """The access token and the rotated refresh cookie of a 200 login or refresh answer."""
-    assert response.status_code == 200, response.text
-    cookie = only_set_cookie(response)
-    assert cookie.name == COOKIE
-    assert cookie.value
-    return Tokens(access=response.json()["access_token"], refresh=cookie.value)
-
-
-def login(client: httpx.Client, username: str, password: str = PASSWORD) -> Tokens:
-    response = client.post("/auth/login", json={"username": username, "password": password})
-    return token_pair(response)
-
-
-def refresh(client: httpx.Client, refresh_token: str) -> httpx.Response:
-    return client.post("/auth/refresh", headers=cookie_header(refresh_token))
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            self.process = None

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from tests.replicas.test_shared_state import REDIS, Replicas, eventually_401, replicas
-from tests.support import login, register
-
-__all__ = ["replicas"]  # the fixture, shared with test_shared_state
+from tests.replicas_in_process.conftest import Replicas
+from tests.support.http import login, register, seconds_until_refused
+from tests.support.settings import REDIS_URL
 
 
 async def test_a_session_ended_by_the_cap_on_one_replica_is_refused_by_the_other(
     replicas: Replicas,
 ) -> None:
-    a, b = await replicas(REDIS, REDIS, max_sessions_per_user=1)
+    a, b = await replicas(REDIS_URL, REDIS_URL, max_sessions_per_user=1)
     await register(a)
     first = await login(a)
     assert (await b.get("/auth/verify", headers=first.bearer)).status_code == 200
 
     second = await login(a)
 
-    assert await eventually_401(b, first) < 0.5
+    assert await seconds_until_refused(b, first) < 0.5
     assert (await b.get("/auth/verify", headers=second.bearer)).status_code == 200
