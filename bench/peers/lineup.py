@@ -63,9 +63,15 @@ def _seeded_authsvc(workdir: Path, size: int, bench: BenchSettings, dbs: Databas
     return Target(AUTHSVC, server, settings, population, workdir)
 
 
-def _sign_in(server: ServerProcess, path: str, **request: object) -> httpx.Response:
+def _sign_in(
+    server: ServerProcess,
+    path: str,
+    *,
+    json: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> httpx.Response:
     with httpx.Client(base_url=server.base_url, timeout=SIGN_IN_TIMEOUT_SECONDS) as client:
-        answer = client.post(path, **request)  # type: ignore[arg-type]
+        answer = client.post(path, json=json, data=form)
     if answer.status_code != 200:
         raise RuntimeError(f"{server.name}: POST {path} answered {answer.status_code}")
     return answer
@@ -132,7 +138,7 @@ def lineup(installed: Installed, workdir: Path, size: int) -> Iterator[Lineup]:
             fastapi_users_tokens=_token_file(
                 workdir,
                 "fastapi-users",
-                _sign_in(fastapi_users, "/auth/jwt/login", data=credentials),
+                _sign_in(fastapi_users, "/auth/jwt/login", form=credentials),
             ),
             express_cookie=f"jwt={cookie}",
         )
