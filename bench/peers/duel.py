@@ -119,7 +119,7 @@ PAIRS = tuple(
 
 
 def warm_up(lineup: Lineup, load: Load) -> None:
-    """A short run of each server's cheapest route, so no first measurement pays for start-up."""
+    """A short run of every route but the logins, so no first measurement pays for start-up."""
     short = Load(WARM_UP_SECONDS, load.connections, load.threads, load.flood_connections)
     scenarios.ceiling(lineup.bare, short)
     for pair in PAIRS:
