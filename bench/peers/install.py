@@ -11,6 +11,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,6 @@ def python_peer(name: str) -> Path:
     python = venv / "bin" / "python"
     if not _fresh(venv, digest):
         shutil.rmtree(venv, ignore_errors=True)
-        CACHE.mkdir(exist_ok=True)
         _run([sys.executable, "-m", "venv", str(venv)], CACHE, f"a virtualenv for {name}")
         install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "-r", str(requirements)]
         _run(install, CACHE, f"pip install -r {requirements.relative_to(REPO)}")
@@ -100,5 +100,10 @@ def express() -> tuple[str, Path]:
 
 
 def install() -> Installed:
-    node, express_dir = express()
-    return Installed(python_peer("authx"), python_peer("fastapi_users"), node, express_dir)
+    """Every peer, the three installs side by side (they mostly wait on the registries)."""
+    CACHE.mkdir(exist_ok=True)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        node = pool.submit(express)
+        authx = pool.submit(python_peer, "authx")
+        fastapi_users = pool.submit(python_peer, "fastapi_users")
+        return Installed(authx.result(), fastapi_users.result(), *node.result())
