@@ -7,6 +7,7 @@ redone only when what it was made from changes: a stamp beside it holds a digest
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -102,7 +103,9 @@ def express() -> tuple[str, Path]:
 def install() -> Installed:
     """Every peer, the three installs side by side (they mostly wait on the registries)."""
     CACHE.mkdir(exist_ok=True)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    # Two runs at once from one checkout take turns, rather than rebuild one venv together.
+    with (CACHE / ".lock").open("w") as lock, ThreadPoolExecutor(max_workers=3) as pool:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         node = pool.submit(express)
         authx = pool.submit(python_peer, "authx")
         fastapi_users = pool.submit(python_peer, "fastapi_users")
