@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import housekeeping, housekeeping_report, targets, wrk
 from bench.configs import Config
+from bench.peers import cli as peers
 from bench.report import summarize, tables
 from bench.runner import Plan, Run, run, say
 from bench.scenarios import SCENARIOS, Load
@@ -91,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--rows", type=int, help="sessions seeded for --housekeeping (default 1000000)")
     add("--live", type=int, help="live ones among them (default 10000)")
+    add(
+        "--peers",
+        action="store_true",
+        help="instead of the scenarios: authsvc beside AuthX, fastapi-users and the Express "
+        "tutorial (installed under .bench-cache/ on first use), as ratios to a bare route",
+    )
     return parser
 
 
@@ -188,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.housekeeping:
         return _housekeeping(args)
+    if args.peers:
+        return peers.main(args, machine())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
         result = run(_plan(args, Path(workdir)))

@@ -59,6 +59,8 @@ REQUIREMENTS = {
     for r in (
         Requirement("nginx", _on_path("nginx"), "apt-get install nginx"),
         Requirement("wrk", _on_path("wrk"), "apt-get install wrk"),
+        # The benchmark's Express peer (bench/peers/express_tutorial) runs on Node.js.
+        Requirement("npm", _on_path("npm"), "apt-get install npm"),
         # Playwright drives Debian's Chromium at this path and never downloads one.
         Requirement("chromium", _file("/usr/bin/chromium"), "apt-get install chromium"),
         Requirement("redis-server", _on_path("redis-server"), "apt-get install redis-server"),
@@ -85,7 +87,7 @@ POSTGRESQL = "postgresql on 127.0.0.1:5432"
 # `require()` itself.
 SUITES: dict[str, tuple[str, ...]] = {
     "gateway": ("nginx",),
-    "bench": ("wrk", REDIS, POSTGRESQL),
+    "bench": ("wrk", "npm", REDIS, POSTGRESQL),
     "browser": ("chromium",),
     "replicas_in_process": ("redis-server", REDIS),
     "faults": (REDIS, POSTGRESQL),

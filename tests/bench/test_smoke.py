@@ -7,29 +7,21 @@ real rotation), never a speed: CI machines are shared and their figures mean not
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bench.scenarios import SCENARIOS
 
+from tests.bench.runs import run_bench
 from tests.support.stores import STORES
 
-REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300
 
 
 def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
     out = tmp_path / "smoke"
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--stores", ",".join(STORES), "--out", out],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
+    completed = run_bench(
+        "--smoke", "--stores", ",".join(STORES), "--out", out, timeout=TIMEOUT_SECONDS
     )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "### GET /auth/verify (valid Bearer token)" in completed.stdout
 
     dump = json.loads(out.with_suffix(".json").read_text())
@@ -50,18 +42,10 @@ def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
 
 def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:
     out = tmp_path / "housekeeping"
-    completed = subprocess.run(
-        [
-            sys.executable, "-m", "bench", "--housekeeping", "--smoke",
-            "--stores", ",".join(STORES), "--out", out,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    completed = run_bench(
+        "--housekeeping", "--smoke", "--stores", ",".join(STORES), "--out", out,
         timeout=TIMEOUT_SECONDS,
-        check=False,
     )  # fmt: skip
-    assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "`GET /auth/verify` before / during / after purge" in completed.stdout
     assert "load average (1, 5, 15 min)" in completed.stdout
 
