@@ -32,7 +32,7 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-pytest_plugins = ["tests.requirements", "tests.stores"]
+pytest_plugins = ["tests.requirements", "tests.stores", "tests.smtp_sink"]
 
 
 @pytest.fixture

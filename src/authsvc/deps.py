@@ -24,6 +24,7 @@ from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
 from authsvc.services.accounts import AccountService
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.email_verification import EmailVerification
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
@@ -64,6 +65,7 @@ StoreDep = Annotated[Store, _field(lambda s: s.core.store)]
 TokensDep = Annotated[TokenService, _field(lambda s: s.tokens)]
 AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
+EmailVerificationDep = Annotated[EmailVerification, _field(lambda s: s.email_verification)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 from redis.asyncio.connection import parse_url as parse_redis_url
 
+from authsvc.mail.settings import MailMode, MailSettings
 from authsvc.secret_rules import check_secrets, is_asymmetric
 
 # Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
@@ -56,7 +57,7 @@ ASYNC_DATABASE_URLS = {
 }
 
 
-class Settings(BaseSettings):
+class Settings(MailSettings, BaseSettings):
     """Everything authsvc reads from its environment (names are case-insensitive)."""
 
     # Refusal messages must never quote the offending input: it may be a secret.
@@ -195,6 +196,11 @@ class Settings(BaseSettings):
         return self.environment == "production"
 
     @property
+    def mail(self) -> MailMode:
+        """Where mail goes: SMTP, the console (development) or nowhere (production)."""
+        return self.mail_mode(production=self.is_production)
+
+    @property
     def has_ephemeral_secrets(self) -> bool:
         """True when development mode made up the secrets; tokens die with the process."""
         return self._ephemeral_secrets
@@ -302,6 +308,7 @@ class Settings(BaseSettings):
         "throttle_per_account_ip",
         "throttle_per_account",
         "throttle_registration_per_ip",
+        "throttle_email_resend",
     )
     @classmethod
     def _check_limits(cls, value: str) -> str:

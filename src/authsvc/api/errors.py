@@ -19,11 +19,17 @@ from authsvc.errors import (
     AuthError,
     CrossSiteRequest,
     DuplicateCookie,
+    EmailAlreadyVerified,
+    EmailNotVerified,
+    EmailVerificationOff,
     HashingBusy,
     InvalidCredentials,
     InvalidCursor,
+    InvalidEmailToken,
     InvalidToken,
     InvalidUsername,
+    MailNotConfigured,
+    NoEmailAddress,
     NotAuthenticated,
     NotReady,
     PasswordChangedMeanwhile,
@@ -56,6 +62,12 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     PasswordChangedMeanwhile: (409, "The password was changed meanwhile; try again"),
     Throttled: (429, "Too many attempts; try again later"),
     HashingBusy: (503, "Too busy; try again shortly"),
+    InvalidEmailToken: (400, "Invalid or expired token"),
+    EmailNotVerified: (403, "E-mail address not verified"),
+    EmailVerificationOff: (404, "E-mail verification is switched off"),
+    MailNotConfigured: (503, "E-mail is not configured"),
+    NoEmailAddress: (409, "The account has no e-mail address"),
+    EmailAlreadyVerified: (409, "E-mail address already verified"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
     NotReady: (503, "Service temporarily unavailable"),
 }
@@ -88,7 +100,7 @@ async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable", exc_info=exc.__cause__)
-    if status == 503:
+    if status == 503 and not isinstance(exc, MailNotConfigured):  # that one will not pass
         headers["Retry-After"] = "1"
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 

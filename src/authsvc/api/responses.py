@@ -56,3 +56,16 @@ PASSWORD_CHANGE: Responses = {
 
 SESSIONS_PAGE: Responses = {**_describe(400, "Invalid cursor"), **NOT_AUTHENTICATED}
 SESSION_END: Responses = {**NOT_AUTHENTICATED, **_describe(404, "No such session")}
+
+EMAIL_VERIFY: Responses = {
+    **_describe(400, "Malformed, unknown, used or expired token"),
+    **_describe(404, "E-mail verification is switched off"),
+    **_describe(503, "E-mail is not configured"),
+}
+EMAIL_RESEND: Responses = {
+    **NOT_AUTHENTICATED,
+    **_describe(404, "E-mail verification is switched off"),
+    **_describe(409, "No address to verify, or it is verified already"),
+    **_describe(429, "Too many requests for another mail; see Retry-After"),
+    **_describe(503, "E-mail is not configured"),
+}

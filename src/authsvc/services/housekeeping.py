@@ -10,13 +10,13 @@ names a session that no longer exists, which rotation refuses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from authsvc.background import in_background
 from authsvc.clock import Clock
 from authsvc.errors import StoreUnavailable
 from authsvc.events import EventKind, Observer, SecurityEvent
@@ -84,10 +84,5 @@ async def periodic_purge(purger: SessionPurger, interval_seconds: float) -> Asyn
     if interval_seconds <= 0:
         yield
         return
-    task = asyncio.create_task(purger.run(interval_seconds), name="session-purge")
-    try:
+    async with in_background(purger.run(interval_seconds), name="session-purge"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import (
+    EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
@@ -82,11 +83,13 @@ class SessionService:
         self._max_lifetime = timedelta(seconds=settings.session_max_lifetime_seconds)
         self._grace_seconds = settings.refresh_grace_seconds
         self._max_sessions = settings.max_sessions_per_user
+        # Checked after the password, so the refusal tells nothing to someone without it.
+        self._requires_verified_email = settings.email_verification == "required"
 
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
-        Raises: Throttled, InvalidCredentials.
+        Raises: Throttled, InvalidCredentials, EmailNotVerified.
         """
         account = account_key(username)
         try:
@@ -114,6 +117,11 @@ class SessionService:
             )
             raise
         await self._throttle.succeeded(account, client.ip)
+        if self._requires_verified_email and user.email and user.email_verified_at is None:
+            await self._observer.record(
+                SecurityEvent(EventKind.LOGIN_EMAIL_UNVERIFIED, user_id=user.id, client=client)
+            )
+            raise EmailNotVerified
         try:
             issued = await self._open(user, client)
         except InvalidCredentials:

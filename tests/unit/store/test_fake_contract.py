@@ -12,6 +12,7 @@ import pytest
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewSession, RotateResult, Rotation
 from tests.fakes import InMemoryStore
+from tests.unit.store import test_outbox as outbox
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -190,3 +191,16 @@ async def test_set_password_hash_only_over_the_expected_one(store: Store) -> Non
     assert await store.set_password_hash(owner, "h2", expected_hash="h1", changed_at=NOW)
     user = await store.get_user(owner)
     assert user is not None and user.password_hash == "h2"
+
+
+# The outbox and e-mail token cases of the SQL store, run here over the fake and SQLite alike
+# (this module's `store` fixture), so the fake cannot drift from them.
+test_outbox_claims_and_leases = outbox.test_a_claimed_mail_is_nobody_elses_until_its_lease_ends
+test_outbox_retry_and_sent = (
+    outbox.test_a_failed_mail_waits_for_its_retry_time_and_a_sent_one_is_gone
+)
+test_outbox_gives_up = outbox.test_giving_up_deletes_the_mail
+test_outbox_expiry = outbox.test_expired_mails_are_never_claimed_and_are_dropped
+test_email_token_once = outbox.test_a_verification_token_works_once
+test_email_token_newer_and_expiry = outbox.test_a_newer_token_ends_the_older_one_and_tokens_expire
+test_email_token_other_address = outbox.test_a_token_for_another_address_verifies_nothing
