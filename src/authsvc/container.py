@@ -157,6 +157,7 @@ def assemble(
             settings=core.settings,
             clock=core.clock,
             observer=core.observer,
+            verification=verification,
         ),
         email_verification=verification,
         mailer=mailer,

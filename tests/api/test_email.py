@@ -185,9 +185,22 @@ class TestRequired:
             {"detail": "E-mail address not verified"},
         )
         assert "set-cookie" not in refused.headers
-        [token] = await mails(sink, 1)
-        assert (await client.post("/auth/email/verify", json={"token": token})).status_code == 204
+        # The refusal mailed a new link, which ended the registration's.
+        first, second = await mails(sink, 2)
+        assert (await client.post("/auth/email/verify", json={"token": first})).status_code == 400
+        assert (await client.post("/auth/email/verify", json={"token": second})).status_code == 204
         await login(client)
+
+    async def test_refused_logins_mail_new_links_within_the_resend_budget(
+        self, client: httpx.AsyncClient, sink: Sink
+    ) -> None:
+        await register_with_email(client)
+        body = {"username": "alice", "password": PASSWORD}
+        for _ in range(5):
+            assert (await client.post("/auth/login", json=body)).status_code == 403
+        await mails(sink, 4)  # the registration's, then three: THROTTLE_EMAIL_RESEND
+        await asyncio.sleep(0.5)
+        assert len(sink.received()) == 4
 
     async def test_an_account_without_an_address_logs_in(self, client: httpx.AsyncClient) -> None:
         await register(client)

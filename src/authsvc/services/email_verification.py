@@ -86,6 +86,21 @@ class EmailVerification:
         if self._enabled and self._mailer is not None and user.email is not None:
             await self._send(user, user.email, self._mailer)
 
+    async def login_refused(self, user: UserRecord) -> None:
+        """Mail a new link to an account whose login was refused for its unverified address,
+        within its resend budget: one whose link expired (or one created by an operator, who
+        got none) would otherwise be locked out for good, unable to log in to ask for one.
+
+        Raises: StoreUnavailable.
+        """
+        if not self._enabled or self._mailer is None or user.email is None:
+            return
+        try:
+            await self._throttle.reserve_email_resend(user.id)
+        except Throttled:
+            return  # the mails sent within the budget are on their way
+        await self._send(user, user.email, self._mailer)
+
     async def verify(self, token: str, client: ClientInfo) -> None:
         """Mark the address the token was mailed to as verified.
 

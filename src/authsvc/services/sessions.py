@@ -29,6 +29,7 @@ from authsvc.observers.security_log import SecurityLog
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
 from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
+from authsvc.services.email_verification import EmailVerification
 from authsvc.settings import Settings
 from authsvc.store.base import (
     NewSession,
@@ -69,8 +70,11 @@ class SessionService:
         settings: Settings,
         clock: Clock,
         observer: Observer | None = None,
+        verification: EmailVerification | None = None,
     ) -> None:
         self._store = store
+        # Mails a new link when a login is refused for an unverified address.
+        self._verification = verification
         # Without one, events still reach the security log, as in the CLI.
         self._observer = observer if observer is not None else SecurityLog()
         self._tokens = tokens
@@ -121,6 +125,8 @@ class SessionService:
             await self._observer.record(
                 SecurityEvent(EventKind.LOGIN_EMAIL_UNVERIFIED, user_id=user.id, client=client)
             )
+            if self._verification is not None:
+                await self._verification.login_refused(user)
             raise EmailNotVerified
         try:
             issued = await self._open(user, client)
