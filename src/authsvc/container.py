@@ -261,11 +261,11 @@ def build_mail(core: Core, *, metrics: Metrics | None) -> tuple[Mailer, OutboxSe
         if settings.mail is MailMode.OFF:
             log.warning(
                 "SMTP_URL is not set: e-mail is switched off (no verification mails; the "
-                "e-mail routes answer 503)"
+                "e-mail routes answer 404)"
             )
             return None
         log.warning(
-            "DEVELOPMENT MODE: SMTP_URL is not set; mails are written to this log, not sent"
+            "DEVELOPMENT MAIL: SMTP_URL is not set; mails are written to this log, not sent"
         )
         transport = ConsoleTransport(sender=sender_address)
     else:

@@ -21,7 +21,7 @@
     ├── InvalidEmailToken          an e-mail link's token is malformed, unknown, used or expired
     ├── EmailNotVerified           the login is refused until the address is verified
     ├── EmailVerificationOff       EMAIL_VERIFICATION=off
-    ├── MailNotConfigured          production without SMTP_URL: no mail can be sent
+    ├── MailNotConfigured          production without SMTP_URL: the e-mail flows are off
     ├── NoEmailAddress             the account has no address to verify
     ├── EmailAlreadyVerified
     ├── StoreUnavailable           the database did not answer in time

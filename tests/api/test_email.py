@@ -229,19 +229,20 @@ class TestProductionWithoutSmtp:
     def settings(self, tmp_path: Path) -> Settings:
         return make_settings(tmp_path)
 
-    async def test_registration_works_without_mail_and_the_routes_are_503(
+    async def test_registration_works_without_mail_and_the_routes_are_404(
         self, client: httpx.AsyncClient, app: FastAPI
     ) -> None:
         await register_with_email(client)
         assert await app.state.services.core.store.oldest_pending_mail() is None
         response = await client.post("/auth/email/verify", json={"token": "x" * 43})
         assert (response.status_code, response.json()) == (
-            503,
+            404,
             {"detail": "E-mail is not configured"},
         )
+        assert "retry-after" not in response.headers
         tokens = await login(client)
         resend = await client.post("/auth/email/verify/resend", headers=tokens.bearer)
-        assert resend.status_code == 503
+        assert resend.status_code == 404
 
 
 class TestConsole:

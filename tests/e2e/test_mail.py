@@ -147,4 +147,4 @@ def test_production_without_smtp_says_e_mail_is_off(servers: ServerFactory, data
     assert "SMTP_URL is not set: e-mail is switched off" in server.output()
     with server.client() as client:
         response = client.post("/auth/email/verify", json={"token": "x" * 43})
-    assert (response.status_code, response.json()) == (503, {"detail": "E-mail is not configured"})
+    assert (response.status_code, response.json()) == (404, {"detail": "E-mail is not configured"})

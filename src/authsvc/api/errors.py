@@ -65,7 +65,8 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidEmailToken: (400, "Invalid or expired token"),
     EmailNotVerified: (403, "E-mail address not verified"),
     EmailVerificationOff: (404, "E-mail verification is switched off"),
-    MailNotConfigured: (503, "E-mail is not configured"),
+    # Switched off by the deployment, like EMAIL_VERIFICATION=off: no retry will help.
+    MailNotConfigured: (404, "E-mail is not configured"),
     NoEmailAddress: (409, "The account has no e-mail address"),
     EmailAlreadyVerified: (409, "E-mail address already verified"),
     StoreUnavailable: (503, "Service temporarily unavailable"),
@@ -100,7 +101,7 @@ async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable", exc_info=exc.__cause__)
-    if status == 503 and not isinstance(exc, MailNotConfigured):  # that one will not pass
+    if status == 503:
         headers["Retry-After"] = "1"
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
