@@ -33,7 +33,7 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-pytest_plugins = ["tests.requirements", "tests.support.stores"]
+pytest_plugins = ["tests.requirements", "tests.support.stores", "tests.support.smtp_sink"]
 
 
 @pytest.fixture

@@ -16,6 +16,10 @@ from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.events import Observer
 from authsvc.keys import KeyRing
+from authsvc.mail.outbox import Mailer
+from authsvc.mail.sender import OutboxSender, SenderPolicy, running_sender
+from authsvc.mail.templates import MailRenderer
+from authsvc.mail.transport import ConsoleTransport, SmtpTransport, Transport
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
@@ -24,11 +28,13 @@ from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
+from authsvc.settings.mail import MailMode
 from authsvc.shared_redis import open_redis
 from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle, build_throttle
@@ -63,8 +69,14 @@ class Core:
             store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
         )
 
-    def accounts(self, throttle: LoginThrottle | None = None) -> AccountService:
-        """The account flows; registration is throttled only when given a throttle."""
+    def accounts(
+        self,
+        throttle: LoginThrottle | None = None,
+        *,
+        verification: EmailVerification | None = None,
+    ) -> AccountService:
+        """The account flows; registration is throttled only when given a throttle, and
+        mails a verification link only when given `verification`."""
         return AccountService(
             store=self.store,
             passwords=self.passwords,
@@ -73,6 +85,7 @@ class Core:
             registration_enabled=self.settings.registration_enabled,
             throttle=throttle,
             observer=self.observer,
+            verification=verification,
         )
 
 
@@ -87,6 +100,9 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     password_changes: PasswordChangeService
+    email_verification: EmailVerification
+    # None in production without SMTP_URL: no mail is queued.
+    mailer: Mailer | None
     authenticator: Authenticator
     audit: AuditService
     client_addresses: ClientAddressResolver
@@ -115,6 +131,7 @@ class Services:
             throttle=self.throttle,
             readiness_probes=self.readiness_probes,
             metrics=self.metrics,
+            mailer=self.mailer,
         )
 
 
@@ -126,9 +143,18 @@ def assemble(
     throttle: LoginThrottle,
     readiness_probes: Mapping[str, Probe],
     metrics: Metrics | None,
+    mailer: Mailer | None = None,
 ) -> Services:
     """The services over parts already opened; `open_services` opens them."""
-    accounts = core.accounts(throttle)
+    verification = EmailVerification(
+        store=core.store,
+        mailer=mailer,
+        settings=core.settings,
+        clock=core.clock,
+        throttle=throttle,
+        observer=core.observer,
+    )
+    accounts = core.accounts(throttle, verification=verification)
     return Services(
         core=core,
         tokens=tokens,
@@ -144,6 +170,7 @@ def assemble(
             settings=core.settings,
             clock=core.clock,
             observer=core.observer,
+            verification=verification,
         ),
         password_changes=PasswordChangeService(
             accounts=accounts,
@@ -152,6 +179,8 @@ def assemble(
             clock=core.clock,
             observer=core.observer,
         ),
+        email_verification=verification,
+        mailer=mailer,
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
         audit=AuditService(store=core.store),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
@@ -205,7 +234,8 @@ async def open_services(
     keys: KeyRing | None = None,
     clock: Clock = utc_now,
 ) -> AsyncIterator[Services]:
-    """Every service of a serving process, with the background purge running meanwhile.
+    """Every service of a serving process, with the background purge and the mail outbox
+    sender running meanwhile.
 
     `metrics` is built by the caller because its middleware exists before the app starts;
     `keys` may be too, so that bad key material is refused before the app is built.
@@ -230,6 +260,8 @@ async def open_services(
                 (core.purger, core.audit_purger), settings.session_purge_interval_seconds
             )
         )
+        mail = build_mail(core, metrics=metrics)
+        await stack.enter_async_context(running_sender(mail[1] if mail else None))
         yield assemble(
             core,
             tokens=tokens,
@@ -237,4 +269,57 @@ async def open_services(
             throttle=build_throttle(settings, redis),
             readiness_probes={"redis": redis.ping} if redis is not None else {},
             metrics=metrics,
+            mailer=mail[0] if mail else None,
         )
+
+
+def build_mail(core: Core, *, metrics: Metrics | None) -> tuple[Mailer, OutboxSender] | None:
+    """The mailer and the outbox sender that SMTP_URL (or development) asks for; None, and a
+    warning, in production without SMTP_URL."""
+    settings = core.settings
+    sender_address = settings.mail_from or "authsvc@localhost"
+    transport: Transport
+    target = settings.smtp_target
+    if target is None:
+        if settings.mail is MailMode.OFF:
+            log.warning(
+                "SMTP_URL is not set: e-mail is switched off (no verification mails; the "
+                "e-mail routes answer 404)"
+            )
+            return None
+        log.warning(
+            "DEVELOPMENT MAIL: SMTP_URL is not set; mails are written to this log, not sent"
+        )
+        transport = ConsoleTransport(sender=sender_address)
+    else:
+        # Never the URL itself: it may hold the password.
+        log.info("mail: SMTP to %s:%d (TLS: %s)", target.host, target.port, target.tls)
+        ca_file = settings.smtp_ca_file
+        transport = SmtpTransport(
+            target,
+            sender=sender_address,
+            timeout=settings.smtp_timeout_seconds,
+            ca_file=str(ca_file) if ca_file is not None else None,
+        )
+    mailer = Mailer(
+        outbox=core.store,
+        renderer=MailRenderer(settings.mail_templates_dir),
+        clock=core.clock,
+        metrics=metrics,
+    )
+    sender = OutboxSender(
+        outbox=core.store,
+        transport=transport,
+        policy=SenderPolicy(
+            poll_interval_seconds=settings.mail_poll_interval_seconds,
+            batch_size=settings.mail_batch_size,
+            lease_seconds=settings.mail_lease_seconds,
+            max_attempts=settings.mail_max_attempts,
+            backoff_base_seconds=settings.mail_backoff_base_seconds,
+            backoff_max_seconds=settings.mail_backoff_max_seconds,
+        ),
+        clock=core.clock,
+        wake=mailer.queued,
+        metrics=metrics,
+    )
+    return mailer, sender

@@ -25,6 +25,7 @@ from authsvc.readiness import Probe
 from authsvc.services.accounts import AccountService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.email_verification import EmailVerification
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
@@ -67,6 +68,7 @@ TokensDep = Annotated[TokenService, _field(lambda s: s.tokens)]
 AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
 PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
+EmailVerificationDep = Annotated[EmailVerification, _field(lambda s: s.email_verification)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]

@@ -18,6 +18,12 @@
     ├── PasswordChangedMeanwhile   the password changed after it was checked
     ├── Throttled                  too many attempts; carries Retry-After
     ├── HashingBusy                too many password checks waiting already
+    ├── InvalidEmailToken          an e-mail link's token is malformed, unknown, used or expired
+    ├── EmailNotVerified           the login is refused until the address is verified
+    ├── EmailVerificationOff       EMAIL_VERIFICATION=off
+    ├── MailNotConfigured          production without SMTP_URL: the e-mail flows are off
+    ├── NoEmailAddress             the account has no address to verify
+    ├── EmailAlreadyVerified
     ├── StoreUnavailable           the database did not answer in time
     └── NotReady                   a configured dependency did not answer the readiness probe
 
@@ -102,6 +108,30 @@ class PasswordChangedMeanwhile(AuthError):
 
 class HashingBusy(AuthError):
     """The hashing queue is full: answered at once rather than queued without bound."""
+
+
+class InvalidEmailToken(AuthError):
+    pass
+
+
+class EmailNotVerified(AuthError):
+    pass
+
+
+class EmailVerificationOff(AuthError):
+    pass
+
+
+class MailNotConfigured(AuthError):
+    pass
+
+
+class NoEmailAddress(AuthError):
+    pass
+
+
+class EmailAlreadyVerified(AuthError):
+    pass
 
 
 class StoreUnavailable(AuthError):

@@ -34,6 +34,12 @@ class EventKind(StrEnum):
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     PASSWORD_CHANGE_THROTTLED = "password_change_throttled"
     REGISTRATION_THROTTLED = "registration_throttled"
+    # The right password, but EMAIL_VERIFICATION=required and the address is unverified.
+    LOGIN_EMAIL_UNVERIFIED = "login_email_unverified"
+    EMAIL_VERIFICATION_SENT = "email_verification_sent"
+    EMAIL_VERIFIED = "email_verified"
+    EMAIL_VERIFY_FAILED = "email_verify_failed"
+    EMAIL_RESEND_THROTTLED = "email_resend_throttled"
 
 
 @dataclass(frozen=True, slots=True)

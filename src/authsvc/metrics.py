@@ -40,7 +40,9 @@ REVOKE_REASONS = (
     "reuse_detected",
     "session_limit",
 )
-THROTTLED_FLOWS = ("login", "password_change", "registration")
+THROTTLED_FLOWS = ("login", "password_change", "registration", "email_resend")
+# The kinds of mail authsvc sends (templates of the same names in authsvc/mail/templates/).
+MAIL_KINDS = ("verify_email",)
 LOGIN_RESULTS = ("succeeded", "failed")
 EVENT_NAMES = frozenset(kind.value for kind in EventKind)
 # From a cached forward-auth check (about a millisecond) to a login's argon2 hash and beyond.
@@ -112,7 +114,20 @@ class Metrics:
             "Security events the audit log could not store (the flows went on).",
             registry=registry,
         )
+        self._mails = {
+            outcome: Counter(
+                f"authsvc_mails_{outcome}_total",
+                f"Mails {outcome} (failed: given up after the last attempt or refused for good), "
+                "by kind.",
+                ["kind"],
+                registry=registry,
+            )
+            for outcome in ("queued", "sent", "failed")
+        }
         # Every known series exists from the start, at zero, so rate() sees its first event.
+        for counter in self._mails.values():
+            for kind in MAIL_KINDS:
+                counter.labels(kind)
         for result in LOGIN_RESULTS:
             self._logins.labels(result)
         for flow in THROTTLED_FLOWS:
@@ -180,14 +195,38 @@ class Metrics:
         if count > 0:
             self._revoked.labels(reason if reason in REVOKE_REASONS else OTHER).inc(count)
 
+    # mail (called by the mailer and the outbox sender)
+
+    def mail_queued(self, kind: str) -> None:
+        self._mail("queued", kind)
+
+    def mail_sent(self, kind: str) -> None:
+        self._mail("sent", kind)
+
+    def mail_failed(self, kind: str) -> None:
+        self._mail("failed", kind)
+
+    def _mail(self, outcome: str, kind: str) -> None:
+        self._mails[outcome].labels(kind if kind in MAIL_KINDS else OTHER).inc()
+
     # exposition
 
     def audit_write_failed(self) -> None:
         self._audit_failures.inc()
 
-    def render(self, *, sessions_active: int | None) -> bytes:
-        """The text exposition; `sessions_active` None leaves the gauge out (store down)."""
+    def render(self, *, sessions_active: int | None, oldest_mail_age: float | None = None) -> bytes:
+        """The text exposition; `sessions_active` None leaves the gauge out (store down);
+        `oldest_mail_age` is the age in seconds of the oldest mail waiting, 0 for none."""
         extra: list[Metric] = []
+        if oldest_mail_age is not None:
+            extra.append(
+                GaugeMetricFamily(
+                    "authsvc_mail_oldest_pending_age_seconds",
+                    "Age of the oldest mail waiting in the outbox, read from the store at scrape "
+                    "time (0 when none waits; the same on every replica: aggregate with max).",
+                    value=oldest_mail_age,
+                )
+            )
         if sessions_active is not None:
             extra.append(
                 GaugeMetricFamily(

@@ -21,7 +21,8 @@ proven address is held to the per-account-and-address bucket only: its attempts 
 account are not spraying, and users behind one NAT do not use up each other's address budget
 once each has logged in there.
 
-Registrations count per client address only (see `reserve_registration`).
+Registrations count per client address only (see `reserve_registration`), requests for
+another verification mail per account only (see `reserve_email_resend`).
 
 Addresses are grouped before they become keys: IPv4-mapped IPv6 addresses count as the IPv4
 address, and IPv6 addresses count per network of `ipv6_prefix` bits, because one subscriber
@@ -80,6 +81,7 @@ def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
         per_account_ip=settings.throttle_per_account_ip,
         per_account=settings.throttle_per_account,
         per_registration_ip=settings.throttle_registration_per_ip,
+        per_email_resend=settings.throttle_email_resend,
         ipv6_prefix=settings.throttle_ipv6_prefix,
         proven_for=timedelta(days=settings.throttle_proven_address_days),
     )
@@ -115,6 +117,7 @@ class LoginThrottle:
         per_account_ip: str,
         per_account: str,
         per_registration_ip: str,
+        per_email_resend: str = "3/hour",
         ipv6_prefix: int = 64,
         proven_for: timedelta = timedelta(days=30),
     ) -> None:
@@ -129,6 +132,7 @@ class LoginThrottle:
         self._account_ip: Buckets = [("account_ip", parse_many(per_account_ip))]
         self._account: Buckets = [("account", parse_many(per_account))]
         self._registration: Buckets = [("register_ip", parse_many(per_registration_ip))]
+        self._email_resend: Buckets = [("email_resend", parse_many(per_email_resend))]
 
     def account_reference(self, account: str) -> str:
         """A stable, non-reversible name for an account in logs (the same on every replica)."""
@@ -145,6 +149,7 @@ class LoginThrottle:
             "account": self._hash("account", account),
             "proven": self._hash("proven", account, address),
             "register_ip": self._hash("register_ip", address),
+            "email_resend": self._hash("email_resend", account),
         }
 
     async def reserve(self, account: str, ip: str | None) -> None:
@@ -163,6 +168,17 @@ class LoginThrottle:
             lambda limiter, _storage, ids: self._take(limiter, self._registration, ids),
             "",
             ip,
+        )
+
+    async def reserve_email_resend(self, user_id: str) -> None:
+        """Take one request for another verification mail from this account's budget.
+
+        Raises: Throttled.
+        """
+        await self._shared_or_local(
+            lambda limiter, _storage, ids: self._take(limiter, self._email_resend, ids),
+            user_id,
+            None,
         )
 
     async def succeeded(self, account: str, ip: str | None) -> None:

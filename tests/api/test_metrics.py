@@ -59,6 +59,10 @@ async def test_metrics_are_prometheus_text_with_the_usual_headers(
         "authsvc_security_events": "counter",
         "authsvc_audit_write_failures": "counter",
         "authsvc_sessions_active": "gauge",
+        "authsvc_mails_queued": "counter",
+        "authsvc_mails_sent": "counter",
+        "authsvc_mails_failed": "counter",
+        "authsvc_mail_oldest_pending_age_seconds": "gauge",
         "authsvc_http_requests": "counter",
         "authsvc_http_request_duration_seconds": "histogram",
     }

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from authsvc.errors import UsernameTaken
 from authsvc.store.base import (
     AuditRecord,
     NewAuditEvent,
+    NewEmailToken,
+    NewMail,
     NewSession,
     OpenedSession,
+    OutboxMail,
     RotateOutcome,
     RotateResult,
     Rotation,
@@ -34,12 +37,24 @@ def _recency(record: SessionRecord) -> tuple[datetime, str]:
     return (record.last_used_at, record.id)
 
 
+@dataclass
+class _QueuedMail:
+    mail: NewMail
+    next_attempt_at: datetime
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+
+
 class InMemoryStore:
     def __init__(self) -> None:
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self._skeletons: dict[str, str] = {}  # skeleton -> user id
         self.audit: list[AuditRecord] = []  # oldest first
+        self.outbox: dict[str, _QueuedMail] = {}
+        self.email_tokens: dict[str, NewEmailToken] = {}  # by hash, the live ones only
         self.closed = False
 
     # Users
@@ -259,6 +274,82 @@ class InMemoryStore:
         deleted = len(self.audit) - len(kept)
         self.audit = kept
         return deleted
+
+    # Mail outbox
+
+    async def enqueue_mail(self, mail: NewMail) -> str:
+        mail_id = str(uuid.uuid4())
+        self.outbox[mail_id] = _QueuedMail(mail, next_attempt_at=mail.created_at)
+        return mail_id
+
+    async def claim_mails(
+        self, *, claimer: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMail]:
+        due = sorted(
+            (
+                (mail_id, queued)
+                for mail_id, queued in self.outbox.items()
+                if queued.next_attempt_at <= now
+                and queued.mail.expires_at > now
+                and (queued.claimed_until is None or queued.claimed_until < now)
+            ),
+            key=lambda item: item[1].next_attempt_at,
+        )[:limit]
+        claimed = []
+        for mail_id, queued in due:
+            queued.claimed_by, queued.claimed_until = claimer, lease_until
+            queued.attempts += 1
+            content = {k: v for k, v in asdict(queued.mail).items() if k != "expires_at"}
+            claimed.append(OutboxMail(id=mail_id, attempts=queued.attempts, **content))
+        return sorted(claimed, key=lambda mail: mail.created_at)
+
+    async def mail_sent(self, mail_id: str, *, claimer: str) -> bool:
+        queued = self.outbox.get(mail_id)
+        if queued is None or queued.claimed_by != claimer:
+            return False
+        del self.outbox[mail_id]
+        return True
+
+    async def mail_failed(
+        self, mail_id: str, *, claimer: str, error: str, retry_at: datetime | None
+    ) -> bool:
+        queued = self.outbox.get(mail_id)
+        if queued is None or queued.claimed_by != claimer:
+            return False
+        if retry_at is None:
+            del self.outbox[mail_id]
+            return True
+        queued.claimed_by, queued.claimed_until = None, None
+        queued.next_attempt_at, queued.last_error = retry_at, error[:200]
+        return True
+
+    async def drop_expired_mails(self, *, now: datetime) -> int:
+        doomed = [i for i, queued in self.outbox.items() if queued.mail.expires_at <= now]
+        for mail_id in doomed:
+            del self.outbox[mail_id]
+        return len(doomed)
+
+    async def oldest_pending_mail(self) -> datetime | None:
+        return min((queued.mail.created_at for queued in self.outbox.values()), default=None)
+
+    # E-mail tokens
+
+    async def issue_email_token(self, token: NewEmailToken) -> None:
+        for digest, old in list(self.email_tokens.items()):
+            if (old.user_id, old.purpose) == (token.user_id, token.purpose):
+                del self.email_tokens[digest]
+        self.email_tokens[token.token_hash] = token
+
+    async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
+        token = self.email_tokens.get(token_hash)
+        if token is None or token.purpose != "verify_email" or token.expires_at <= now:
+            return None
+        del self.email_tokens[token_hash]  # used: gone for good
+        user = self.users.get(token.user_id)
+        if user is None or user.email != token.email:
+            return None
+        self.users[user.id] = replace(user, email_verified_at=now)
+        return user.id
 
     # Lifecycle
 

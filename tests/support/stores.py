@@ -62,7 +62,7 @@ def postgres_database() -> Iterator[str]:
 async def _empty(url: str) -> None:
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await connection.execute("TRUNCATE users, sessions, audit_events CASCADE")
+        await connection.execute("TRUNCATE users, sessions, audit_events, mail_outbox CASCADE")
     finally:
         await connection.close()
 

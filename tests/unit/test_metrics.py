@@ -26,6 +26,9 @@ FAMILIES = {
     "authsvc_sessions_revoked_total": ("counter", {"reason"}),
     "authsvc_security_events_total": ("counter", {"event"}),
     "authsvc_audit_write_failures_total": ("counter", set()),
+    "authsvc_mails_queued_total": ("counter", {"kind"}),
+    "authsvc_mails_sent_total": ("counter", {"kind"}),
+    "authsvc_mails_failed_total": ("counter", {"kind"}),
     "authsvc_sessions_active": ("gauge", set()),
 }
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.api import account, activity, auth, client, gateway, health, keys, metrics, sessions
+from authsvc.api import (
+    account,
+    activity,
+    auth,
+    client,
+    email,
+    gateway,
+    health,
+    keys,
+    metrics,
+    sessions,
+)
 from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import csrf_header_openapi
 from authsvc.settings import Settings
@@ -16,6 +27,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
             RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
         ),
         account.router,
+        email.router,
         sessions.router,
         activity.router,
         gateway.router,

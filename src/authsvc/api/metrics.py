@@ -27,12 +27,18 @@ router = APIRouter(tags=["metrics"])
     responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
 )
 async def metrics(collectors: MetricsDep, store: StoreDep, clock: ClockDep) -> Response:
-    """Request, login, refresh, throttling and revocation counters; the active-sessions gauge."""
+    """Request, login, refresh, throttling, revocation and mail counters; the active-sessions
+    and oldest-pending-mail gauges."""
+    now = clock()
     try:
         active: int | None = await asyncio.wait_for(
-            store.count_active_sessions(now=clock()), COUNT_TIMEOUT_SECONDS
+            store.count_active_sessions(now=now), COUNT_TIMEOUT_SECONDS
         )
+        oldest = await asyncio.wait_for(store.oldest_pending_mail(), COUNT_TIMEOUT_SECONDS)
     except (StoreUnavailable, TimeoutError):
-        log.warning("store unavailable: authsvc_sessions_active left out of this scrape")
-        active = None
-    return Response(collectors.render(sessions_active=active), media_type=CONTENT_TYPE_LATEST)
+        log.warning("store unavailable: the store's gauges are left out of this scrape")
+        active, oldest_age = None, None
+    else:
+        oldest_age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    body = collectors.render(sessions_active=active, oldest_mail_age=oldest_age)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

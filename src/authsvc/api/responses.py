@@ -57,3 +57,14 @@ PASSWORD_CHANGE: Responses = {
 SESSIONS_PAGE: Responses = {**_describe(400, "Invalid cursor"), **NOT_AUTHENTICATED}
 ACTIVITY_PAGE: Responses = SESSIONS_PAGE
 SESSION_END: Responses = {**NOT_AUTHENTICATED, **_describe(404, "No such session")}
+
+EMAIL_VERIFY: Responses = {
+    **_describe(400, "Malformed, unknown, used or expired token"),
+    **_describe(404, "E-mail verification is switched off, or e-mail is not configured"),
+}
+EMAIL_RESEND: Responses = {
+    **NOT_AUTHENTICATED,
+    **_describe(404, "E-mail verification is switched off, or e-mail is not configured"),
+    **_describe(409, "No address to verify, or it is verified already"),
+    **_describe(429, "Too many requests for another mail; see Retry-After"),
+}

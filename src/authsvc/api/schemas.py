@@ -32,6 +32,11 @@ class PasswordChangeIn(BaseModel):
     new_password: str = Password
 
 
+class EmailTokenIn(BaseModel):
+    # Any string: a malformed token is a 400 like an unknown one (the service checks it).
+    token: str
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the RFC 6750 scheme name
@@ -46,11 +51,18 @@ class UserOut(BaseModel):
     id: str
     username: str
     email: str | None
+    email_verified: bool = Field(description="True once the address was confirmed by mail")
     created_at: datetime
 
     @classmethod
     def from_record(cls, user: UserRecord | UserProfile) -> UserOut:
-        return cls(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            email_verified=user.email_verified_at is not None,
+            created_at=user.created_at,
+        )
 
 
 class SessionOut(BaseModel):

@@ -15,6 +15,7 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.LOGIN_THROTTLED: "login",
         EventKind.PASSWORD_CHANGE_THROTTLED: "password_change",
         EventKind.REGISTRATION_THROTTLED: "registration",
+        EventKind.EMAIL_RESEND_THROTTLED: "email_resend",
     }
 )
 

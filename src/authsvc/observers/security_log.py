@@ -39,6 +39,12 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
             ("user_id", "session_id", *_CLIENT),
         ),
         EventKind.REGISTRATION_THROTTLED: (logging.WARNING, ("ip",)),
+        EventKind.LOGIN_EMAIL_UNVERIFIED: (logging.INFO, ("user_id", *_CLIENT)),
+        EventKind.EMAIL_VERIFICATION_SENT: (logging.INFO, ("user_id",)),
+        EventKind.EMAIL_VERIFIED: (logging.INFO, ("user_id", *_CLIENT)),
+        # Never the token: a wrong one may be a real one mistyped.
+        EventKind.EMAIL_VERIFY_FAILED: (logging.WARNING, _CLIENT),
+        EventKind.EMAIL_RESEND_THROTTLED: (logging.WARNING, ("user_id",)),
     }
 )
 

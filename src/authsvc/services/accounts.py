@@ -19,6 +19,7 @@ from authsvc.errors import (
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.observers.security_log import SecurityLog
 from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.services.email_verification import EmailVerification
 from authsvc.store.base import UserProfile, UserRecord, UserStore
 from authsvc.throttle import LoginThrottle
 from authsvc.usernames import (
@@ -54,6 +55,7 @@ class AccountService:
         registration_enabled: bool,
         throttle: LoginThrottle | None = None,
         observer: Observer | None = None,
+        verification: EmailVerification | None = None,
     ) -> None:
         self._store = store
         self._passwords = passwords
@@ -61,6 +63,8 @@ class AccountService:
         self._clock = clock
         self._registration_enabled = registration_enabled
         self._throttle = throttle
+        # Mails a new account's address its link; None where no mail is sent (the CLI).
+        self._verification = verification
         # Without one, events still reach the security log, as in the CLI.
         self._observer = observer if observer is not None else SecurityLog()
 
@@ -73,7 +77,7 @@ class AccountService:
         an answer worth rationing too.
 
         Raises: RegistrationClosed, Throttled, InvalidUsername, PasswordRejected,
-        UsernameTaken, HashingBusy.
+        UsernameTaken, HashingBusy, StoreUnavailable.
         """
         if not self._registration_enabled:
             raise RegistrationClosed
@@ -88,7 +92,11 @@ class AccountService:
                     )
                 )
                 raise
-        return await self.create_user(username, password, email=email)
+        user = await self.create_user(username, password, email=email)
+        if self._verification is not None:
+            # The mail waits in the outbox: a crash after this answer loses nothing.
+            await self._verification.registered(user)
+        return user
 
     async def create_user(self, username: str, password: str, *, email: str | None) -> UserRecord:
         """Create an account regardless of the registration switch (operators, the CLI).

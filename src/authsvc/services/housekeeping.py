@@ -11,7 +11,6 @@ names a session that no longer exists, which rotation refuses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
+from authsvc.background import in_background
 from authsvc.clock import Clock
 from authsvc.errors import StoreUnavailable
 from authsvc.events import EventKind, Observer, SecurityEvent
@@ -132,10 +132,5 @@ async def periodic_purge(
     if interval_seconds <= 0:
         yield
         return
-    task = asyncio.create_task(run_purges(purgers, interval_seconds), name="purge")
-    try:
+    async with in_background(run_purges(purgers, interval_seconds), name="purge"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import (
+    EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
@@ -27,6 +28,7 @@ from authsvc.observers.security_log import SecurityLog
 from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService, account_key
 from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
+from authsvc.services.email_verification import EmailVerification
 from authsvc.services.session_ending import SessionEnder
 from authsvc.settings import Settings
 from authsvc.store.base import (
@@ -68,8 +70,11 @@ class SessionService:
         settings: Settings,
         clock: Clock,
         observer: Observer | None = None,
+        verification: EmailVerification | None = None,
     ) -> None:
         self._store = store
+        # Mails a new link when a login is refused for an unverified address.
+        self._verification = verification
         # Without one, events still reach the security log, as in the CLI.
         self._observer = observer if observer is not None else SecurityLog()
         self._tokens = tokens
@@ -83,11 +88,13 @@ class SessionService:
         self._max_lifetime = timedelta(seconds=settings.session_max_lifetime_seconds)
         self._grace_seconds = settings.refresh_grace_seconds
         self._max_sessions = settings.max_sessions_per_user
+        # Checked after the password, so the refusal tells nothing to someone without it.
+        self._requires_verified_email = settings.email_verification == "required"
 
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
-        Raises: Throttled, InvalidCredentials.
+        Raises: Throttled, InvalidCredentials, EmailNotVerified.
         """
         account = account_key(username)
         try:
@@ -115,6 +122,13 @@ class SessionService:
             )
             raise
         await self._throttle.succeeded(account, client.ip)
+        if self._requires_verified_email and user.email and user.email_verified_at is None:
+            await self._observer.record(
+                SecurityEvent(EventKind.LOGIN_EMAIL_UNVERIFIED, user_id=user.id, client=client)
+            )
+            if self._verification is not None:
+                await self._verification.login_refused(user)
+            raise EmailNotVerified
         try:
             issued = await self._open(user, client)
         except InvalidCredentials:

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from authsvc.secret_rules import check_secrets
 from authsvc.settings.audit import AuditSettings
 from authsvc.settings.cookie import CookieSettings
+from authsvc.settings.mail import MailMode, MailSettings
 from authsvc.settings.passwords import PasswordSettings
 from authsvc.settings.requests import RequestSettings
 from authsvc.settings.server import ServerSettings
@@ -28,6 +29,7 @@ from authsvc.settings.throttle import ThrottleSettings
 # pydantic orders fields from the last base up, and errors and the settings' listing follow
 # that order: the sections are listed last first. A new section goes first in this list.
 class Settings(
+    MailSettings,
     AuditSettings,
     PasswordSettings,
     RequestSettings,
@@ -56,6 +58,11 @@ class Settings(
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return ranked_sources(settings_cls, init_settings, env_settings, dotenv_settings)
+
+    @property
+    def mail(self) -> MailMode:
+        """Where mail goes: SMTP, the console (development) or nowhere (production)."""
+        return self.mail_mode(production=self.is_production)
 
     @model_validator(mode="after")
     def _check_model(self) -> Self:

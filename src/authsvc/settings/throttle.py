@@ -1,4 +1,4 @@
-"""Attempt limits on logins and registrations (see authsvc/throttle.py)."""
+"""Attempt limits on logins, registrations and verification mails (see authsvc/throttle.py)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,15 @@ class ThrottleSettings(BaseModel):
     # An address that logged into an account within this many days is not held back by the
     # per-account limit, so an attack from elsewhere does not lock the owner out.
     throttle_proven_address_days: int = Field(default=30, ge=1, le=365)
+    # Requests for a new verification mail, per account.
+    throttle_email_resend: str = "3/hour"
 
     @field_validator(
         "throttle_per_ip",
         "throttle_per_account_ip",
         "throttle_per_account",
         "throttle_registration_per_ip",
+        "throttle_email_resend",
     )
     @classmethod
     def _check_limits(cls, value: str) -> str:

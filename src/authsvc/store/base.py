@@ -31,7 +31,7 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True)
 class UserProfile:
-    """What `/auth/me` shows: fixed when the account is created, never updated since."""
+    """What `/auth/me` shows: fixed when the account is created, but for the verification."""
 
     id: str
     username: str
@@ -264,7 +264,97 @@ class AuditStore(Protocol):
         ...
 
 
-class Store(UserStore, SessionStore, AuditStore, Protocol):
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """A rendered mail, as queued and as delivered."""
+
+    kind: str
+    recipient: str
+    subject: str
+    text_body: str
+    html_body: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMail(Mail):
+    # When the link inside dies: an unsent mail is worthless after it, so it is dropped.
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMail(Mail):
+    """A mail claimed for delivery; `attempts` counts this one."""
+
+    id: str
+    attempts: int
+
+
+class MailOutbox(Protocol):
+    """The durable outbox: mails wait here until one sender, in any replica, delivers them.
+
+    A sent mail's row is deleted: its body holds a one-time link that must not outlive the
+    delivery. A claim is a lease: a sender that dies holding it frees the mail when the lease
+    ends, so a crash between the SMTP answer and `mail_sent` may deliver a mail twice
+    (at-least-once), never zero times.
+    """
+
+    async def enqueue_mail(self, mail: NewMail) -> str:
+        """Store a mail for delivery; its id."""
+        ...
+
+    async def claim_mails(
+        self, *, claimer: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMail]:
+        """Take up to `limit` due, unexpired mails nobody holds, oldest due first, counting
+        an attempt on each; concurrent claimers never get the same mail."""
+        ...
+
+    async def mail_sent(self, mail_id: str, *, claimer: str) -> bool:
+        """Delete a delivered mail; False if `claimer` no longer holds it."""
+        ...
+
+    async def mail_failed(
+        self, mail_id: str, *, claimer: str, error: str, retry_at: datetime | None
+    ) -> bool:
+        """Release a mail to be tried again at `retry_at`, or delete it when None (given up)."""
+        ...
+
+    async def drop_expired_mails(self, *, now: datetime) -> int:
+        """Delete unsent mails whose link has expired; how many."""
+        ...
+
+    async def oldest_pending_mail(self) -> datetime | None:
+        """When the oldest mail still waiting was queued; None when none waits."""
+        ...
+
+
+# The purposes of e-mail tokens (the `purpose` column).
+VERIFY_EMAIL = "verify_email"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEmailToken:
+    user_id: str
+    purpose: str  # "verify_email"; later "password_reset", "change_email"
+    email: str  # the address the token was sent to
+    token_hash: str  # SHA-256 of the token, hex: the token itself is never stored
+    created_at: datetime
+    expires_at: datetime
+
+
+class EmailTokenStore(Protocol):
+    async def issue_email_token(self, token: NewEmailToken) -> None:
+        """Store a token, ending every earlier one of the same user and purpose."""
+        ...
+
+    async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
+        """Use a verification token once and mark its address verified, if it is still the
+        user's address; the user id, or None for an unknown, used or expired token."""
+        ...
+
+
+class Store(UserStore, SessionStore, AuditStore, MailOutbox, EmailTokenStore, Protocol):
     async def ping(self) -> None:
         """Raises: StoreUnavailable when the database does not answer."""
         ...

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     text,
 )
@@ -148,4 +149,41 @@ audit_events = Table(
     # key; the purge finds old rows by time.
     Index("ix_audit_events_subject_id", "subject_id", "id"),
     Index("ix_audit_events_occurred_at", "occurred_at"),
+)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(998), nullable=False),
+    # The bodies hold one-time links: the row is deleted once the mail is sent.
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    # A lease: the claim of a sender that died ends on its own.
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    # Short and free of secrets: the exception's class and the SMTP code.
+    Column("last_error", String(200), nullable=True),
+    Index("ix_mail_outbox_next_attempt_at", "next_attempt_at"),
+)
+
+email_tokens = Table(
+    "email_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("email", String(320), nullable=False),
+    # SHA-256 of the token: a database leak yields no usable link.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_email_tokens_user_id", "user_id", "purpose"),
 )

@@ -1,7 +1,8 @@
 """`SqlStore`: the storage interface on SQLAlchemy 2 async, for SQLite and PostgreSQL.
 
-The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_audit.py);
-the engine, SQLite's pragmas and the read and write connections in engine.py.
+The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_audit.py,
+sql_outbox.py, sql_email_tokens.py); the engine, SQLite's pragmas and the read and write
+connections in engine.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from authsvc.store.engine import Database
 from authsvc.store.profile_cache import ProfileCache
 from authsvc.store.sql_audit import SqlAuditStore
+from authsvc.store.sql_email_tokens import SqlEmailTokenStore
+from authsvc.store.sql_outbox import SqlOutboxStore
 from authsvc.store.sql_sessions import SqlSessionStore
 from authsvc.store.sql_users import SqlUserStore
 
@@ -20,8 +23,9 @@ from authsvc.store.sql_users import SqlUserStore
 PROFILE_CACHE_SIZE = 10_000
 
 
-class SqlStore(SqlUserStore, SqlSessionStore, SqlAuditStore):
-    """Users, sessions and the audit log over one engine; one method, one transaction."""
+class SqlStore(SqlUserStore, SqlSessionStore, SqlAuditStore, SqlOutboxStore, SqlEmailTokenStore):
+    """Users, sessions, the audit log, the mail outbox and e-mail tokens over one engine; one
+    method, one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)

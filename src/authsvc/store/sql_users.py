@@ -84,9 +84,9 @@ class SqlUserStore:
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
         # Usernames, e-mail addresses and creation times are never updated and accounts are
-        # never deleted, so a profile read once is right in every replica for good: no
-        # invalidation to miss. (Deleting an account must revoke its sessions, which every
-        # replica checks before this is asked.)
+        # never deleted (a verification, below, is the exception), so a profile read once is
+        # right in every replica for good: no invalidation to miss. (Deleting an account must
+        # revoke its sessions, which every replica checks before this is asked.)
         profile = self._profiles.get(user_id)
         if profile is not None:
             return profile
@@ -110,7 +110,10 @@ class SqlUserStore:
             roles=decode_roles(row.roles),
             email_verified_at=row.email_verified_at,
         )
-        self._profiles.put(profile)
+        # An address awaiting verification is the one part that still changes (once): such
+        # a profile is read afresh each time, so every replica sees the verification.
+        if profile.email is None or profile.email_verified_at is not None:
+            self._profiles.put(profile)
         return profile
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:

@@ -13,6 +13,7 @@ from authsvc.store import Store, open_store
 from authsvc.store.base import NewAuditEvent, NewSession, RotateResult, Rotation
 from tests.support.fakes import InMemoryStore
 from tests.support.records import audit_entry, make_session
+from tests.unit.store import test_outbox as outbox
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -209,3 +210,16 @@ async def test_the_audit_log_appends_pages_newest_first_and_purges_by_time(store
         ("bob", 3),
         ("alice", 3),
     ]
+
+
+# The outbox and e-mail token cases of the SQL store, run here over the fake and SQLite alike
+# (this module's `store` fixture), so the fake cannot drift from them.
+test_outbox_claims_and_leases = outbox.test_a_claimed_mail_is_nobody_elses_until_its_lease_ends
+test_outbox_retry_and_sent = (
+    outbox.test_a_failed_mail_waits_for_its_retry_time_and_a_sent_one_is_gone
+)
+test_outbox_gives_up = outbox.test_giving_up_deletes_the_mail
+test_outbox_expiry = outbox.test_expired_mails_are_never_claimed_and_are_dropped
+test_email_token_once = outbox.test_a_verification_token_works_once
+test_email_token_newer_and_expiry = outbox.test_a_newer_token_ends_the_older_one_and_tokens_expire
+test_email_token_other_address = outbox.test_a_token_for_another_address_verifies_nothing

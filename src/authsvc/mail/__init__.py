@@ -1,0 +1,1 @@
+"""E-mail: settings, templates, the durable outbox and the sender that drains it."""

@@ -1,0 +1,177 @@
+"""E-mail verification: the mail sent after registration, the link's token, and resends.
+
+A token is 32 random bytes (URL-safe), mailed inside a link to the SPA with the token in the
+fragment, so it never reaches a server log or a Referer; only its SHA-256 is stored. It works
+once, until EMAIL_TOKEN_TTL_SECONDS, only while the address is still the account's, and only
+while it is the latest one mailed: a resend ends the earlier link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import Protocol
+
+from authsvc.clock import Clock
+from authsvc.errors import (
+    EmailAlreadyVerified,
+    EmailVerificationOff,
+    InvalidEmailToken,
+    MailNotConfigured,
+    NoEmailAddress,
+    SessionEnded,
+    Throttled,
+)
+from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.mail.outbox import Mailer
+from authsvc.settings import Settings
+from authsvc.store.base import (
+    VERIFY_EMAIL,
+    EmailTokenStore,
+    NewEmailToken,
+    UserRecord,
+    UserStore,
+)
+from authsvc.throttle import LoginThrottle
+
+# What `secrets.token_urlsafe(32)` makes (43 characters), with room for other lengths; any
+# other shape is refused before the store is asked.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+class EmailTokenStoreOfUsers(UserStore, EmailTokenStore, Protocol):
+    """The parts of the store this service uses."""
+
+
+def email_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def describe_duration(duration: timedelta) -> str:
+    """'24 hours', '90 minutes': how long a link works, in the mail's words."""
+    minutes = round(duration.total_seconds() / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minutes"
+
+
+class EmailVerification:
+    def __init__(
+        self,
+        *,
+        store: EmailTokenStoreOfUsers,
+        mailer: Mailer | None,
+        settings: Settings,
+        clock: Clock,
+        throttle: LoginThrottle,
+        observer: Observer,
+    ) -> None:
+        self._store = store
+        self._mailer = mailer  # None: production without SMTP_URL
+        self._settings = settings
+        self._enabled = settings.email_verification != "off"
+        self._ttl = timedelta(seconds=settings.email_token_ttl_seconds)
+        self._clock = clock
+        self._throttle = throttle
+        self._observer = observer
+
+    async def registered(self, user: UserRecord) -> None:
+        """Mail a new account's address its verification link, when there is one to mail.
+
+        Raises: StoreUnavailable.
+        """
+        if self._enabled and self._mailer is not None and user.email is not None:
+            await self._send(user, user.email, self._mailer)
+
+    async def login_refused(self, user: UserRecord) -> None:
+        """Mail a new link to an account whose login was refused for its unverified address,
+        within its resend budget: one whose link expired (or one created by an operator, who
+        got none) would otherwise be locked out for good, unable to log in to ask for one.
+
+        Raises: StoreUnavailable.
+        """
+        if not self._enabled or self._mailer is None or user.email is None:
+            return
+        try:
+            await self._throttle.reserve_email_resend(user.id)
+        except Throttled:
+            return  # the mails sent within the budget are on their way
+        await self._send(user, user.email, self._mailer)
+
+    async def verify(self, token: str, client: ClientInfo) -> None:
+        """Mark the address the token was mailed to as verified.
+
+        Raises: EmailVerificationOff, MailNotConfigured, InvalidEmailToken.
+        """
+        self._available()
+        user_id = None
+        if TOKEN_SHAPE.fullmatch(token):
+            user_id = await self._store.verify_email(email_token_hash(token), now=self._clock())
+        if user_id is None:
+            await self._observer.record(SecurityEvent(EventKind.EMAIL_VERIFY_FAILED, client=client))
+            raise InvalidEmailToken
+        await self._observer.record(
+            SecurityEvent(EventKind.EMAIL_VERIFIED, user_id=user_id, client=client)
+        )
+
+    async def resend(self, user_id: str) -> None:
+        """Mail a new link, ending the earlier ones; throttled per account.
+
+        Raises: EmailVerificationOff, MailNotConfigured, Throttled, SessionEnded,
+        NoEmailAddress, EmailAlreadyVerified.
+        """
+        mailer = self._available()
+        try:
+            await self._throttle.reserve_email_resend(user_id)
+        except Throttled:
+            await self._observer.record(
+                SecurityEvent(EventKind.EMAIL_RESEND_THROTTLED, user_id=user_id)
+            )
+            raise
+        user = await self._store.get_user(user_id)
+        if user is None:
+            raise SessionEnded
+        if user.email is None:
+            raise NoEmailAddress
+        if user.email_verified_at is not None:
+            raise EmailAlreadyVerified
+        await self._send(user, user.email, mailer)
+
+    def _available(self) -> Mailer:
+        if not self._enabled:
+            raise EmailVerificationOff
+        if self._mailer is None:
+            raise MailNotConfigured
+        return self._mailer
+
+    async def _send(self, user: UserRecord, email: str, mailer: Mailer) -> None:
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        expires_at = now + self._ttl
+        await self._store.issue_email_token(
+            NewEmailToken(
+                user_id=user.id,
+                purpose=VERIFY_EMAIL,
+                email=email,
+                token_hash=email_token_hash(token),
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        await mailer.queue(
+            VERIFY_EMAIL,
+            to=email,
+            context={
+                "username": user.username,
+                "email": email,
+                "link": self._settings.link(self._settings.email_verify_url, token),
+                "valid_for": describe_duration(self._ttl),
+            },
+            expires_at=expires_at,
+        )
+        await self._observer.record(
+            SecurityEvent(EventKind.EMAIL_VERIFICATION_SENT, user_id=user.id)
+        )
