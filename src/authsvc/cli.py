@@ -16,9 +16,10 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authsvc import __version__
-from authsvc.container import Core, open_core
+from authsvc.container import Core, open_admin, open_core
 from authsvc.errors import AuthError, StoreUnavailable
 from authsvc.keys import KeyRing, generate_private_key, key_id, private_pem, public_pem
+from authsvc.services.admin import Actor
 from authsvc.settings import ManagementSettings, Settings
 from authsvc.store import MissingDatabaseDirectory
 from authsvc.store.engine import UNAVAILABLE_ERRORS
@@ -144,10 +145,15 @@ def _checked_email(email: str | None) -> str | None:
     return checked
 
 
-async def _create_user(settings: Settings, name: str, password: str, email: str | None) -> str:
-    async with _database(settings) as core:
-        user = await core.accounts().create_user(name, password, email=email)
-        return f"created user {user.username} ({user.id})"
+async def _create_user(
+    settings: Settings, name: str, password: str, email: str | None, roles: tuple[str, ...]
+) -> str:
+    async with _database(settings) as core, open_admin(core) as admin:
+        user = await admin.create_user(
+            Actor(user_id=None), username=name, password=password, email=email, roles=roles
+        )
+        held = f"; roles: {' '.join(user.roles)}" if user.roles else ""
+        return f"created user {user.username} ({user.id}){held}"
 
 
 async def _list_users(settings: Settings) -> list[str]:
@@ -177,7 +183,7 @@ def _users_create(args: argparse.Namespace) -> None:
     settings = _load_settings(signs_tokens=False)
     email = _checked_email(args.email)
     password = _read_password(args.password_stdin)
-    print(asyncio.run(_create_user(settings, args.name, password, email)))
+    print(asyncio.run(_create_user(settings, args.name, password, email, tuple(args.role))))
 
 
 def _users_list(_: argparse.Namespace) -> None:
@@ -254,10 +260,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from the first line of standard input instead of prompting",
     )
+    create.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="give the user this role (repeatable); --role admin makes an administrator",
+    )
     create.set_defaults(run=_users_create)
     users.add_parser("list", help="list users: id, name, e-mail, creation time").set_defaults(
         run=_users_list
     )
+    # Imported here: cli_users builds on this module's helpers, so it can only load after it.
+    from authsvc.cli_users import add_user_commands
+
+    add_user_commands(users)
 
     db = commands.add_parser("db", help="manage the database").add_subparsers(
         dest="db_command", required=True, metavar="COMMAND"

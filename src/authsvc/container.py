@@ -22,6 +22,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.housekeeping import SessionPurger, periodic_purge
 from authsvc.services.sessions import SessionService
@@ -59,6 +60,18 @@ class Core:
             observer=self.observer,
         )
 
+    def admin(self, revocations: RevocationList) -> AdminService:
+        """The administration flows; `revocations` carries the sessions they end."""
+        return AdminService(
+            store=self.store,
+            accounts=self.accounts(),
+            passwords=self.passwords,
+            policy=self.policy,
+            revocations=revocations,
+            clock=self.clock,
+            observer=self.observer,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -71,6 +84,7 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     authenticator: Authenticator
+    admin: AdminService
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
     readiness_probes: Mapping[str, Probe]
@@ -133,6 +147,7 @@ def assemble(
             observer=core.observer,
         ),
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        admin=core.admin(revocations),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
@@ -215,3 +230,16 @@ async def open_services(
             readiness_probes={"redis": redis.ping} if redis is not None else {},
             metrics=metrics,
         )
+
+
+@asynccontextmanager
+async def open_admin(core: Core) -> AsyncIterator[AdminService]:
+    """The administration flows for a command: the sessions they end reach every replica
+    through Redis when REDIS_URL is set (a server without Redis reloads them at its start)."""
+    async with (
+        open_redis(core.settings) as redis,
+        open_revocation_list(
+            core.settings, store=core.store, clock=core.clock, redis=redis
+        ) as revocations,
+    ):
+        yield core.admin(revocations)

@@ -22,7 +22,9 @@ from authsvc.container import Services
 from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
+from authsvc.roles import ADMIN
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
@@ -64,6 +66,7 @@ StoreDep = Annotated[Store, _field(lambda s: s.core.store)]
 TokensDep = Annotated[TokenService, _field(lambda s: s.tokens)]
 AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
+AdminDep = Annotated[AdminService, _field(lambda s: s.admin)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]
@@ -94,3 +97,13 @@ async def get_claims(
 
 
 CurrentClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
+
+
+async def get_admin_claims(
+    authenticator: AuthenticatorDep, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> AccessClaims:
+    """Raises: NotAuthenticated, InvalidToken, SessionEnded (401); RoleRequired (403)."""
+    return await authenticator.authorize(token, roles=(ADMIN,))
+
+
+AdminClaimsDep = Annotated[AccessClaims, Depends(get_admin_claims)]

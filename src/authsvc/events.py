@@ -22,6 +22,8 @@ class EventKind(StrEnum):
     # The password changed while a login checked the old one, so no session was opened.
     LOGIN_PASSWORD_CHANGED = "login_password_changed"
     LOGIN_THROTTLED = "login_throttled"
+    # The right password of a disabled account: no session was opened.
+    LOGIN_DISABLED = "login_disabled"
     REFRESH_ROTATED = "refresh_rotated"
     REFRESH_GRACE_REPLAYED = "refresh_grace_replayed"
     REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
@@ -33,6 +35,14 @@ class EventKind(StrEnum):
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     PASSWORD_CHANGE_THROTTLED = "password_change_throttled"
     REGISTRATION_THROTTLED = "registration_throttled"
+    # Administration (the API or the CLI); `actor_id` is the administrator, None for the CLI.
+    USER_CREATED_BY_ADMIN = "user_created_by_admin"
+    USER_UPDATED = "user_updated"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    USER_DELETED = "user_deleted"
+    PASSWORD_SET_BY_ADMIN = "password_set_by_admin"
+    SESSIONS_ENDED_BY_ADMIN = "sessions_ended_by_admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,8 @@ class SecurityEvent:
 
     kind: EventKind
     user_id: str | None = None
+    # Who acted on `user_id`, when that was someone else: the administrator.
+    actor_id: str | None = None
     session_id: str | None = None
     client: ClientInfo | None = None
     # Why sessions ended, in the services' words ("logout", "session_limit", ...).

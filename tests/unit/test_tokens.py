@@ -135,6 +135,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         session_id=SESSION_ID,
         now=now,
         expires_at=now + timedelta(seconds=TTL),
+        roles=("admin", "ops"),
     )
 
     assert jwt.get_unverified_header(issued.token) == {
@@ -150,6 +151,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         "aud": AUDIENCE,
         "sub": USER_ID,
         "username": USERNAME,
+        "roles": ["admin", "ops"],
         "sid": SESSION_ID,
         "jti": issued.jti,
         "type": "access",
@@ -167,6 +169,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         jti=issued.jti,
         issued_at=datetime.fromtimestamp(iat, tz=UTC),
         expires_at=datetime.fromtimestamp(iat + TTL, tz=UTC),
+        roles=("admin", "ops"),
     )
     assert verified.issued_at == issued.issued_at
     assert verified.expires_at == issued.expires_at
@@ -391,6 +394,19 @@ def test_access_username_must_be_a_non_empty_string(
     tokens: TokenService, now: datetime, value: object
 ) -> None:
     assert_rejected(tokens, "access", forge("access", now, username=value), now)
+
+
+@pytest.mark.parametrize("value", ["admin", None, {"admin": True}, [1], ["admin", None]])
+def test_access_roles_must_be_a_list_of_strings(
+    tokens: TokenService, now: datetime, value: object
+) -> None:
+    # A string would otherwise grant each of its letters: "admin" holds "a", "d", ...
+    assert_rejected(tokens, "access", forge("access", now, roles=value), now)
+
+
+def test_access_token_without_roles_holds_none(tokens: TokenService, now: datetime) -> None:
+    # Tokens issued before roles existed: valid for their last minutes, with no role.
+    assert tokens.verify_access(forge("access", now), now=now).roles == ()
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.api import account, auth, client, gateway, health, keys, metrics, sessions
+from authsvc.api import account, admin, auth, client, gateway, health, keys, metrics, sessions
 from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import csrf_header_openapi
 from authsvc.settings import Settings
@@ -17,6 +17,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         ),
         account.router,
         sessions.router,
+        admin.router,
         gateway.router,
         health.router,
         keys.router,

@@ -29,7 +29,11 @@ HASHING_BUSY = _describe(503, "Too many password hashes waiting; see Retry-After
 
 LOGIN: Responses = {
     **UNAUTHORIZED,
-    **CROSS_SITE,
+    **_describe(
+        403,
+        "Cross-site request refused, or the account is disabled (said only after the "
+        "password was checked)",
+    ),
     **BODY_ERRORS,
     **PASSWORD_CHECKS_THROTTLED,
     **HASHING_BUSY,
@@ -56,3 +60,17 @@ PASSWORD_CHANGE: Responses = {
 
 SESSIONS_PAGE: Responses = {**_describe(400, "Invalid cursor"), **NOT_AUTHENTICATED}
 SESSION_END: Responses = {**NOT_AUTHENTICATED, **_describe(404, "No such session")}
+
+ADMIN: Responses = {
+    **UNAUTHORIZED,
+    **_describe(403, "The access token lacks the role admin"),
+    **_describe(404, "No such user"),
+}
+ADMIN_PAGE: Responses = {**UNAUTHORIZED, **ADMIN, **_describe(400, "Invalid cursor")}
+ADMIN_WRITE: Responses = {
+    **ADMIN,
+    **BODY_ERRORS,
+    **_describe(409, "Username taken, or the change would leave no enabled administrator"),
+    **_describe(422, "Username, password, e-mail or roles rejected"),
+    **HASHING_BUSY,
+}

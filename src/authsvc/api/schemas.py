@@ -14,6 +14,7 @@ from authsvc.tokens import IssuedToken
 # Generous bounds on raw input; the services apply the real rules after normalisation.
 Username = Field(min_length=1, max_length=256)
 Password = Field(min_length=1, max_length=PASSWORD_HARD_LIMIT)
+NextCursor = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class LoginIn(BaseModel):
@@ -47,10 +48,17 @@ class UserOut(BaseModel):
     username: str
     email: str | None
     created_at: datetime
+    roles: list[str] = Field(description="Sorted role names; empty for none")
 
     @classmethod
     def from_record(cls, user: UserRecord | UserProfile) -> UserOut:
-        return cls(id=user.id, username=user.username, email=user.email, created_at=user.created_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            created_at=user.created_at,
+            roles=list(user.roles),
+        )
 
 
 class SessionOut(BaseModel):
@@ -79,9 +87,7 @@ class SessionOut(BaseModel):
 
 class SessionsOut(BaseModel):
     sessions: list[SessionOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page"
-    )
+    next_cursor: str | None = NextCursor
 
 
 class StatusOut(BaseModel):

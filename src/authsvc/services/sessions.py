@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import (
+    AccountDisabled,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
@@ -86,7 +87,7 @@ class SessionService:
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
-        Raises: Throttled, InvalidCredentials.
+        Raises: Throttled, InvalidCredentials, AccountDisabled.
         """
         account = account_key(username)
         try:
@@ -114,6 +115,12 @@ class SessionService:
             )
             raise
         await self._throttle.succeeded(account, client.ip)
+        if user.disabled_at is not None:
+            # Said only to whoever knows the password: to a guesser it stays a 401.
+            await self._observer.record(
+                SecurityEvent(EventKind.LOGIN_DISABLED, user_id=user.id, client=client)
+            )
+            raise AccountDisabled
         try:
             issued = await self._open(user, client)
         except InvalidCredentials:
@@ -168,7 +175,9 @@ class SessionService:
         if outcome.username is None:  # the account is gone
             raise SessionEnded
 
-        access = self._issue_access(session.user_id, outcome.username, session, now)
+        access = self._issue_access(
+            session.user_id, outcome.username, session, now, roles=outcome.roles
+        )
         if outcome.result is RotateResult.GRACE:
             await self._report_refresh(EventKind.REFRESH_GRACE_REPLAYED, session, client)
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
@@ -288,19 +297,26 @@ class SessionService:
             jti=jti,
         )
         return IssuedTokens(
-            access=self._issue_access(user.id, user.username, session, now),
+            access=self._issue_access(user.id, user.username, session, now, roles=user.roles),
             refresh=refresh,
             session_id=session.id,
         )
 
     def _issue_access(
-        self, user_id: str, username: str, session: SessionRecord, now: datetime
+        self,
+        user_id: str,
+        username: str,
+        session: SessionRecord,
+        now: datetime,
+        *,
+        roles: tuple[str, ...],
     ) -> IssuedToken:
         return self._tokens.issue_access(
             user_id=user_id,
             username=username,
             session_id=session.id,
             now=now,
+            roles=roles,
             # An access token never outlives the session it belongs to.
             expires_at=min(now + self._access_ttl, session.absolute_expires_at),
         )

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from authsvc.store.models import sessions
+from authsvc.store.models import sessions, users
 
 # An arbitrary constant naming authsvc's session purge among PostgreSQL advisory locks.
 PURGE_LOCK_KEY = 0x61757468737670
@@ -50,6 +50,11 @@ async def purge_ended_sessions(
                 if result.rowcount < batch_size:
                     break
                 await asyncio.sleep(time.monotonic() - started if yields_lock else 0)
+        # Deleted accounts go once their sessions have: those were revoked at the deletion,
+        # so they ended before `ended_before` too, and no revocation still needed goes with
+        # them. Few rows, so one statement.
+        async with batch() as conn:
+            await conn.execute(delete(users).where(users.c.deleted_at < ended_before))
         return deleted
 
 

@@ -11,20 +11,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.store.engine import Database
-from authsvc.store.profile_cache import ProfileCache
 from authsvc.store.sql_sessions import SqlSessionStore
+from authsvc.store.sql_user_admin import SqlUserAdminStore
 from authsvc.store.sql_users import SqlUserStore
 
-# Profiles kept in memory per process; about 300 bytes each.
-PROFILE_CACHE_SIZE = 10_000
 
-
-class SqlStore(SqlUserStore, SqlSessionStore):
+class SqlStore(SqlUserStore, SqlUserAdminStore, SqlSessionStore):
     """Users and sessions over one engine; one method, one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)
-        SqlUserStore.__init__(self, db, profiles=ProfileCache(PROFILE_CACHE_SIZE))
+        SqlUserStore.__init__(self, db)
+        SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db)
 
     async def ping(self) -> None:
