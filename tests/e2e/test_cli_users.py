@@ -16,20 +16,16 @@ def cli(env: dict[str, str], cwd: Path, *args: str, stdin: str | None = None) ->
     return result.stdout
 
 
+def create_root(env: dict[str, str], cwd: Path) -> str:
+    """The first administrator, made as the README says."""
+    args = ("users", "create", "root", "--role", "admin", "--password-stdin")
+    return cli(env, cwd, *args, stdin=PASSWORD + "\n")
+
+
 def test_the_first_admin_from_the_cli_can_use_the_api(
     servers: ServerFactory, env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = cli(
-        env,
-        tmp_path,
-        "users",
-        "create",
-        "root",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    created = create_root(env, tmp_path)
     assert created.endswith("; roles: admin\n")
     assert "roles     admin" in cli(env, tmp_path, "users", "show", "ROOT")
     with servers.start(env).client() as client:
@@ -75,17 +71,7 @@ def test_disable_enable_set_password_and_delete(
 
 
 def test_refusals_are_one_line(env: dict[str, str], tmp_path: Path) -> None:
-    cli(
-        env,
-        tmp_path,
-        "users",
-        "create",
-        "root",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    create_root(env, tmp_path)
     for args, message in [
         (
             ["users", "set-roles", "root"],

@@ -19,7 +19,7 @@ from authsvc.errors import LastAdmin
 from authsvc.store.base import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.engine import Database
 from authsvc.store.models import sessions, users
-from authsvc.store.sql_users import LIVE_USER, _user, encode_roles
+from authsvc.store.sql_users import LIVE_USER, encode_roles, user_record
 
 # An arbitrary constant naming the lock of role and status changes among advisory locks.
 ACCOUNTS_LOCK_KEY = 0x61757468616468
@@ -70,7 +70,7 @@ class SqlUserAdminStore:
             statement = statement.where(users.c.username > after)
         async with self._db.read() as conn:
             rows = await conn.execute(statement)
-        return [_user(row._mapping) for row in rows]
+        return [user_record(row._mapping) for row in rows]
 
     async def update_user(
         self, user_id: str, changes: UserChanges, *, now: datetime, keep_holder_of: str
@@ -88,7 +88,7 @@ class SqlUserAdminStore:
             revoked = []
             if before.disabled_at is None and values.get("disabled_at") is not None:
                 revoked = await self._end_sessions(conn, user_id, reason="user_disabled", now=now)
-            after = _user(
+            after = user_record(
                 (await conn.execute(select(users).where(users.c.id == user_id))).one()._mapping
             )
         return UserUpdate(before=before, after=after, revoked=revoked)
@@ -127,7 +127,7 @@ class SqlUserAdminStore:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNTS_LOCK_KEY}
             )
         row = (await conn.execute(select(users).where(users.c.id == user_id, LIVE_USER))).first()
-        return _user(row._mapping) if row else None
+        return user_record(row._mapping) if row else None
 
     async def _refuse_last_holder(self, conn: AsyncConnection, user: UserRecord, role: str) -> None:
         """Raises: LastAdmin when `user` is the only enabled account holding `role`."""

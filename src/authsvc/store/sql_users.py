@@ -21,7 +21,8 @@ from authsvc.usernames import username_skeleton
 LIVE_USER = users.c.deleted_at.is_(None)
 
 
-def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+def user_record(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+    """A users row as the domain sees it."""
     return UserRecord(
         id=row["id"],
         username=row["username"],
@@ -66,7 +67,7 @@ class SqlUserStore:
                 await conn.execute(insert(users).values(**values))
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
-        return _user(values)
+        return user_record(values)
 
     async def is_username_taken(self, username: str) -> bool:
         query = select(users.c.id).where(
@@ -83,7 +84,7 @@ class SqlUserStore:
             row = (
                 await conn.execute(select(users).where(users.c.id == user_id, LIVE_USER))
             ).first()
-        return _user(row._mapping) if row else None
+        return user_record(row._mapping) if row else None
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
         # No cache: roles and e-mail change, and a cache in one process cannot learn of a
@@ -114,12 +115,12 @@ class SqlUserStore:
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
-        return _user(row._mapping) if row else None
+        return user_record(row._mapping) if row else None
 
     async def list_users(self) -> list[UserRecord]:
         async with self._db.read() as conn:
             rows = await conn.execute(select(users).where(LIVE_USER).order_by(users.c.username))
-        return [_user(row._mapping) for row in rows]
+        return [user_record(row._mapping) for row in rows]
 
     async def set_password_hash(
         self,
