@@ -47,7 +47,9 @@ def changed_values(user: UserRecord, changes: UserChanges, now: datetime) -> dic
     if changes.email_verified is not KEEP:
         keep_time = user.email_verified_at is not None and "email_verified_at" not in values
         verified_at = user.email_verified_at if keep_time else now
-        values["email_verified_at"] = verified_at if changes.email_verified else None
+        # No address, nothing verified: the flag cannot outlive the address it was about.
+        has_email = values.get("email", user.email) is not None
+        values["email_verified_at"] = verified_at if changes.email_verified and has_email else None
     return values
 
 

@@ -117,6 +117,10 @@ async def test_email_change_clears_verification_unless_said(store: Store) -> Non
     )
     assert moved is not None
     assert (moved.after.email, moved.after.email_verified_at) == ("new@example.org", None)
+    both = UserChanges(email=None, email_verified=True)
+    cleared = await store.update_user(owner, both, now=NOW, keep_holder_of=ADMIN)
+    assert cleared is not None
+    assert (cleared.after.email, cleared.after.email_verified_at) == (None, None)
 
 
 async def test_the_last_enabled_admin_keeps_the_role(store: Store) -> None:
