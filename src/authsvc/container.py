@@ -17,15 +17,15 @@ from authsvc.clock import Clock, utc_now
 from authsvc.events import Observer
 from authsvc.keys import KeyRing
 from authsvc.mail.outbox import Mailer
-from authsvc.mail.sender import OutboxSender, SenderPolicy, running_sender
-from authsvc.mail.templates import MailRenderer
-from authsvc.mail.transport import ConsoleTransport, SmtpTransport, Transport
+from authsvc.mail.sender import running_sender
+from authsvc.mail.wiring import build_mail
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_verification import EmailVerification
@@ -34,7 +34,6 @@ from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
-from authsvc.settings.mail import MailMode
 from authsvc.shared_redis import open_redis
 from authsvc.store import Store, open_store
 from authsvc.throttle import LoginThrottle, build_throttle
@@ -88,6 +87,18 @@ class Core:
             verification=verification,
         )
 
+    def admin(self, revocations: RevocationList) -> AdminService:
+        """The administration flows; `revocations` carries the sessions they end."""
+        return AdminService(
+            store=self.store,
+            accounts=self.accounts(),
+            passwords=self.passwords,
+            policy=self.policy,
+            revocations=revocations,
+            clock=self.clock,
+            observer=self.observer,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -105,6 +116,7 @@ class Services:
     mailer: Mailer | None
     authenticator: Authenticator
     audit: AuditService
+    admin: AdminService
     client_addresses: ClientAddressResolver
     # Besides the store, which /readyz always asks: Redis, when configured.
     readiness_probes: Mapping[str, Probe]
@@ -183,6 +195,7 @@ def assemble(
         mailer=mailer,
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
         audit=AuditService(store=core.store),
+        admin=core.admin(revocations),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
@@ -260,7 +273,7 @@ async def open_services(
                 (core.purger, core.audit_purger), settings.session_purge_interval_seconds
             )
         )
-        mail = build_mail(core, metrics=metrics)
+        mail = build_mail(settings, store=core.store, clock=clock, metrics=metrics)
         await stack.enter_async_context(running_sender(mail[1] if mail else None))
         yield assemble(
             core,
@@ -273,53 +286,14 @@ async def open_services(
         )
 
 
-def build_mail(core: Core, *, metrics: Metrics | None) -> tuple[Mailer, OutboxSender] | None:
-    """The mailer and the outbox sender that SMTP_URL (or development) asks for; None, and a
-    warning, in production without SMTP_URL."""
-    settings = core.settings
-    sender_address = settings.mail_from or "authsvc@localhost"
-    transport: Transport
-    target = settings.smtp_target
-    if target is None:
-        if settings.mail is MailMode.OFF:
-            log.warning(
-                "SMTP_URL is not set: e-mail is switched off (no verification mails; the "
-                "e-mail routes answer 404)"
-            )
-            return None
-        log.warning(
-            "DEVELOPMENT MAIL: SMTP_URL is not set; mails are written to this log, not sent"
-        )
-        transport = ConsoleTransport(sender=sender_address)
-    else:
-        # Never the URL itself: it may hold the password.
-        log.info("mail: SMTP to %s:%d (TLS: %s)", target.host, target.port, target.tls)
-        ca_file = settings.smtp_ca_file
-        transport = SmtpTransport(
-            target,
-            sender=sender_address,
-            timeout=settings.smtp_timeout_seconds,
-            ca_file=str(ca_file) if ca_file is not None else None,
-        )
-    mailer = Mailer(
-        outbox=core.store,
-        renderer=MailRenderer(settings.mail_templates_dir),
-        clock=core.clock,
-        metrics=metrics,
-    )
-    sender = OutboxSender(
-        outbox=core.store,
-        transport=transport,
-        policy=SenderPolicy(
-            poll_interval_seconds=settings.mail_poll_interval_seconds,
-            batch_size=settings.mail_batch_size,
-            lease_seconds=settings.mail_lease_seconds,
-            max_attempts=settings.mail_max_attempts,
-            backoff_base_seconds=settings.mail_backoff_base_seconds,
-            backoff_max_seconds=settings.mail_backoff_max_seconds,
-        ),
-        clock=core.clock,
-        wake=mailer.queued,
-        metrics=metrics,
-    )
-    return mailer, sender
+@asynccontextmanager
+async def open_admin(core: Core) -> AsyncIterator[AdminService]:
+    """The administration flows for a command: the sessions they end reach every replica
+    through Redis when REDIS_URL is set (a server without Redis reloads them at its start)."""
+    async with (
+        open_redis(core.settings) as redis,
+        open_revocation_list(
+            core.settings, store=core.store, clock=core.clock, redis=redis
+        ) as revocations,
+    ):
+        yield core.admin(revocations)

@@ -22,7 +22,9 @@ from authsvc.container import Services
 from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.readiness import Probe
+from authsvc.roles import ADMIN
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_verification import EmailVerification
@@ -69,6 +71,7 @@ AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
 PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
 EmailVerificationDep = Annotated[EmailVerification, _field(lambda s: s.email_verification)]
+AdminDep = Annotated[AdminService, _field(lambda s: s.admin)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
@@ -100,3 +103,13 @@ async def get_claims(
 
 
 CurrentClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
+
+
+async def get_admin_claims(
+    authenticator: AuthenticatorDep, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> AccessClaims:
+    """Raises: NotAuthenticated, InvalidToken, SessionEnded (401); RoleRequired (403)."""
+    return await authenticator.authorize(token, roles=(ADMIN,))
+
+
+AdminClaimsDep = Annotated[AccessClaims, Depends(get_admin_claims)]

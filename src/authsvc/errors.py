@@ -4,6 +4,8 @@
     ├── NotAuthenticated           no usable credentials were presented
     ├── InvalidCredentials         wrong username or password
     │   └── WrongPassword          wrong current password on a password change
+    ├── AccountDisabled            the right password of a disabled account
+    ├── RoleRequired               a valid token without the role a route asks for
     ├── InvalidToken               bad signature, claims, type or expiry
     ├── SessionEnded               the token's session is revoked, expired or gone
     │   └── RefreshReused          a superseded refresh token came back: theft
@@ -12,6 +14,9 @@
     ├── InvalidUsername            not a username we accept (message says why)
     ├── PasswordRejected           the password policy said no (message says why)
     ├── SessionNotFound
+    ├── UserNotFound               no such account (or an id of the wrong shape)
+    ├── InvalidRoles               role names we do not accept (message says why)
+    ├── LastAdmin                  the change would leave no enabled administrator
     ├── InvalidCursor              a page cursor we did not hand out
     ├── CrossSiteRequest           a cookie route called from a page we do not serve
     ├── DuplicateCookie            more than one refresh cookie: one was planted
@@ -62,6 +67,26 @@ class SessionEnded(AuthError):
 
 class RefreshReused(SessionEnded):
     pass
+
+
+class AccountDisabled(AuthError):
+    """Only ever raised after the password was checked, so it tells nothing to a guesser."""
+
+
+class RoleRequired(AuthError):
+    pass
+
+
+class UserNotFound(AuthError):
+    pass
+
+
+class InvalidRoles(AuthError):
+    """The message is shown: it names the rule, never the names sent."""
+
+
+class LastAdmin(AuthError):
+    """Refused so that someone can always administer the service through the API."""
 
 
 class RegistrationClosed(AuthError):

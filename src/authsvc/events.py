@@ -22,6 +22,8 @@ class EventKind(StrEnum):
     # The password changed while a login checked the old one, so no session was opened.
     LOGIN_PASSWORD_CHANGED = "login_password_changed"
     LOGIN_THROTTLED = "login_throttled"
+    # The right password of a disabled account: no session was opened.
+    LOGIN_DISABLED = "login_disabled"
     REFRESH_ROTATED = "refresh_rotated"
     REFRESH_GRACE_REPLAYED = "refresh_grace_replayed"
     REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
@@ -40,6 +42,14 @@ class EventKind(StrEnum):
     EMAIL_VERIFIED = "email_verified"
     EMAIL_VERIFY_FAILED = "email_verify_failed"
     EMAIL_RESEND_THROTTLED = "email_resend_throttled"
+    # Administration (the API or the CLI); `actor_id` is the administrator, None for the CLI.
+    USER_CREATED_BY_ADMIN = "user_created_by_admin"
+    USER_UPDATED = "user_updated"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    USER_DELETED = "user_deleted"
+    PASSWORD_SET_BY_ADMIN = "password_set_by_admin"
+    SESSIONS_ENDED_BY_ADMIN = "sessions_ended_by_admin"
 
 
 @dataclass(frozen=True, slots=True)

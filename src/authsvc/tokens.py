@@ -78,6 +78,8 @@ class AccessClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    # The user's roles when the token was issued; rotation issues the current ones.
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,7 @@ class TokenService:
         session_id: str,
         now: datetime,
         expires_at: datetime,
+        roles: tuple[str, ...] = (),
     ) -> IssuedToken:
         return self._issue(
             "access",
@@ -138,7 +141,7 @@ class TokenService:
             session_id=session_id,
             now=now,
             expires_at=expires_at,
-            extra={"username": username},
+            extra={"username": username, "roles": list(roles)},
         )
 
     def issue_refresh(
@@ -164,6 +167,7 @@ class TokenService:
             jti=claims["jti"],
             issued_at=_from_epoch(claims["iat"]),
             expires_at=_from_epoch(claims["exp"]),
+            roles=_roles(claims.get("roles", [])),
         )
 
     def verify_refresh(self, token: str, *, now: datetime) -> RefreshClaims:
@@ -282,6 +286,16 @@ _EPOCH_MAX = int(datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp())
 
 def _is_numeric_date(value: object) -> bool:
     return type(value) is int and _EPOCH_MIN <= value <= _EPOCH_MAX
+
+
+def _roles(value: object) -> tuple[str, ...]:
+    """The `roles` claim; absent in tokens issued before roles existed, which hold none.
+
+    Raises: InvalidToken unless it is a list of strings.
+    """
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise InvalidToken("roles claim malformed")
+    return tuple(value)
 
 
 def _from_epoch(seconds: int) -> datetime:

@@ -38,8 +38,9 @@ async def test_register_creates_a_user_without_exposing_the_hash(
     )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "username", "email", "email_verified", "created_at"}
+    assert set(body) == {"id", "username", "email", "email_verified", "created_at", "roles"}
     assert body["email_verified"] is False
+    assert body["roles"] == []
     assert body["username"] == "alice"  # stored in canonical form
     assert body["email"] == "alice@example.com"
     assert PASSWORD not in response.text

@@ -413,7 +413,14 @@ async def test_register_with_any_body(
     response = await post_json(client, "/auth/register", body)
     assert_answer(response, {201, 409, 422})
     if response.status_code == 201:
-        assert set(response.json()) == {"id", "username", "email", "email_verified", "created_at"}
+        assert set(response.json()) == {
+            "id",
+            "username",
+            "email",
+            "email_verified",
+            "created_at",
+            "roles",
+        }
 
 
 password_changes = st.fixed_dictionaries(

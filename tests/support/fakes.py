@@ -14,8 +14,9 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
-from authsvc.errors import UsernameTaken
+from authsvc.errors import LastAdmin, UsernameTaken
 from authsvc.store.base import (
+    KEEP,
     AuditRecord,
     NewAuditEvent,
     NewEmailToken,
@@ -27,9 +28,13 @@ from authsvc.store.base import (
     RotateResult,
     Rotation,
     SessionRecord,
+    UserChanges,
     UserProfile,
     UserRecord,
+    UserUpdate,
 )
+from authsvc.store.sql_user_admin import changed_values
+from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
 
 
@@ -106,6 +111,60 @@ class InMemoryStore:
     async def list_users(self) -> list[UserRecord]:
         return sorted(self.users.values(), key=lambda user: user.username)
 
+    async def search_users(
+        self, *, query: str | None, limit: int, after: str | None = None
+    ) -> list[UserRecord]:
+        found = [
+            user
+            for user in await self.list_users()
+            if (after is None or user.username > after)
+            and (
+                not query
+                or query.casefold() in user.username
+                or query.lower() in (user.email or "").lower()
+            )
+        ]
+        return found[:limit]
+
+    async def update_user(
+        self, user_id: str, changes: UserChanges, *, now: datetime, keep_holder_of: str
+    ) -> UserUpdate | None:
+        before = self.users.get(user_id)
+        if before is None:
+            return None
+        values = changed_values(before, changes, now)
+        if "roles" in values:
+            values["roles"] = decode_roles(values["roles"])
+        loses_role = changes.roles is not KEEP and keep_holder_of not in changes.roles
+        if loses_role or values.get("disabled_at") is not None:
+            self._refuse_last_holder(before, keep_holder_of)
+        after = self.users[user_id] = replace(before, **values)
+        revoked = []
+        if before.disabled_at is None and after.disabled_at is not None:
+            revoked = self._revoke_all(user_id, reason="user_disabled", now=now)
+        return UserUpdate(before=before, after=after, revoked=revoked)
+
+    async def delete_user(
+        self, user_id: str, *, now: datetime, keep_holder_of: str
+    ) -> list[str] | None:
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        self._refuse_last_holder(user, keep_holder_of)
+        # No row to keep here: the sessions stay in their own dict, unlike SQL's cascade.
+        del self.users[user_id]
+        self._skeletons.pop(username_skeleton(user.username), None)
+        return self._revoke_all(user_id, reason="user_deleted", now=now)
+
+    def _refuse_last_holder(self, user: UserRecord, role: str) -> None:
+        if role not in user.roles or user.disabled_at is not None:
+            return
+        if not any(
+            other.id != user.id and role in other.roles and other.disabled_at is None
+            for other in self.users.values()
+        ):
+            raise LastAdmin
+
     async def set_password_hash(
         self,
         user_id: str,
@@ -134,7 +193,11 @@ class InMemoryStore:
         self, new: NewSession, *, verified_hash: str, max_live: int
     ) -> OpenedSession | None:
         user = self.users.get(new.user_id)
-        if user is None or not secrets.compare_digest(user.password_hash, verified_hash):
+        if (
+            user is None
+            or user.disabled_at is not None
+            or not secrets.compare_digest(user.password_hash, verified_hash)
+        ):
             return None
         now = new.created_at
         others = sorted(
@@ -157,6 +220,8 @@ class InMemoryStore:
         if current is None:
             return RotateOutcome(RotateResult.UNKNOWN, None)
         username = self._username(current.user_id)
+        user = self.users.get(current.user_id)
+        roles = user.roles if user is not None else ()
         if not current.is_active(now):
             return RotateOutcome(RotateResult.ENDED, current)
         if current.token_hash == rotation.presented_hash:
@@ -172,13 +237,13 @@ class InMemoryStore:
                 ip=rotation.ip,
             )
             self.sessions[session_id] = rotated
-            return RotateOutcome(RotateResult.ROTATED, rotated, username)
+            return RotateOutcome(RotateResult.ROTATED, rotated, username, roles)
         if (
             current.previous_token_hash == rotation.presented_hash
             and current.rotated_at is not None
             and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
         ):
-            return RotateOutcome(RotateResult.GRACE, current, username)
+            return RotateOutcome(RotateResult.GRACE, current, username, roles)
         return RotateOutcome(RotateResult.REUSED, self._revoke(session_id, reason="reuse", now=now))
 
     def _username(self, user_id: str) -> str | None:
@@ -197,6 +262,11 @@ class InMemoryStore:
         return True
 
     async def revoke_user_sessions(
+        self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
+    ) -> list[str]:
+        return self._revoke_all(user_id, reason=reason, now=now, keep=keep)
+
+    def _revoke_all(
         self, user_id: str, *, reason: str, now: datetime, keep: str | None = None
     ) -> list[str]:
         doomed = [

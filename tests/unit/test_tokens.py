@@ -114,12 +114,21 @@ def forge(
 
 
 def issue_access(
-    tokens: TokenService, now: datetime, *, expires_at: datetime | None = None
+    tokens: TokenService,
+    now: datetime,
+    *,
+    expires_at: datetime | None = None,
+    roles: tuple[str, ...] = (),
 ) -> IssuedToken:
     """The service's own access token for USER_ID's SESSION_ID, TTL seconds unless told."""
     expires = now + timedelta(seconds=TTL) if expires_at is None else expires_at
     return tokens.issue_access(
-        user_id=USER_ID, username=USERNAME, session_id=SESSION_ID, now=now, expires_at=expires
+        user_id=USER_ID,
+        username=USERNAME,
+        session_id=SESSION_ID,
+        now=now,
+        expires_at=expires,
+        roles=roles,
     )
 
 
@@ -138,7 +147,7 @@ def assert_rejected(tokens: TokenService, kind: TokenKind, token: str, now: date
 
 
 def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: datetime) -> None:
-    issued = issue_access(tokens, now)
+    issued = issue_access(tokens, now, roles=("admin", "ops"))
 
     assert jwt.get_unverified_header(issued.token) == {
         "alg": "HS256",
@@ -153,6 +162,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         "aud": AUDIENCE,
         "sub": USER_ID,
         "username": USERNAME,
+        "roles": ["admin", "ops"],
         "sid": SESSION_ID,
         "jti": issued.jti,
         "type": "access",
@@ -170,6 +180,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         jti=issued.jti,
         issued_at=datetime.fromtimestamp(iat, tz=UTC),
         expires_at=datetime.fromtimestamp(iat + TTL, tz=UTC),
+        roles=("admin", "ops"),
     )
     assert verified.issued_at == issued.issued_at
     assert verified.expires_at == issued.expires_at
@@ -375,6 +386,19 @@ def test_access_username_must_be_a_non_empty_string(
     tokens: TokenService, now: datetime, value: object
 ) -> None:
     assert_rejected(tokens, "access", forge("access", now, username=value), now)
+
+
+@pytest.mark.parametrize("value", ["admin", None, {"admin": True}, [1], ["admin", None]])
+def test_access_roles_must_be_a_list_of_strings(
+    tokens: TokenService, now: datetime, value: object
+) -> None:
+    # A string would otherwise grant each of its letters: "admin" holds "a", "d", ...
+    assert_rejected(tokens, "access", forge("access", now, roles=value), now)
+
+
+def test_access_token_without_roles_holds_none(tokens: TokenService, now: datetime) -> None:
+    # Tokens issued before roles existed: valid for their last minutes, with no role.
+    assert tokens.verify_access(forge("access", now), now=now).roles == ()
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from authsvc.api import (
     account,
     activity,
+    admin,
     auth,
     client,
     email,
@@ -30,6 +31,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         email.router,
         sessions.router,
         activity.router,
+        admin.router,
         gateway.router,
         health.router,
         keys.router,

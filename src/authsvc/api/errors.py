@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authsvc.errors import (
+    AccountDisabled,
     AuthError,
     CrossSiteRequest,
     DuplicateCookie,
@@ -26,8 +27,10 @@ from authsvc.errors import (
     InvalidCredentials,
     InvalidCursor,
     InvalidEmailToken,
+    InvalidRoles,
     InvalidToken,
     InvalidUsername,
+    LastAdmin,
     MailNotConfigured,
     NoEmailAddress,
     NotAuthenticated,
@@ -36,11 +39,13 @@ from authsvc.errors import (
     PasswordRejected,
     RefreshReused,
     RegistrationClosed,
+    RoleRequired,
     SessionEnded,
     SessionNotFound,
     StoreUnavailable,
     Throttled,
     UsernameTaken,
+    UserNotFound,
     WrongPassword,
 )
 
@@ -51,11 +56,16 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidToken: (401, "Invalid or expired token"),
     SessionEnded: (401, "Session has ended"),
     RefreshReused: (401, "Session has ended"),
+    AccountDisabled: (403, "Account disabled"),
+    RoleRequired: (403, "Not allowed"),
     RegistrationClosed: (403, "Registration is closed"),
     UsernameTaken: (409, "Username is already taken"),
     InvalidUsername: (422, "Username is not valid"),
     PasswordRejected: (422, "Password does not meet the policy"),
     SessionNotFound: (404, "Session not found"),
+    UserNotFound: (404, "User not found"),
+    InvalidRoles: (422, "Roles are not valid"),
+    LastAdmin: (409, "The last administrator must stay an enabled administrator"),
     InvalidCursor: (400, "Invalid cursor"),
     CrossSiteRequest: (403, "Cross-site request refused"),
     DuplicateCookie: (400, "More than one refresh cookie"),
@@ -75,7 +85,7 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
 
 # These explain which rule refused the request; every other error keeps its fixed text, so
 # nothing internal leaks.
-_SHOWS_ITS_MESSAGE = (PasswordRejected, InvalidUsername, CrossSiteRequest)
+_SHOWS_ITS_MESSAGE = (PasswordRejected, InvalidUsername, InvalidRoles, CrossSiteRequest)
 
 # RFC 6750 §3: a 401 on a Bearer-protected resource names the scheme.
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}

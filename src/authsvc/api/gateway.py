@@ -1,9 +1,10 @@
 """Forward authentication for gateways (nginx `auth_request`, Traefik ForwardAuth).
 
 The gateway asks on every API request whether it may pass. The answer is only ever 200 (with
-the identity in `X-Auth-*` headers for the upstream) or 401: nginx turns any other status into
-a 500 for the end user, so nothing else may escape, whatever the input. Two rules keep it so:
-the route below answers every failure of the check with 401, and `GatewayMiddleware` holds the
+the identity in `X-Auth-*` headers for the upstream), 401, or 403 when `?role=` names a role
+the valid token lacks: nginx passes 401 and 403 on and turns any other status into a 500 for
+the end user, so nothing else may escape, whatever the input. Two rules keep it so: the route
+below answers every other failure of the check with 401, and `GatewayMiddleware` holds the
 rules no route can: it answers every method and turns every refusal made before the route runs
 (oversized headers or body) into 401.
 """
@@ -14,14 +15,14 @@ import logging
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.api.errors import BEARER_CHALLENGE, status_for
 from authsvc.deps import AuthenticatorDep, bearer_scheme
-from authsvc.errors import AuthError, NotAuthenticated
+from authsvc.errors import AuthError, NotAuthenticated, RoleRequired
 
 VERIFY_PATH = "/auth/verify"
 
@@ -30,9 +31,17 @@ log = logging.getLogger("authsvc.gateway")
 router = APIRouter(tags=["gateway"])
 
 
-def _unauthorized(exc: AuthError) -> Response:
-    # The same body as every other route's 401, so clients parse one shape.
+def _refused(exc: AuthError) -> Response:
+    # The same bodies as every other route's 401 and 403, so clients parse one shape.
     _, detail = status_for(exc)
+    if isinstance(exc, RoleRequired):
+        # RFC 6750 §3.1: a valid token without the privilege asked for.
+        challenge = 'Bearer error="insufficient_scope"'
+        return JSONResponse(
+            {"detail": detail},
+            status_code=403,
+            headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"},
+        )
     return JSONResponse(
         {"detail": detail},
         status_code=401,
@@ -46,13 +55,23 @@ def _unauthorized(exc: AuthError) -> Response:
     responses={
         200: {
             "description": "The token is valid and its session live; the identity is in "
-            "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8) and X-Auth-Session."
+            "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8), X-Auth-Session and "
+            "X-Auth-Roles (comma-separated, empty for none)."
         },
-        401: {"description": "Anything else"},
+        401: {"description": "No valid token of a live session, or anything else"},
+        403: {"description": "A valid token without every role `role` names"},
     },
 )
 async def verify(
-    authenticator: AuthenticatorDep, token: Annotated[str | None, Depends(bearer_scheme)]
+    authenticator: AuthenticatorDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+    role: Annotated[
+        list[str] | None,
+        Query(
+            description="Roles the token must carry (all of them, when repeated); a name no "
+            "role can have is held by nobody, so it gets 403 too"
+        ),
+    ] = None,
 ) -> Response:
     """Check the Bearer token of the request the gateway is about to pass on.
 
@@ -61,13 +80,13 @@ async def verify(
     still gets a 200 or a 401.
     """
     try:
-        claims = await authenticator.authenticate(token)
+        claims = await authenticator.authorize(token, roles=role or ())
     except AuthError as exc:
-        return _unauthorized(exc)
+        return _refused(exc)
     except Exception:
         # Fail closed: a bug here must not open the gateway, nor turn into a 500 there.
         log.exception("verify failed unexpectedly")
-        return _unauthorized(NotAuthenticated())
+        return _refused(NotAuthenticated())
     return Response(
         status_code=200,
         headers={
@@ -75,13 +94,15 @@ async def verify(
             # Header values are Latin-1 on the wire; usernames may be any script.
             "X-Auth-Username": quote(claims.username, safe="@.+-_"),
             "X-Auth-Session": claims.session_id,
+            # Role names are ASCII by construction (roles.py), so they travel as they are.
+            "X-Auth-Roles": ",".join(claims.roles),
             "Cache-Control": "no-store",
         },
     )
 
 
 class GatewayMiddleware:
-    """Hold the verify route to 200 or 401 where the route itself cannot.
+    """Hold the verify route to 200, 401 or 403 where the route itself cannot.
 
     Added outside the request limits, so their refusals (431, 413, 400) reach the gateway as
     401 with the same `{"detail": …}` body; the limits themselves know nothing of gateways.
@@ -99,10 +120,14 @@ class GatewayMiddleware:
         # not copied: the metrics middleware outside reads the matched route from this scope.
         scope["method"] = "GET"
 
-        async def send_only_200_or_401(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] not in (200, 401):
+        async def send_only_200_401_or_403(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] not in (
+                200,
+                401,
+                403,
+            ):
                 message["status"] = 401
                 MutableHeaders(scope=message).update(BEARER_CHALLENGE)
             await send(message)
 
-        await self.app(scope, receive, send_only_200_or_401)
+        await self.app(scope, receive, send_only_200_401_or_403)

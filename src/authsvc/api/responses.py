@@ -29,7 +29,11 @@ HASHING_BUSY = _describe(503, "Too many password hashes waiting; see Retry-After
 
 LOGIN: Responses = {
     **UNAUTHORIZED,
-    **CROSS_SITE,
+    **_describe(
+        403,
+        "Cross-site request refused, or the account is disabled (said only after the "
+        "password was checked)",
+    ),
     **BODY_ERRORS,
     **PASSWORD_CHECKS_THROTTLED,
     **HASHING_BUSY,
@@ -67,4 +71,17 @@ EMAIL_RESEND: Responses = {
     **_describe(404, "E-mail verification is switched off, or e-mail is not configured"),
     **_describe(409, "No address to verify, or it is verified already"),
     **_describe(429, "Too many requests for another mail; see Retry-After"),
+}
+ADMIN: Responses = {
+    **UNAUTHORIZED,
+    **_describe(403, "The access token lacks the role admin"),
+    **_describe(404, "No such user"),
+}
+ADMIN_PAGE: Responses = {**UNAUTHORIZED, **ADMIN, **_describe(400, "Invalid cursor")}
+ADMIN_WRITE: Responses = {
+    **ADMIN,
+    **BODY_ERRORS,
+    **_describe(409, "Username taken, or the change would leave no enabled administrator"),
+    **_describe(422, "Username, password, e-mail or roles rejected"),
+    **HASHING_BUSY,
 }

@@ -14,6 +14,7 @@ from authsvc.tokens import IssuedToken
 # Generous bounds on raw input; the services apply the real rules after normalisation.
 Username = Field(min_length=1, max_length=256)
 Password = Field(min_length=1, max_length=PASSWORD_HARD_LIMIT)
+NextCursor = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class LoginIn(BaseModel):
@@ -53,6 +54,7 @@ class UserOut(BaseModel):
     email: str | None
     email_verified: bool = Field(description="True once the address was confirmed by mail")
     created_at: datetime
+    roles: list[str] = Field(description="Sorted role names; empty for none")
 
     @classmethod
     def from_record(cls, user: UserRecord | UserProfile) -> UserOut:
@@ -62,6 +64,7 @@ class UserOut(BaseModel):
             email=user.email,
             email_verified=user.email_verified_at is not None,
             created_at=user.created_at,
+            roles=list(user.roles),
         )
 
 
@@ -91,9 +94,7 @@ class SessionOut(BaseModel):
 
 class SessionsOut(BaseModel):
     sessions: list[SessionOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page"
-    )
+    next_cursor: str | None = NextCursor
 
 
 class ActivityEventOut(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeAlias
@@ -90,3 +92,16 @@ async def database(
         raise CommandError(f"cannot reach the database at {where}: {_reason(exc)}") from None
     except DBAPIError as exc:
         raise CommandError(f"database error at {where}: {_reason(exc)}") from None
+
+
+def read_password(from_stdin: bool) -> str:
+    """A new password: the first line of stdin, or prompted twice. Raises: CommandError."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CommandError("passwords do not match")
+    if not password:
+        raise CommandError("empty password")
+    return password

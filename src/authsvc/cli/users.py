@@ -1,15 +1,17 @@
-"""`authsvc users ...`: create and list accounts, without signing secrets."""
+"""`authsvc users create|list`: make and list accounts, without signing secrets; the verbs
+that administer one account are in user_admin.py."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import sys
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from authsvc.cli.base import CommandError, Commands, database, load_settings
+from authsvc.cli.base import CommandError, Commands, database, load_settings, read_password
+from authsvc.cli.user_admin import add_user_commands
+from authsvc.container import open_admin
+from authsvc.services.admin import Actor
 from authsvc.settings import Settings
 
 
@@ -29,22 +31,18 @@ def add_commands(commands: Commands) -> None:
         action="store_true",
         help="read the password from the first line of standard input instead of prompting",
     )
+    create.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="give the user this role (repeatable); --role admin makes an administrator",
+    )
     create.set_defaults(run=_users_create)
     users.add_parser("list", help="list users: id, name, e-mail, creation time").set_defaults(
         run=_users_list
     )
-
-
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise CommandError("passwords do not match")
-    if not password:
-        raise CommandError("empty password")
-    return password
+    add_user_commands(users)
 
 
 def _checked_email(email: str | None) -> str | None:
@@ -59,10 +57,15 @@ def _checked_email(email: str | None) -> str | None:
     return checked
 
 
-async def _create_user(settings: Settings, name: str, password: str, email: str | None) -> str:
-    async with database(settings) as core:
-        user = await core.accounts().create_user(name, password, email=email)
-        return f"created user {user.username} ({user.id})"
+async def _create_user(
+    settings: Settings, name: str, password: str, email: str | None, roles: tuple[str, ...]
+) -> str:
+    async with database(settings) as core, open_admin(core) as admin:
+        user = await admin.create_user(
+            Actor(user_id=None), username=name, password=password, email=email, roles=roles
+        )
+        held = f"; roles: {' '.join(user.roles)}" if user.roles else ""
+        return f"created user {user.username} ({user.id}){held}"
 
 
 async def _list_users(settings: Settings) -> list[str]:
@@ -77,8 +80,8 @@ async def _list_users(settings: Settings) -> list[str]:
 def _users_create(args: argparse.Namespace) -> None:
     settings = load_settings(signs_tokens=False)
     email = _checked_email(args.email)
-    password = _read_password(args.password_stdin)
-    print(asyncio.run(_create_user(settings, args.name, password, email)))
+    password = read_password(args.password_stdin)
+    print(asyncio.run(_create_user(settings, args.name, password, email, tuple(args.role))))
 
 
 def _users_list(_: argparse.Namespace) -> None:

@@ -35,7 +35,11 @@ class MetricsRecorder:
             metrics.throttled(flow)
         elif kind is EventKind.LOGIN_SUCCEEDED:
             metrics.login_succeeded()
-        elif kind in (EventKind.LOGIN_FAILED, EventKind.LOGIN_PASSWORD_CHANGED):
+        elif kind in (
+            EventKind.LOGIN_FAILED,
+            EventKind.LOGIN_PASSWORD_CHANGED,
+            EventKind.LOGIN_DISABLED,
+        ):
             metrics.login_failed()
         elif kind is EventKind.REFRESH_ROTATED:
             metrics.refresh_rotated()

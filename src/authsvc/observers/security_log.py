@@ -13,6 +13,17 @@ from authsvc.logs import request_id_var
 FieldValue = str | int | bool | None
 
 _CLIENT = ("ip", "user_agent")
+# Every administrative action is on record (INFO, the default level): it changes who may do what.
+ADMIN_KINDS = (
+    EventKind.USER_CREATED_BY_ADMIN,
+    EventKind.USER_UPDATED,
+    EventKind.USER_DISABLED,
+    EventKind.USER_ENABLED,
+    EventKind.USER_DELETED,
+    EventKind.PASSWORD_SET_BY_ADMIN,
+    EventKind.SESSIONS_ENDED_BY_ADMIN,
+)
+_ADMIN = ("user_id", "actor_id", "count", *_CLIENT)
 # Each kind's level and the fields its line carries, None included: a line's shape depends on
 # its event name only, so alerts and queries can rely on it.
 LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType(
@@ -21,6 +32,7 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         EventKind.LOGIN_FAILED: (logging.WARNING, ("user_id", "known_user", *_CLIENT)),
         EventKind.LOGIN_PASSWORD_CHANGED: (logging.WARNING, ("user_id", *_CLIENT)),
         EventKind.LOGIN_THROTTLED: (logging.WARNING, ("account_ref", *_CLIENT)),
+        EventKind.LOGIN_DISABLED: (logging.WARNING, ("user_id", *_CLIENT)),
         # Every refresh of every tab: there when LOG_LEVEL=DEBUG asks for it.
         EventKind.REFRESH_ROTATED: (logging.DEBUG, ("user_id", "session_id", *_CLIENT)),
         # Two tabs racing explain most of these; a stolen token replayed at once looks the
@@ -45,6 +57,7 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         # Never the token: a wrong one may be a real one mistyped.
         EventKind.EMAIL_VERIFY_FAILED: (logging.WARNING, _CLIENT),
         EventKind.EMAIL_RESEND_THROTTLED: (logging.WARNING, ("user_id",)),
+        **{kind: (logging.INFO, _ADMIN) for kind in ADMIN_KINDS},
     }
 )
 

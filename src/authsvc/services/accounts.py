@@ -167,7 +167,7 @@ class AccountService:
             raise PasswordChangedMeanwhile
 
     async def profile(self, user_id: str) -> UserProfile:
-        """The user's profile, usually without a database round trip.
+        """The user's profile as it is now (roles and e-mail change).
 
         Raises: SessionEnded when the account no longer exists.
         """

@@ -6,8 +6,10 @@ one instance serves every request: the hot path builds no per-request service ob
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from authsvc.clock import Clock
-from authsvc.errors import NotAuthenticated, SessionEnded
+from authsvc.errors import NotAuthenticated, RoleRequired, SessionEnded
 from authsvc.revocation import RevocationList
 from authsvc.tokens import AccessClaims, TokenService
 
@@ -29,4 +31,17 @@ class Authenticator:
         claims = self._tokens.verify_access(access_token, now=now)
         if await self._revocations.is_revoked(claims.session_id, now=now):
             raise SessionEnded
+        return claims
+
+    async def authorize(self, access_token: str | None, *, roles: Iterable[str]) -> AccessClaims:
+        """The claims of a valid access token that carries every one of `roles`.
+
+        A name that is no valid role name is held by nobody, so asking for one is refused
+        like any role the token lacks.
+
+        Raises: NotAuthenticated, InvalidToken, SessionEnded, RoleRequired (the only 403).
+        """
+        claims = await self.authenticate(access_token)
+        if any(role not in claims.roles for role in roles):
+            raise RoleRequired
         return claims

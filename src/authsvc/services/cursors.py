@@ -1,4 +1,4 @@
-"""Opaque page cursors for the sessions list and the activity log, and a session id's shape.
+"""Opaque page cursors for the sessions, users and activity lists, and the shape of ids.
 
 A cursor is the sort key of the last item on a page, base64url-encoded: (last_used_at, id) of
 a session, the id of an audit event. Clients pass it back untouched and never learn to build
@@ -13,8 +13,9 @@ import binascii
 import re
 from datetime import UTC, datetime
 
-from authsvc.errors import InvalidCursor
+from authsvc.errors import InvalidCursor, InvalidUsername
 from authsvc.store.base import SessionRecord
+from authsvc.usernames import normalize_username
 
 # Session ids are lower-case UUIDs (services/sessions.py); anything else names no session.
 _SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -75,3 +76,32 @@ def _unwrap(cursor: str) -> str:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
         raise InvalidCursor from None
+
+
+def is_user_id(value: str) -> bool:
+    """User ids are lower-case UUIDs as well (store/sql_users.py)."""
+    return _SESSION_ID.fullmatch(value) is not None
+
+
+def encode_user_cursor(username: str) -> str:
+    """The username of the last account on a page: accounts are listed by username."""
+    return base64.urlsafe_b64encode(username.encode()).decode().rstrip("=")
+
+
+def decode_user_cursor(cursor: str) -> str:
+    """The username a cursor names; only a canonical username is one we handed out.
+
+    Raises: InvalidCursor.
+    """
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise InvalidCursor
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name = raw.decode("utf-8")
+        canonical = normalize_username(name)
+    except (binascii.Error, ValueError, InvalidUsername):
+        raise InvalidCursor from None
+    # One spelling per cursor: base64 that decodes alike but is written otherwise is not ours.
+    if canonical != name or encode_user_cursor(name) != cursor:
+        raise InvalidCursor
+    return name

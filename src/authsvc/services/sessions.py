@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import (
+    AccountDisabled,
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
@@ -94,7 +95,7 @@ class SessionService:
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
-        Raises: Throttled, InvalidCredentials, EmailNotVerified.
+        Raises: Throttled, InvalidCredentials, AccountDisabled, EmailNotVerified.
         """
         account = account_key(username)
         try:
@@ -122,6 +123,12 @@ class SessionService:
             )
             raise
         await self._throttle.succeeded(account, client.ip)
+        if user.disabled_at is not None:
+            # Said only to whoever knows the password: to a guesser it stays a 401.
+            await self._observer.record(
+                SecurityEvent(EventKind.LOGIN_DISABLED, user_id=user.id, client=client)
+            )
+            raise AccountDisabled
         if self._requires_verified_email and user.email and user.email_verified_at is None:
             await self._observer.record(
                 SecurityEvent(EventKind.LOGIN_EMAIL_UNVERIFIED, user_id=user.id, client=client)
@@ -183,7 +190,9 @@ class SessionService:
         if outcome.username is None:  # the account is gone
             raise SessionEnded
 
-        access = self._issue_access(session.user_id, outcome.username, session, now)
+        access = self._issue_access(
+            session.user_id, outcome.username, session, now, roles=outcome.roles
+        )
         if outcome.result is RotateResult.GRACE:
             await self._report_refresh(EventKind.REFRESH_GRACE_REPLAYED, session, client)
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
@@ -271,7 +280,7 @@ class SessionService:
             user.id, opened.ended, reason="session_limit", now=now, client=client
         )
         return IssuedTokens(
-            access=self._issue_access(user.id, user.username, session, now),
+            access=self._issue_access(user.id, user.username, session, now, roles=user.roles),
             refresh=self._issue_refresh(session, now, jti),
             session_id=session.id,
         )
@@ -287,13 +296,20 @@ class SessionService:
         )
 
     def _issue_access(
-        self, user_id: str, username: str, session: SessionRecord, now: datetime
+        self,
+        user_id: str,
+        username: str,
+        session: SessionRecord,
+        now: datetime,
+        *,
+        roles: tuple[str, ...],
     ) -> IssuedToken:
         return self._tokens.issue_access(
             user_id=user_id,
             username=username,
             session_id=session.id,
             now=now,
+            roles=roles,
             # An access token never outlives the session it belongs to.
             expires_at=min(now + self._access_ttl, session.absolute_expires_at),
         )

@@ -31,7 +31,7 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True)
 class UserProfile:
-    """What `/auth/me` shows: fixed when the account is created, but for the verification."""
+    """What `/auth/me` shows; roles and e-mail change, so it is read afresh every time."""
 
     id: str
     username: str
@@ -113,6 +113,8 @@ class RotateOutcome:
     # With ROTATED and GRACE: the account's username, read in the same transaction so that
     # issuing the access token costs no second round trip; None if the account is gone.
     username: str | None = None
+    # The account's roles at this rotation, read in the same statement as the username.
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,34 @@ class AuditRecord(NewAuditEvent):
     id: int
 
 
+class Keep(enum.Enum):
+    """A field of `UserChanges` left as it is (None is a value some fields may take)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """What an administrator changes about an account; every field defaults to no change."""
+
+    roles: tuple[str, ...] | Keep = KEEP
+    disabled: bool | Keep = KEEP
+    # A new address is unverified unless `email_verified` says otherwise.
+    email: str | Keep | None = KEEP
+    email_verified: bool | Keep = KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdate:
+    before: UserRecord
+    after: UserRecord
+    # Sessions ended in the same transaction (disabling ends them all).
+    revoked: list[str]
+
+
 class UserStore(Protocol):
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
@@ -168,10 +198,41 @@ class UserStore(Protocol):
     async def get_user_by_username(self, username: str) -> UserRecord | None: ...
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
-        """May answer from memory: nothing in a profile changes once the account exists."""
+        """Read from the database every time: another replica may have just changed it."""
         ...
 
     async def list_users(self) -> list[UserRecord]: ...
+
+    async def search_users(
+        self, *, query: str | None, limit: int, after: str | None = None
+    ) -> list[UserRecord]:
+        """Accounts by username; with `query`, those whose username or e-mail address
+        contains it (case-insensitively for ASCII); with `after`, those whose username
+        sorts after it."""
+        ...
+
+    async def update_user(
+        self, user_id: str, changes: UserChanges, *, now: datetime, keep_holder_of: str
+    ) -> UserUpdate | None:
+        """Apply `changes` in one transaction, ending every session when it disables the
+        account; None when there is no such account. Changes to accounts holding
+        `keep_holder_of` are serialised, so concurrent ones cannot together take the role
+        from its last enabled holder.
+
+        Raises: LastAdmin when this change would.
+        """
+        ...
+
+    async def delete_user(
+        self, user_id: str, *, now: datetime, keep_holder_of: str
+    ) -> list[str] | None:
+        """End every session and erase the account; the ids of the sessions ended, or None
+        when there is no such account. The row stays, scrubbed, until its sessions are
+        purged, so the revocations reloaded at startup still cover its access tokens.
+
+        Raises: LastAdmin when it is the last enabled holder of `keep_holder_of`.
+        """
+        ...
 
     async def set_password_hash(
         self,
@@ -199,7 +260,7 @@ class SessionStore(Protocol):
         """Insert a session only if the user's password hash is still `verified_hash`, and
         end the user's least recently used live sessions beyond `max_live`, all in one
         transaction that concurrent openings for the same user wait for. None when the
-        password changed since it was verified."""
+        password changed since it was verified or the account was disabled meanwhile."""
         ...
 
     async def get_session(self, session_id: str) -> SessionRecord | None: ...

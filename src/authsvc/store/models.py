@@ -72,6 +72,9 @@ users = Table(
     Column("roles", String(1100), nullable=False, server_default=""),
     Column("disabled_at", UTCDateTime(), nullable=True),
     Column("email_verified_at", UTCDateTime(), nullable=True),
+    # Set when the account was deleted: its personal data is gone, the row stays until the
+    # purge has deleted its sessions (their revocations must outlive its access tokens).
+    Column("deleted_at", UTCDateTime(), nullable=True),
     Index("uq_users_username_skeleton", "username_skeleton", unique=True),
 )
 

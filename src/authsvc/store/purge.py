@@ -1,4 +1,5 @@
-"""Deleting ended sessions and old audit events in small batches, one process at a time.
+"""Deleting ended sessions, deleted accounts and old audit events in small batches, one
+process at a time.
 
 Expired sessions are found among those not revoked by expiry (the idle expiry never passes the
 absolute one, see the rotation in sql.py); one revoked after it expired goes with the revoked.
@@ -18,7 +19,7 @@ from sqlalchemy.sql import ColumnElement
 
 from authsvc.errors import StoreUnavailable
 from authsvc.store.engine import UNAVAILABLE_ERRORS
-from authsvc.store.models import audit_events, sessions
+from authsvc.store.models import audit_events, sessions, users
 
 # Arbitrary constants naming authsvc's purges among PostgreSQL advisory locks.
 PURGE_LOCK_KEY = 0x61757468737670
@@ -36,9 +37,19 @@ async def purge_ended_sessions(
         sessions.c.revoked_at < ended_before,
         sessions.c.revoked_at.is_(None) & (sessions.c.idle_expires_at < ended_before),
     )
-    return await purge_in_batches(
+    deleted = await purge_in_batches(
         engine, write, sessions, doomed, batch_size=batch_size, lock_key=PURGE_LOCK_KEY
     )
+    if deleted is not None:
+        # Deleted accounts go once their sessions have: those were revoked at the deletion,
+        # so they ended before `ended_before` too, and no revocation still needed goes with
+        # them. Few rows, so one statement.
+        try:
+            async with write() as conn:
+                await conn.execute(delete(users).where(users.c.deleted_at < ended_before))
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
+    return deleted
 
 
 async def purge_old_audit_events(

@@ -12,24 +12,29 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.store.engine import Database
-from authsvc.store.profile_cache import ProfileCache
 from authsvc.store.sql_audit import SqlAuditStore
 from authsvc.store.sql_email_tokens import SqlEmailTokenStore
 from authsvc.store.sql_outbox import SqlOutboxStore
 from authsvc.store.sql_sessions import SqlSessionStore
+from authsvc.store.sql_user_admin import SqlUserAdminStore
 from authsvc.store.sql_users import SqlUserStore
 
-# Profiles kept in memory per process; about 300 bytes each.
-PROFILE_CACHE_SIZE = 10_000
 
-
-class SqlStore(SqlUserStore, SqlSessionStore, SqlAuditStore, SqlOutboxStore, SqlEmailTokenStore):
+class SqlStore(
+    SqlUserStore,
+    SqlUserAdminStore,
+    SqlSessionStore,
+    SqlAuditStore,
+    SqlOutboxStore,
+    SqlEmailTokenStore,
+):
     """Users, sessions, the audit log, the mail outbox and e-mail tokens over one engine; one
     method, one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)
-        SqlUserStore.__init__(self, db, profiles=ProfileCache(PROFILE_CACHE_SIZE))
+        SqlUserStore.__init__(self, db)
+        SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db)
         SqlAuditStore.__init__(self, db)
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.elements import Label
 
 from authsvc.store.base import (
     NewSession,
@@ -21,6 +22,7 @@ from authsvc.store.base import (
 from authsvc.store.engine import Database
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.purge import purge_ended_sessions
+from authsvc.store.sql_users import decode_roles
 
 
 def _session(row: RowMapping) -> SessionRecord:
@@ -31,14 +33,20 @@ def _columns(record: SessionRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in SessionRecord.__slots__}
 
 
-# The new access token names the user: the rotation reads the name in its own statement.
-_USERNAME = (
-    select(users.c.username)
-    .where(users.c.id == sessions.c.user_id)
-    .correlate(sessions)
-    .scalar_subquery()
-    .label("username")
-)
+def _account(column: str) -> Label[Any]:
+    return (
+        select(users.c[column])
+        .where(users.c.id == sessions.c.user_id)
+        .correlate(sessions)
+        .scalar_subquery()
+        .label(column)
+    )
+
+
+# The new access token names the user and their current roles: the rotation reads both in
+# its own statement, so a role taken away is gone from the next access token.
+_USERNAME = _account("username")
+_ROLES = _account("roles")
 _NOW = bindparam("now", type_=UTCDateTime())
 _IDLE_DEADLINE = bindparam("idle_deadline", type_=UTCDateTime())
 # Built once, with every value a bound parameter: composing this statement anew took more CPU
@@ -67,7 +75,7 @@ _ROTATE = (
         user_agent=bindparam("new_user_agent"),
         ip=bindparam("new_ip"),
     )
-    .returning(*sessions.c, _USERNAME)
+    .returning(*sessions.c, _USERNAME, _ROLES)
 )
 
 
@@ -107,10 +115,19 @@ class SqlSessionStore:
             # a password change and other logins of this user wait for this transaction, so
             # the hash compared here stays the user's until the session is in, and two logins
             # never both count themselves under the cap.
-            current_hash = await conn.scalar(
-                select(users.c.password_hash).where(users.c.id == new.user_id).with_for_update()
-            )
-            if current_hash is None or not secrets.compare_digest(current_hash, verified_hash):
+            account = (
+                await conn.execute(
+                    select(users.c.password_hash, users.c.disabled_at)
+                    .where(users.c.id == new.user_id)
+                    .with_for_update()
+                )
+            ).first()
+            # Disabling takes the same row lock: no session opens after it committed.
+            if (
+                account is None
+                or account.disabled_at is not None
+                or not secrets.compare_digest(account.password_hash, verified_hash)
+            ):
                 return None
             await conn.execute(insert(sessions).values(**_columns(record)))
             beyond_cap = (
@@ -159,12 +176,15 @@ class SqlSessionStore:
             ).first()
             if swapped is not None:
                 return RotateOutcome(
-                    RotateResult.ROTATED, _session(swapped._mapping), swapped.username
+                    RotateResult.ROTATED,
+                    _session(swapped._mapping),
+                    swapped.username,
+                    decode_roles(swapped.roles),
                 )
 
             row = (
                 await conn.execute(
-                    select(*sessions.c, _USERNAME).where(sessions.c.id == session_id)
+                    select(*sessions.c, _USERNAME, _ROLES).where(sessions.c.id == session_id)
                 )
             ).first()
             if row is None:
@@ -177,7 +197,9 @@ class SqlSessionStore:
                 and current.rotated_at is not None
                 and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
             ):
-                return RotateOutcome(RotateResult.GRACE, current, row.username)
+                return RotateOutcome(
+                    RotateResult.GRACE, current, row.username, decode_roles(row.roles)
+                )
 
             # A superseded token outside the grace window: someone kept a copy. Revoke the
             # whole family in this same transaction (OAuth 2.0 Security BCP §4.14.2).

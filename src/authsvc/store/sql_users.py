@@ -15,11 +15,14 @@ from authsvc.errors import UsernameTaken
 from authsvc.store.base import UserProfile, UserRecord
 from authsvc.store.engine import Database
 from authsvc.store.models import users
-from authsvc.store.profile_cache import ProfileCache
 from authsvc.usernames import username_skeleton
 
+# Accounts not deleted: a deleted account's row waits, scrubbed, for the purge (models.py).
+LIVE_USER = users.c.deleted_at.is_(None)
 
-def _user(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+
+def user_record(row: Mapping[str, Any] | RowMapping) -> UserRecord:
+    """A users row as the domain sees it."""
     return UserRecord(
         id=row["id"],
         username=row["username"],
@@ -44,9 +47,8 @@ def decode_roles(stored: str | None) -> tuple[str, ...]:
 class SqlUserStore:
     """One method, one transaction."""
 
-    def __init__(self, db: Database, *, profiles: ProfileCache) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._profiles = profiles
 
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
@@ -65,7 +67,7 @@ class SqlUserStore:
                 await conn.execute(insert(users).values(**values))
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
-        return _user(values)
+        return user_record(values)
 
     async def is_username_taken(self, username: str) -> bool:
         query = select(users.c.id).where(
@@ -79,17 +81,14 @@ class SqlUserStore:
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         async with self._db.read() as conn:
-            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
-        return _user(row._mapping) if row else None
+            row = (
+                await conn.execute(select(users).where(users.c.id == user_id, LIVE_USER))
+            ).first()
+        return user_record(row._mapping) if row else None
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
-        # Usernames, e-mail addresses and creation times are never updated and accounts are
-        # never deleted (a verification, below, is the exception), so a profile read once is
-        # right in every replica for good: no invalidation to miss. (Deleting an account must
-        # revoke its sessions, which every replica checks before this is asked.)
-        profile = self._profiles.get(user_id)
-        if profile is not None:
-            return profile
+        # No cache: roles and e-mail change, and a cache in one process cannot learn of a
+        # change made through another replica. A primary-key read of a few columns is cheap.
         columns = (
             users.c.id,
             users.c.username,
@@ -99,10 +98,12 @@ class SqlUserStore:
             users.c.email_verified_at,
         )
         async with self._db.read() as conn:
-            row = (await conn.execute(select(*columns).where(users.c.id == user_id))).first()
+            row = (
+                await conn.execute(select(*columns).where(users.c.id == user_id, LIVE_USER))
+            ).first()
         if row is None:
             return None
-        profile = UserProfile(
+        return UserProfile(
             id=row.id,
             username=row.username,
             email=row.email,
@@ -110,21 +111,16 @@ class SqlUserStore:
             roles=decode_roles(row.roles),
             email_verified_at=row.email_verified_at,
         )
-        # An address awaiting verification is the one part that still changes (once): such
-        # a profile is read afresh each time, so every replica sees the verification.
-        if profile.email is None or profile.email_verified_at is not None:
-            self._profiles.put(profile)
-        return profile
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
-        return _user(row._mapping) if row else None
+        return user_record(row._mapping) if row else None
 
     async def list_users(self) -> list[UserRecord]:
         async with self._db.read() as conn:
-            rows = await conn.execute(select(users).order_by(users.c.username))
-        return [_user(row._mapping) for row in rows]
+            rows = await conn.execute(select(users).where(LIVE_USER).order_by(users.c.username))
+        return [user_record(row._mapping) for row in rows]
 
     async def set_password_hash(
         self,

@@ -93,18 +93,6 @@ async def test_rotate_names_the_user_of_the_session(store: Store) -> None:
     assert (await store.rotate(first, rotation("h0", "h1"))).username == "alice"
 
 
-async def test_profiles_are_read_once(store: Store) -> None:
-    sid = await new_session(store, user="carol")
-    session = await store.get_session(sid)
-    assert session is not None
-    profile = await store.get_profile(session.user_id)
-    assert profile is not None
-    assert (profile.username, profile.email, profile.created_at) == ("carol", None, NOW)
-    # Nothing in a profile ever changes, so the second answer comes from memory.
-    assert await store.get_profile(session.user_id) is profile
-    assert await store.get_profile(str(uuid.uuid4())) is None
-
-
 async def test_datetimes_come_back_aware_utc(store: Store) -> None:
     sid = await new_session(store)
     stored = await store.get_session(sid)

@@ -1,0 +1,126 @@
+"""The administration API: accounts, their roles, status, password and sessions.
+
+Every route needs an access token carrying the role `admin` (401 without a valid token, 403
+without the role). Ids of a shape never issued are answered 404, like unknown ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from authsvc.api import responses
+from authsvc.api.admin_schemas import (
+    AdminUserOut,
+    AdminUsersOut,
+    PasswordSetIn,
+    SessionsEndedOut,
+    UserCreateIn,
+    UserPatchIn,
+)
+from authsvc.api.cookies import no_store
+from authsvc.deps import AdminClaimsDep, AdminDep, ClientDep
+from authsvc.events import ClientInfo
+from authsvc.services.admin import Actor
+from authsvc.services.cursors import CURSOR_MAX_LENGTH
+from authsvc.tokens import AccessClaims
+
+PAGE_DEFAULT, PAGE_MAX = 50, 100
+QUERY_MAX_LENGTH = 320  # the longest e-mail address
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(no_store)])
+
+UserId = Annotated[str, Path(max_length=64)]
+
+
+def _actor(claims: AccessClaims, client: ClientInfo) -> Actor:
+    return Actor(user_id=claims.user_id, client=client)
+
+
+@router.get("/users", responses=responses.ADMIN_PAGE)
+async def list_users(
+    _: AdminClaimsDep,
+    admin: AdminDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=QUERY_MAX_LENGTH, description="Part of the username or e-mail address"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page"),
+    ] = None,
+) -> AdminUsersOut:
+    """Accounts by username, a page at a time, those matching `q` if given."""
+    page = await admin.list_users(query=q, limit=limit, cursor=cursor)
+    return AdminUsersOut(
+        users=[AdminUserOut.from_user(u) for u in page.users], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/users/{user_id}", responses=responses.ADMIN)
+async def get_user(user_id: UserId, _: AdminClaimsDep, admin: AdminDep) -> AdminUserOut:
+    """One account."""
+    return AdminUserOut.from_user(await admin.get_user(user_id))
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=responses.ADMIN_WRITE)
+async def create_user(
+    body: UserCreateIn, claims: AdminClaimsDep, admin: AdminDep, client: ClientDep
+) -> AdminUserOut:
+    """Create an account (the password policy applies), whatever REGISTRATION says."""
+    user = await admin.create_user(
+        _actor(claims, client),
+        username=body.username,
+        password=body.password,
+        email=body.email,
+        roles=tuple(body.roles),
+    )
+    return AdminUserOut.from_user(user)
+
+
+@router.patch("/users/{user_id}", responses=responses.ADMIN_WRITE)
+async def update_user(
+    user_id: UserId, body: UserPatchIn, claims: AdminClaimsDep, admin: AdminDep, client: ClientDep
+) -> AdminUserOut:
+    """Change roles, disable or enable, change the e-mail address or its verification.
+
+    Disabling ends every session of the account and its access tokens at once.
+    """
+    user = await admin.update_user(_actor(claims, client), user_id, body.changes())
+    return AdminUserOut.from_user(user)
+
+
+@router.post(
+    "/users/{user_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses.ADMIN_WRITE,
+)
+async def set_password(
+    user_id: UserId,
+    body: PasswordSetIn,
+    claims: AdminClaimsDep,
+    admin: AdminDep,
+    client: ClientDep,
+) -> None:
+    """Set the account's password; every session of it ends."""
+    await admin.set_password(_actor(claims, client), user_id, body.new_password)
+
+
+@router.delete("/users/{user_id}/sessions", responses=responses.ADMIN)
+async def end_sessions(
+    user_id: UserId, claims: AdminClaimsDep, admin: AdminDep, client: ClientDep
+) -> SessionsEndedOut:
+    """End every session of the account; its access tokens stop working at once."""
+    return SessionsEndedOut(ended=await admin.end_sessions(_actor(claims, client), user_id))
+
+
+@router.delete(
+    "/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses.ADMIN_WRITE
+)
+async def delete_user(
+    user_id: UserId, claims: AdminClaimsDep, admin: AdminDep, client: ClientDep
+) -> None:
+    """Delete the account: its data is erased, its sessions end, its name is free again."""
+    await admin.delete_user(_actor(claims, client), user_id)
