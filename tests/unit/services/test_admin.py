@@ -16,9 +16,10 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.admin import Actor, AdminService
-from authsvc.store.base import NewSession, UserChanges
+from authsvc.store.base import UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD
+from tests.support.records import make_session
 from tests.support.settings import FakeClock, make_settings
 from tests.unit.services.test_sessions_in_memory import RecordingObserver
 
@@ -34,17 +35,7 @@ class Rig:
     clock: FakeClock
 
     async def session(self, user_id: str) -> str:
-        now = self.clock()
-        new = NewSession(
-            id=str(uuid.uuid4()),
-            user_id=user_id,
-            token_hash="t",
-            user_agent=None,
-            ip=None,
-            created_at=now,
-            idle_expires_at=now + timedelta(hours=1),
-            absolute_expires_at=now + timedelta(days=1),
-        )
+        new = make_session(user_id, at=self.clock(), idle=timedelta(hours=1))
         return (await self.store.create_session(new)).id
 
 

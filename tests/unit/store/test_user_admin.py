@@ -14,6 +14,7 @@ from authsvc.errors import LastAdmin
 from authsvc.store import Store, open_store
 from authsvc.store.base import NewSession, RotateResult, Rotation, UserChanges
 from tests.support.fakes import InMemoryStore
+from tests.support.records import make_session
 from tests.support.stores import STORES, _empty
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -45,16 +46,7 @@ async def make_user(store: Store, name: str, *roles: str) -> str:
 
 
 def new_session(owner: str) -> NewSession:
-    return NewSession(
-        id=str(uuid.uuid4()),
-        user_id=owner,
-        token_hash="t0",
-        user_agent=None,
-        ip=None,
-        created_at=NOW,
-        idle_expires_at=NOW + timedelta(days=1),
-        absolute_expires_at=NOW + timedelta(days=30),
-    )
+    return make_session(owner, at=NOW, absolute=timedelta(days=30), token_hash="t0")
 
 
 async def open_for(store: Store, owner: str) -> str:
