@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from authsvc.container import Core
 from authsvc.errors import InvalidCursor, InvalidRoles, LastAdmin, UserNotFound
 from authsvc.events import ClientInfo, EventKind
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
-from authsvc.services.accounts import AccountService
 from authsvc.services.admin import Actor, AdminService
 from authsvc.store.base import UserChanges
 from tests.support.fakes import InMemoryStore
@@ -44,25 +44,17 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     settings = make_settings(tmp_path)
     clock, store, observer = FakeClock(), InMemoryStore(), RecordingObserver()
     passwords = PasswordService(settings)
-    policy = PasswordPolicy(settings)
     revocations = MemoryRevocationList(remember_for=timedelta(minutes=20))
-    accounts = AccountService(
+    # Built as the app and the command line build it.
+    core = Core(
+        settings=settings,
+        clock=clock,
         store=store,
         passwords=passwords,
-        policy=policy,
-        clock=clock,
-        registration_enabled=False,
+        policy=PasswordPolicy(settings),
         observer=observer,
     )
-    admin = AdminService(
-        store=store,
-        accounts=accounts,
-        passwords=passwords,
-        policy=policy,
-        revocations=revocations,
-        clock=clock,
-        observer=observer,
-    )
+    admin = core.admin(revocations)
     try:
         yield Rig(admin, store, revocations, observer, clock)
     finally:
