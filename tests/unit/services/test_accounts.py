@@ -23,6 +23,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService, Verdict
 from authsvc.services.accounts import AccountService, normalize_username
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
+from authsvc.store.base import UserRecord
 from tests.support.http import PASSWORD
 from tests.support.settings import FakeClock
 
@@ -342,12 +343,20 @@ async def test_decomposed_unicode_password_can_log_in_after_registering(
     assert (await accounts.authenticate("minji", precomposed)).id == user.id
 
 
-async def test_authenticate_rehashes_an_outdated_hash(
-    accounts: AccountService, store: Store, clock: FakeClock
-) -> None:
+async def alice_with_an_outdated_hash(
+    accounts: AccountService, store: Store
+) -> tuple[UserRecord, str]:
+    """Alice, registered, her hash then replaced by one of weaker parameters than today's."""
     user = await accounts.register("alice", PASSWORD, email=None)
     outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
     await store.set_password_hash(user.id, outdated, changed_at=None)
+    return user, outdated
+
+
+async def test_authenticate_rehashes_an_outdated_hash(
+    accounts: AccountService, store: Store, clock: FakeClock
+) -> None:
+    user, outdated = await alice_with_an_outdated_hash(accounts, store)
     clock.advance(3600)
 
     await accounts.authenticate("alice", PASSWORD)
@@ -368,9 +377,7 @@ async def test_authenticate_rehashes_an_outdated_hash(
 async def test_wrong_password_leaves_an_outdated_hash_alone(
     accounts: AccountService, store: Store
 ) -> None:
-    user = await accounts.register("alice", PASSWORD, email=None)
-    outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
-    await store.set_password_hash(user.id, outdated, changed_at=None)
+    user, outdated = await alice_with_an_outdated_hash(accounts, store)
 
     with pytest.raises(InvalidCredentials):
         await accounts.authenticate("alice", "not the password")
@@ -433,9 +440,7 @@ class ChangedWhileVerifying(PasswordService):
 async def test_a_rehash_never_writes_back_a_password_changed_during_the_login(
     accounts: AccountService, store: Store, settings: Settings, clock: FakeClock
 ) -> None:
-    user = await accounts.register("alice", PASSWORD, email=None)
-    outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
-    await store.set_password_hash(user.id, outdated, changed_at=None)
+    user, _ = await alice_with_an_outdated_hash(accounts, store)
     changed = PasswordHasher().hash("the password changed meanwhile")
     racing = make_accounts(
         store, ChangedWhileVerifying(settings, store, user.id, changed), settings, clock
@@ -452,9 +457,7 @@ async def test_a_rehash_never_writes_back_a_password_changed_during_the_login(
 async def test_authenticate_returns_the_hash_stored_now_after_a_rehash(
     accounts: AccountService, store: Store
 ) -> None:
-    user = await accounts.register("alice", PASSWORD, email=None)
-    outdated = PasswordHasher(time_cost=3, memory_cost=19_456, parallelism=1).hash(PASSWORD)
-    await store.set_password_hash(user.id, outdated, changed_at=None)
+    user, outdated = await alice_with_an_outdated_hash(accounts, store)
 
     authenticated = await accounts.authenticate("alice", PASSWORD)
 
