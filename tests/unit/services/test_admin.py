@@ -16,7 +16,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.admin import Actor, AdminService
-from authsvc.store.base import NewSession, UserChanges
+from authsvc.store.records import NewSession, UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD
 from tests.support.settings import FakeClock, make_settings
