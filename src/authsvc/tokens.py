@@ -9,9 +9,7 @@ Each kind is data (`TokenType`): one verification path serves both.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from jose.exceptions import JOSEError
 from authsvc.errors import InvalidToken
 from authsvc.keys import KeyRing
 from authsvc.settings import Settings
+from authsvc.token_format import is_canonical_compact, is_numeric_date
 from authsvc.token_types import HEADER_TYP, TokenKind, token_types
 
 __all__ = [
@@ -39,23 +38,6 @@ __all__ = [
 
 # Anything longer is not one of ours; refusing early keeps base64/JSON work bounded.
 MAX_TOKEN_CHARS = 4096
-
-# RFC 7515 §7.1: three unpadded base64url segments and nothing else. python-jose's decoder
-# skips foreign characters, padding and unused bits, so without this one token would have
-# endless accepted spellings, and anything keyed on a token's text could be sidestepped.
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-
-
-def _is_canonical_compact(token: str) -> bool:
-    if not _COMPACT_JWS.fullmatch(token):
-        return False
-    # Header and payload are signed as written; only the signature's spelling is free.
-    signature = token.rsplit(".", 1)[1]
-    try:
-        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except ValueError:
-        return False
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +201,7 @@ class TokenService:
     def _verify(self, kind: TokenKind, token: str, *, now: datetime) -> dict[str, Any]:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("token missing or too long")
-        if not _is_canonical_compact(token):
+        if not is_canonical_compact(token):
             raise InvalidToken("not a compact JWS in canonical base64url")
         spec = self._types[kind]
         try:
@@ -255,14 +237,14 @@ class TokenService:
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise InvalidToken(f"claim {name} missing")
         issued_at = claims["iat"]
-        if not _is_numeric_date(issued_at):
+        if not is_numeric_date(issued_at):
             raise InvalidToken("iat is not a number")
         # jose only checks that iat is a number; a token minted in the future is forged or
         # from a clock gone wrong, either way not to be trusted.
         if issued_at > now.timestamp() + self._leeway:
             raise InvalidToken("token issued in the future")
         expires_at = claims["exp"]
-        if not _is_numeric_date(expires_at):
+        if not is_numeric_date(expires_at):
             raise InvalidToken("exp is not a number")
         # jose checks exp against the wall clock; this checks it against the service clock
         # too, so token expiry and session expiry are decided by the same notion of now.
@@ -277,15 +259,6 @@ class TokenService:
         ):
             raise InvalidToken("token outlives the configured lifetime")
         return claims
-
-
-# The NumericDates a datetime can hold; anything outside is not a token we issued.
-_EPOCH_MIN = int(datetime.min.replace(tzinfo=UTC).timestamp())
-_EPOCH_MAX = int(datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp())
-
-
-def _is_numeric_date(value: object) -> bool:
-    return type(value) is int and _EPOCH_MIN <= value <= _EPOCH_MAX
 
 
 def _roles(value: object) -> tuple[str, ...]:

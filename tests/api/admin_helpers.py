@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from authsvc.container import Services
 from authsvc.roles import ADMIN
-from authsvc.store.base import UserChanges
+from authsvc.store.records import UserChanges
 from tests.support.http import Tokens, login, register
 
 

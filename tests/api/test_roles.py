@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from authsvc.container import Services
 from authsvc.roles import ADMIN
 from authsvc.services.admin import Actor
-from authsvc.store.base import UserChanges
+from authsvc.store.records import UserChanges
 from tests.api.admin_helpers import grant
 from tests.support.http import PASSWORD, Tokens, login, new_refresh_token, register, rotate
 

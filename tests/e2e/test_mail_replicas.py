@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from authsvc.store import open_store
-from authsvc.store.base import NewMail
+from authsvc.store.records import NewMail
 from tests.support.processes import ServerFactory, server_env
 from tests.support.smtp_sink import SinkFactory
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from authsvc.errors import LastAdmin, UsernameTaken
-from authsvc.store.base import (
+from authsvc.store.records import (
     KEEP,
     AuditRecord,
     NewAuditEvent,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from authsvc.store.base import NewAuditEvent, NewSession
+from authsvc.store.records import NewAuditEvent, NewSession
 
 
 def make_session(

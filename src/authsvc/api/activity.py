@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
-from authsvc.api.paging import PAGE_DEFAULT, PageCursor, PageLimit
+from authsvc.api.paging import PageDep
 from authsvc.api.schemas import ActivityEventOut, ActivityOut
 from authsvc.deps import AuditDep, CurrentClaimsDep
 
@@ -14,14 +14,11 @@ router = APIRouter(prefix="/auth/activity", tags=["sessions"], dependencies=[Dep
 
 
 @router.get("", responses=responses.ACTIVITY_PAGE)
-async def list_activity(
-    claims: CurrentClaimsDep,
-    audit: AuditDep,
-    limit: PageLimit = PAGE_DEFAULT,
-    cursor: PageCursor = None,
-) -> ActivityOut:
+async def list_activity(claims: CurrentClaimsDep, audit: AuditDep, paging: PageDep) -> ActivityOut:
     """The current user's audit log, newest first, a page at a time."""
-    page = await audit.list_events(subject_id=claims.user_id, limit=limit, cursor=cursor)
+    page = await audit.list_events(
+        subject_id=claims.user_id, limit=paging.limit, cursor=paging.cursor
+    )
     return ActivityOut(
         events=[ActivityEventOut.from_record(event) for event in page.events],
         next_cursor=page.next_cursor,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from authsvc.api.schemas import NextCursor, Password, Username, UserOut
 from authsvc.roles import MAX_ROLES
-from authsvc.store.base import KEEP, UserChanges, UserRecord
+from authsvc.store.records import KEEP, UserChanges, UserRecord
 
 # Names are checked by the service (roles.py); this only bounds how many are parsed.
 ROLES_PARSED_MAX = MAX_ROLES * 4

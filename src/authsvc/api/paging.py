@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from authsvc.services.cursors import CURSOR_MAX_LENGTH
 
@@ -15,3 +16,17 @@ PageCursor = Annotated[
     str | None,
     Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    limit: int
+    cursor: str | None  # None for the first page
+
+
+def page_query(limit: PageLimit = PAGE_DEFAULT, cursor: PageCursor = None) -> PageQuery:
+    return PageQuery(limit=limit, cursor=cursor)
+
+
+# A route's `limit` and `cursor` query parameters, validated, as one value.
+PageDep = Annotated[PageQuery, Depends(page_query)]

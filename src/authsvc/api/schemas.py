@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from authsvc.settings import PASSWORD_HARD_LIMIT
-from authsvc.store.base import AuditDetail, AuditRecord, SessionRecord, UserProfile, UserRecord
+from authsvc.store.records import AuditDetail, AuditRecord, SessionRecord, UserProfile, UserRecord
 from authsvc.tokens import IssuedToken
 
 # Generous bounds on raw input; the services apply the real rules after normalisation.

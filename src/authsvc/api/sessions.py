@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, status
 
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
-from authsvc.api.paging import PAGE_DEFAULT, PageCursor, PageLimit
+from authsvc.api.paging import PageDep
 from authsvc.api.schemas import SessionOut, SessionsOut
 from authsvc.deps import ClientDep, CurrentClaimsDep, SessionsDep
 
@@ -20,13 +20,10 @@ router = APIRouter(prefix="/auth/sessions", tags=["sessions"], dependencies=[Dep
     responses=responses.SESSIONS_PAGE,
 )
 async def list_sessions(
-    claims: CurrentClaimsDep,
-    sessions: SessionsDep,
-    limit: PageLimit = PAGE_DEFAULT,
-    cursor: PageCursor = None,
+    claims: CurrentClaimsDep, sessions: SessionsDep, paging: PageDep
 ) -> SessionsOut:
     """The current user's live sessions, most recently used first, a page at a time."""
-    page = await sessions.list_sessions(claims, limit=limit, cursor=cursor)
+    page = await sessions.list_sessions(claims, limit=paging.limit, cursor=paging.cursor)
     return SessionsOut(
         sessions=[SessionOut.from_record(s, current_id=claims.session_id) for s in page.sessions],
         next_cursor=page.next_cursor,

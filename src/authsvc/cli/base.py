@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 from sqlalchemy import make_url
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from authsvc.container import Core, open_core
 from authsvc.errors import StoreUnavailable
 from authsvc.keys import KeyRing
+from authsvc.services.housekeeping import Purger
 from authsvc.settings import ManagementSettings, Settings
 from authsvc.store import MissingDatabaseDirectory
 from authsvc.store.engine import UNAVAILABLE_ERRORS
@@ -105,3 +107,33 @@ def read_password(from_stdin: bool) -> str:
     if not password:
         raise CommandError("empty password")
     return password
+
+
+def add_purge_group(
+    commands: Commands,
+    group: str,
+    *,
+    help: str,
+    purge_help: str,
+    purger: Callable[[Core], Purger[Any]],
+    rows: str,
+    busy: str,
+) -> None:
+    """A command group `GROUP purge` that runs one purge now, for deployments that purge from
+    cron; it prints how many `rows` went, or that another process is purging `busy`."""
+
+    async def purge(settings: Settings) -> str:
+        async with database(settings) as core:
+            deleted = await purger(core).purge()
+        if deleted is None:
+            return f"another process is purging {busy} right now; nothing done"
+        return f"deleted {deleted} {rows}"
+
+    def run(_: argparse.Namespace) -> None:
+        # Purging neither issues nor verifies tokens: no signing secrets needed.
+        print(asyncio.run(purge(load_settings(signs_tokens=False))))
+
+    subcommands = commands.add_parser(group, help=help).add_subparsers(
+        dest=f"{group}_command", required=True, metavar="COMMAND"
+    )
+    subcommands.add_parser("purge", help=purge_help).set_defaults(run=run)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from authsvc.cli.base import Commands, database, load_settings, read_password
 from authsvc.container import open_admin
 from authsvc.services.admin import Actor, AdminService
-from authsvc.store.base import UserChanges, UserRecord
+from authsvc.store.records import UserChanges, UserRecord
 
 # The command line acts as nobody in particular: events carry no actor.
 OPERATOR = Actor(user_id=None)

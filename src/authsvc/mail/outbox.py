@@ -15,7 +15,8 @@ from datetime import datetime
 from authsvc.clock import Clock
 from authsvc.mail.templates import MailRenderer
 from authsvc.metrics import Metrics
-from authsvc.store.base import MailOutbox, NewMail
+from authsvc.store.base import MailOutbox
+from authsvc.store.records import NewMail
 
 
 class Mailer:

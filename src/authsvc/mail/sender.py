@@ -27,7 +27,8 @@ from authsvc.clock import Clock
 from authsvc.errors import StoreUnavailable
 from authsvc.mail.transport import DeliveryFailed, Transport
 from authsvc.metrics import Metrics
-from authsvc.store.base import MailOutbox, OutboxMail
+from authsvc.store.base import MailOutbox
+from authsvc.store.records import OutboxMail
 
 log = logging.getLogger("authsvc.mail")
 

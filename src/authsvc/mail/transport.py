@@ -15,7 +15,7 @@ from typing import Protocol
 import aiosmtplib
 
 from authsvc.settings.mail import SmtpTarget
-from authsvc.store.base import OutboxMail
+from authsvc.store.records import OutboxMail
 
 log = logging.getLogger("authsvc.mail")
 

@@ -22,7 +22,8 @@ from typing import Final
 from authsvc.clock import Clock
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics
-from authsvc.store.base import AuditDetail, AuditStore, NewAuditEvent
+from authsvc.store.base import AuditStore
+from authsvc.store.records import AuditDetail, NewAuditEvent
 
 _FLOOD = (
     "a refusal an attacker produces as fast as requests can be sent: rows would fill the "

@@ -20,7 +20,8 @@ from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.observers.security_log import SecurityLog
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.email_verification import EmailVerification
-from authsvc.store.base import UserProfile, UserRecord, UserStore
+from authsvc.store.base import UserStore
+from authsvc.store.records import UserProfile, UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.usernames import (
     USERNAME_MAX,

@@ -20,7 +20,8 @@ from authsvc.revocation import RevocationList
 from authsvc.roles import ADMIN, checked_roles
 from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import decode_user_cursor, encode_user_cursor, is_user_id
-from authsvc.store.base import KEEP, Store, UserChanges, UserRecord
+from authsvc.store.base import Store
+from authsvc.store.records import KEEP, UserChanges, UserRecord
 from authsvc.usernames import normalize_username
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authsvc.services.cursors import decode_event_cursor, encode_event_cursor
-from authsvc.store.base import AuditRecord, AuditStore
+from authsvc.store.base import AuditStore
+from authsvc.store.records import AuditRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 
 from authsvc.errors import InvalidCursor, InvalidUsername
-from authsvc.store.base import SessionRecord
+from authsvc.store.records import SessionRecord
 from authsvc.usernames import normalize_username
 
 # Session ids are lower-case UUIDs (services/sessions.py); anything else names no session.

@@ -27,13 +27,8 @@ from authsvc.errors import (
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.mail.outbox import Mailer
 from authsvc.settings import Settings
-from authsvc.store.base import (
-    VERIFY_EMAIL,
-    EmailTokenStore,
-    NewEmailToken,
-    UserRecord,
-    UserStore,
-)
+from authsvc.store.base import EmailTokenStore, UserStore
+from authsvc.store.records import VERIFY_EMAIL, NewEmailToken, UserRecord
 from authsvc.throttle import LoginThrottle
 
 # What `secrets.token_urlsafe(32)` makes (43 characters), with room for other lengths; any

@@ -14,32 +14,24 @@ from datetime import datetime, timedelta
 
 from authsvc.clock import Clock
 from authsvc.errors import (
-    AccountDisabled,
-    EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
     RefreshReused,
     SessionEnded,
     SessionNotFound,
-    Throttled,
 )
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.observers.security_log import SecurityLog
 from authsvc.revocation import RevocationList
-from authsvc.services.accounts import AccountService, account_key
+from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import decode_cursor, encode_cursor, is_session_id
 from authsvc.services.email_verification import EmailVerification
+from authsvc.services.login_checks import LoginChecks
 from authsvc.services.session_ending import SessionEnder
 from authsvc.settings import Settings
-from authsvc.store.base import (
-    NewSession,
-    RotateResult,
-    Rotation,
-    SessionRecord,
-    SessionStore,
-    UserRecord,
-)
+from authsvc.store.base import SessionStore
+from authsvc.store.records import NewSession, RotateResult, Rotation, SessionRecord, UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims, IssuedToken, TokenService, new_token_id, token_hash
 
@@ -74,68 +66,31 @@ class SessionService:
         verification: EmailVerification | None = None,
     ) -> None:
         self._store = store
-        # Mails a new link when a login is refused for an unverified address.
-        self._verification = verification
         # Without one, events still reach the security log, as in the CLI.
         self._observer = observer if observer is not None else SecurityLog()
         self._tokens = tokens
-        self._accounts = accounts
         self._revocations = revocations
         self._ender = SessionEnder(store=store, revocations=revocations, observer=self._observer)
-        self._throttle = throttle
+        self._checks = LoginChecks(
+            accounts=accounts,
+            throttle=throttle,
+            observer=self._observer,
+            requires_verified_email=settings.email_verification == "required",
+            verification=verification,
+        )
         self._clock = clock
         self._access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         self._idle_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
         self._max_lifetime = timedelta(seconds=settings.session_max_lifetime_seconds)
         self._grace_seconds = settings.refresh_grace_seconds
         self._max_sessions = settings.max_sessions_per_user
-        # Checked after the password, so the refusal tells nothing to someone without it.
-        self._requires_verified_email = settings.email_verification == "required"
 
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 
         Raises: Throttled, InvalidCredentials, AccountDisabled, EmailNotVerified.
         """
-        account = account_key(username)
-        try:
-            await self._throttle.reserve(account, client.ip)
-        except Throttled:
-            await self._observer.record(
-                SecurityEvent(
-                    EventKind.LOGIN_THROTTLED,
-                    # Which account is targeted, without writing a name an attacker typed.
-                    account_ref=self._throttle.account_reference(account),
-                    client=client,
-                )
-            )
-            raise
-        try:
-            user = await self._accounts.authenticate(username, password)
-        except InvalidCredentials as exc:
-            await self._observer.record(
-                SecurityEvent(
-                    EventKind.LOGIN_FAILED,
-                    user_id=exc.user_id,
-                    known_user=exc.user_id is not None,
-                    client=client,
-                )
-            )
-            raise
-        await self._throttle.succeeded(account, client.ip)
-        if user.disabled_at is not None:
-            # Said only to whoever knows the password: to a guesser it stays a 401.
-            await self._observer.record(
-                SecurityEvent(EventKind.LOGIN_DISABLED, user_id=user.id, client=client)
-            )
-            raise AccountDisabled
-        if self._requires_verified_email and user.email and user.email_verified_at is None:
-            await self._observer.record(
-                SecurityEvent(EventKind.LOGIN_EMAIL_UNVERIFIED, user_id=user.id, client=client)
-            )
-            if self._verification is not None:
-                await self._verification.login_refused(user)
-            raise EmailNotVerified
+        user = await self._checks.admit(username, password, client)
         try:
             issued = await self._open(user, client)
         except InvalidCredentials:

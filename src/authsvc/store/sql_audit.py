@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import RowMapping
 
-from authsvc.store.base import AuditDetail, AuditRecord, NewAuditEvent
 from authsvc.store.engine import Database
 from authsvc.store.models import audit_events
 from authsvc.store.purge import purge_old_audit_events
+from authsvc.store.records import AuditDetail, AuditRecord, NewAuditEvent
 
 
 def _details(raw: str | None) -> Mapping[str, AuditDetail]:

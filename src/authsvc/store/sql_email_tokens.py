@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from authsvc.store.base import VERIFY_EMAIL, NewEmailToken
 from authsvc.store.engine import Database
 from authsvc.store.models import email_tokens, users
+from authsvc.store.records import VERIFY_EMAIL, NewEmailToken
 
 _TOK = email_tokens.c
 

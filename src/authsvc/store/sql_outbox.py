@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, or_, select, update
 
-from authsvc.store.base import NewMail, OutboxMail
 from authsvc.store.engine import Database
 from authsvc.store.models import mail_outbox
+from authsvc.store.records import NewMail, OutboxMail
 
 _OUT = mail_outbox.c
 

@@ -11,7 +11,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import Label
 
-from authsvc.store.base import (
+from authsvc.store.engine import Database
+from authsvc.store.models import UTCDateTime, sessions, users
+from authsvc.store.purge import purge_ended_sessions
+from authsvc.store.records import (
     NewSession,
     OpenedSession,
     RotateOutcome,
@@ -19,9 +22,6 @@ from authsvc.store.base import (
     Rotation,
     SessionRecord,
 )
-from authsvc.store.engine import Database
-from authsvc.store.models import UTCDateTime, sessions, users
-from authsvc.store.purge import purge_ended_sessions
 from authsvc.store.sql_users import decode_roles
 
 

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from authsvc.errors import LastAdmin
-from authsvc.store.base import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.engine import Database
 from authsvc.store.models import sessions, users
+from authsvc.store.records import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.sql_users import LIVE_USER, encode_roles, user_record
 
 # An arbitrary constant naming the lock of role and status changes among advisory locks.

@@ -12,9 +12,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from authsvc.errors import UsernameTaken
-from authsvc.store.base import UserProfile, UserRecord
 from authsvc.store.engine import Database
 from authsvc.store.models import users
+from authsvc.store.records import UserProfile, UserRecord
 from authsvc.usernames import username_skeleton
 
 # Accounts not deleted: a deleted account's row waits, scrubbed, for the purge (models.py).

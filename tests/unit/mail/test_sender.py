@@ -11,7 +11,7 @@ from authsvc.mail.sender import OutboxSender, SenderPolicy
 from authsvc.mail.transport import SmtpTransport
 from authsvc.metrics import Metrics
 from authsvc.settings.mail import parse_smtp_url
-from authsvc.store.base import NewMail
+from authsvc.store.records import NewMail
 from tests.support.fakes import InMemoryStore
 from tests.support.scrape import Scrape
 from tests.support.settings import FakeClock

@@ -12,7 +12,7 @@ from authsvc.events import ClientInfo, EventKind, SecurityEvent
 from authsvc.metrics import Metrics
 from authsvc.observers.audit_log import SKIPPED, USER_AGENT_MAX, AuditLog
 from authsvc.observers.fan_out import build_observer
-from authsvc.store.base import NewAuditEvent
+from authsvc.store.records import NewAuditEvent
 from tests.support.fakes import InMemoryStore
 from tests.support.logs import security_events
 from tests.support.scrape import Scrape

@@ -23,7 +23,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService, Verdict
 from authsvc.services.accounts import AccountService, normalize_username
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
-from authsvc.store.base import UserRecord
+from authsvc.store.records import UserRecord
 from tests.support.http import PASSWORD
 from tests.support.settings import FakeClock
 

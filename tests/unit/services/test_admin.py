@@ -16,7 +16,7 @@ from authsvc.events import ClientInfo, EventKind
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.admin import Actor, AdminService
-from authsvc.store.base import UserChanges
+from authsvc.store.records import UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD
 from tests.support.records import make_session

@@ -18,7 +18,7 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
-from authsvc.store.base import UserRecord
+from authsvc.store.records import UserRecord
 from authsvc.tokens import TokenService
 from tests.support.http import PASSWORD
 from tests.support.logs import security_events
@@ -50,6 +50,20 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
         yield opened
 
 
+def make_accounts(
+    settings: Settings,
+    store: Store,
+    accounts_class: type[AccountService] = AccountService,
+) -> AccountService:
+    return accounts_class(
+        store=store,
+        passwords=PasswordService(settings),
+        policy=PasswordPolicy(settings),
+        clock=FakeClock(),
+        registration_enabled=True,
+    )
+
+
 def make_service(
     settings: Settings,
     store: Store,
@@ -57,13 +71,7 @@ def make_service(
     observer: Observer | None = None,
 ) -> tuple[SessionService, MemoryRevocationList]:
     clock = FakeClock()
-    accounts = accounts_class(
-        store=store,
-        passwords=PasswordService(settings),
-        policy=PasswordPolicy(settings),
-        clock=clock,
-        registration_enabled=True,
-    )
+    accounts = make_accounts(settings, store, accounts_class)
     revocations = memory_revocations(settings)
     service = SessionService(
         store=store,
@@ -81,8 +89,7 @@ def make_service(
 async def test_login_whose_password_changed_after_the_check_opens_no_session(
     settings: Settings, store: Store
 ) -> None:
-    plain, _ = make_service(settings, store)
-    await plain._accounts.create_user("alice", PASSWORD, email=None)
+    await make_accounts(settings, store).create_user("alice", PASSWORD, email=None)
     racing, _ = make_service(settings, store, PasswordChangedMidLogin)
 
     with pytest.raises(InvalidCredentials):
@@ -97,8 +104,7 @@ async def test_a_login_outpaced_by_a_password_change_is_logged_and_counted_as_fa
     settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="authsvc.security")
-    plain, _ = make_service(settings, store)
-    await plain._accounts.create_user("alice", PASSWORD, email=None)
+    await make_accounts(settings, store).create_user("alice", PASSWORD, email=None)
     metrics = Metrics()
     racing, _ = make_service(
         settings, store, PasswordChangedMidLogin, observer=build_observer(metrics)

@@ -20,7 +20,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import IssuedTokens, SessionService
-from authsvc.store.base import UserRecord
+from authsvc.store.records import UserRecord
 from authsvc.tokens import AccessClaims, TokenService
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewAuditEvent, NewSession, RotateResult, Rotation
+from authsvc.store.records import NewAuditEvent, NewSession, RotateResult, Rotation
 from tests.support.fakes import InMemoryStore
 from tests.support.records import audit_entry, make_session
 from tests.unit.store import test_outbox as outbox

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from authsvc.store import Store, open_store
-from authsvc.store.base import VERIFY_EMAIL, NewEmailToken, NewMail
+from authsvc.store.records import VERIFY_EMAIL, NewEmailToken, NewMail
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

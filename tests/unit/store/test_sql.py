@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 
 from authsvc.errors import UsernameTaken
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewSession, RotateResult, Rotation
 from authsvc.store.migrate import head_revision
 from authsvc.store.models import metadata
+from authsvc.store.records import NewSession, RotateResult, Rotation
 from tests.support.records import make_session
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -13,10 +13,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewAuditEvent
 from authsvc.store.engine import create_engine
 from authsvc.store.migrate import _config
 from authsvc.store.purge import AUDIT_PURGE_LOCK_KEY
+from authsvc.store.records import NewAuditEvent
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ALICE = "aaaaaaaa-0000-4000-8000-000000000001"

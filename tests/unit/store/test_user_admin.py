@@ -12,7 +12,7 @@ import pytest
 
 from authsvc.errors import LastAdmin
 from authsvc.store import Store, open_store
-from authsvc.store.base import NewSession, RotateResult, Rotation, UserChanges
+from authsvc.store.records import NewSession, RotateResult, Rotation, UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.records import make_session
 from tests.support.stores import STORES, _empty

@@ -1,5 +1,4 @@
-"""Deleted accounts: kept, scrubbed, until the purge removes them with their ended
-sessions."""
+"""Deleted accounts: kept, scrubbed, until the purge removes them with their ended sessions."""
 
 from __future__ import annotations
 
