@@ -23,7 +23,7 @@ from authsvc.api.admin_schemas import (
     UserPatchIn,
 )
 from authsvc.api.cookies import no_store
-from authsvc.api.paging import PageCursor
+from authsvc.api.paging import PageCursor, PageLimit
 from authsvc.deps import AdminClaimsDep, AdminDep, AuditDep, ClientDep
 from authsvc.events import ClientInfo, EventKind
 from authsvc.services.admin import Actor
@@ -151,7 +151,7 @@ async def list_audit(
     audit: AuditDep,
     user_id: UserIdFilter = None,
     kind: Annotated[EventKind | None, Query(description="Only events of this kind")] = None,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    limit: PageLimit = PAGE_DEFAULT,
     cursor: PageCursor = None,
 ) -> AdminAuditOut:
     """Everyone's audit events, newest first, a page at a time; `actor_id` names the
