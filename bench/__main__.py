@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import housekeeping, housekeeping_report, targets, wrk
+from bench import housekeeping, housekeeping_report, mail_report, targets, wrk
 from bench.configs import Config
 from bench.peers import cli as peers
 from bench.report import summarize, tables
@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--rows", type=int, help="sessions seeded for --housekeeping (default 1000000)")
     add("--live", type=int, help="live ones among them (default 10000)")
+    add("--mail", action="store_true", help=mail_report.HELP)
+    add("--mails", type=int, help="mails queued for --mail (default 1000; smoke 50)")
     add(
         "--peers",
         action="store_true",
@@ -197,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _housekeeping(args)
     if args.peers:
         return peers.main(args, machine())
+    if args.mail:
+        return mail_report.main(args, machine())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
         result = run(_plan(args, Path(workdir)))

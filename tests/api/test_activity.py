@@ -12,7 +12,15 @@ from sqlalchemy import text
 
 from authsvc.store.engine import create_engine
 from tests.support.apps import asgi_client, running_app
-from tests.support.http import PASSWORD, Tokens, cookie_header, login, register, rotate
+from tests.support.http import (
+    PASSWORD,
+    Tokens,
+    cookie_header,
+    get_page,
+    login,
+    register,
+    rotate,
+)
 from tests.support.scrape import Scrape
 from tests.support.settings import FakeClock, make_settings
 
@@ -21,11 +29,7 @@ EVENT_FIELDS = {"occurred_at", "kind", "actor_id", "session_id", "ip", "user_age
 
 
 async def activity(client: httpx.AsyncClient, tokens: Tokens, **params: Any) -> dict[str, Any]:
-    response = await client.get("/auth/activity", headers=tokens.bearer, params=params)
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    body: dict[str, Any] = response.json()
-    return body
+    return await get_page(client, "/auth/activity", tokens, **params)
 
 
 async def user_id(client: httpx.AsyncClient, tokens: Tokens) -> str:

@@ -20,6 +20,7 @@ def route_table(user_id: str) -> list[tuple[str, str, dict[str, object] | None]]
     return [
         ("GET", "/admin/users", None),
         ("GET", f"/admin/users/{user_id}", None),
+        ("GET", "/admin/audit", None),
         ("POST", "/admin/users", {"username": "newbie", "password": PASSWORD}),
         ("PATCH", f"/admin/users/{user_id}", {"roles": ["ops"]}),
         ("POST", f"/admin/users/{user_id}/password", {"new_password": NEW_PASSWORD}),

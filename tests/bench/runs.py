@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,3 +23,13 @@ def run_bench(*args: str | Path, timeout: float) -> subprocess.CompletedProcess[
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed
+
+
+def run_bench_dump(*args: str | Path, out: Path, timeout: float) -> tuple[str, dict[str, Any]]:
+    """`python -m bench ARGS --out OUT` for a bench that reports the machine's load average:
+    what it printed, and OUT.json; fails the test unless both carry the load average."""
+    completed = run_bench(*args, "--out", out, timeout=timeout)
+    assert "load average (1, 5, 15 min)" in completed.stdout
+    dump: dict[str, Any] = json.loads(out.with_suffix(".json").read_text())
+    assert len(dump["load_average"]["start"]) == len(dump["load_average"]["end"]) == 3
+    return completed.stdout, dump

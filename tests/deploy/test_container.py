@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 NGINX_TEMPLATE_TARGET = "/etc/nginx/templates/default.conf.template"
 NGINX_TEMPLATE_SOURCE = "deploy/nginx/default.conf.template"
-SERVICES = {"authsvc", "postgres", "redis", "gateway", "app"}
+SERVICES = {"authsvc", "postgres", "redis", "gateway", "app", "mailpit"}
 # Inside a container the service must listen beyond its own loopback.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
@@ -406,33 +405,11 @@ class ComposeProject:
         return parsed
 
 
-@pytest.fixture
-def compose(tmp_path: Path) -> Iterator[ComposeProject]:
-    directory = tmp_path / "stack"
-    directory.mkdir()
-    shutil.copy2(COMPOSE_FILE, directory / "docker-compose.yml")
-    yield ComposeProject(
-        directory=directory,
-        command=compose_command(),
-        dotenv={
-            # What a user's .env copied from .env.example holds, with real values.
-            "ENVIRONMENT": "development",
-            "HOST": "127.0.0.1",
-            "PORT": "9000",
-            "DATABASE_URL": "sqlite+aiosqlite:///./authsvc.db",
-            "ACCESS_TOKEN_SECRET": secrets.token_urlsafe(48),
-            "REFRESH_TOKEN_SECRET": secrets.token_urlsafe(48),
-            "POSTGRES_PASSWORD": secrets.token_hex(24),
-            "ALLOWED_ORIGINS": "https://app.example.com",
-        },
-    )
-
-
 def port_of(upstream: str) -> int:
     return int(upstream.rsplit(":", 1)[1])
 
 
-def test_compose_stack_wires_the_five_services(compose: ComposeProject) -> None:
+def test_compose_stack_wires_the_six_services(compose: ComposeProject) -> None:
     resolved = compose.resolved()
     services: dict[str, Any] = resolved["services"]
     assert set(services) == SERVICES
@@ -448,9 +425,10 @@ def test_compose_stack_wires_the_five_services(compose: ComposeProject) -> None:
     assert authsvc["depends_on"]["redis"]["condition"] == "service_healthy"
     assert gateway["depends_on"]["authsvc"]["condition"] == "service_healthy"
 
-    # Only the gateway is published; it reaches authsvc and the app on the ports they use.
+    # Only the gateway (and Mailpit's inbox, tests/deploy/test_compose_mail.py) is published;
+    # it reaches authsvc and the app on the ports they use.
     published = {name for name, service in services.items() if service.get("ports")}
-    assert published == {"gateway"}
+    assert published == {"gateway", "mailpit"}
     assert [p["published"] for p in gateway["ports"]] == ["8080"]
     assert [p["target"] for p in gateway["ports"]] == [int(gateway["environment"]["LISTEN_PORT"])]
     assert port_of(gateway["environment"]["AUTHSVC_UPSTREAM"]) == int(
@@ -527,7 +505,7 @@ def test_compose_file_holds_no_secret_and_refuses_to_run_without_them(
         for name in ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET", "POSTGRES_PASSWORD")
     ]
     # Secrets reach only the services that need them, and only from .env.
-    for name in ("gateway", "app", "redis"):
+    for name in ("gateway", "app", "redis", "mailpit"):
         dumped = json.dumps(services[name])
         assert not any(value in dumped for value in secret_values), name
     text = COMPOSE_FILE.read_text()

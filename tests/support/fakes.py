@@ -329,12 +329,18 @@ class InMemoryStore:
         self.audit.append(AuditRecord(**asdict(event), id=next_id))
 
     async def list_audit_events(
-        self, *, subject_id: str | None = None, limit: int, before: int | None = None
+        self,
+        *,
+        subject_id: str | None = None,
+        kind: str | None = None,
+        limit: int,
+        before: int | None = None,
     ) -> list[AuditRecord]:
         chosen = [
             e
             for e in reversed(self.audit)
             if (subject_id is None or e.subject_id == subject_id)
+            and (kind is None or e.kind == kind)
             and (before is None or e.id < before)
         ]
         return chosen[:limit]

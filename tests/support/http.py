@@ -128,6 +128,17 @@ async def rotate(client: httpx.AsyncClient, refresh_token: str) -> httpx.Respons
     return await post_with_cookie(client, "/auth/refresh", refresh_token)
 
 
+async def get_page(
+    client: httpx.AsyncClient, path: str, tokens: Tokens, **params: Any
+) -> dict[str, Any]:
+    """One page of a paged list, which must answer 200 and never be cached."""
+    response = await client.get(path, headers=tokens.bearer, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def assert_session_dead(client: httpx.AsyncClient, tokens: Tokens) -> None:
     me = await client.get("/auth/me", headers=tokens.bearer)
     assert me.status_code == 401

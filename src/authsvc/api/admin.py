@@ -1,7 +1,7 @@
-"""The administration API: accounts, their roles, status, password and sessions.
+"""The administration API: accounts, their roles, status, password and sessions; the audit log.
 
 Every route needs an access token carrying the role `admin` (401 without a valid token, 403
-without the role). Ids of a shape never issued are answered 404, like unknown ones.
+without the role). Ids of a shape never issued in a path are answered 404, like unknown ones.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import AfterValidator
 
 from authsvc.api import responses
 from authsvc.api.admin_schemas import (
+    AdminAuditEventOut,
+    AdminAuditOut,
     AdminUserOut,
     AdminUsersOut,
     PasswordSetIn,
@@ -20,10 +23,11 @@ from authsvc.api.admin_schemas import (
     UserPatchIn,
 )
 from authsvc.api.cookies import no_store
-from authsvc.deps import AdminClaimsDep, AdminDep, ClientDep
-from authsvc.events import ClientInfo
+from authsvc.api.paging import PageCursor, PageLimit
+from authsvc.deps import AdminClaimsDep, AdminDep, AuditDep, ClientDep
+from authsvc.events import ClientInfo, EventKind
 from authsvc.services.admin import Actor
-from authsvc.services.cursors import CURSOR_MAX_LENGTH
+from authsvc.services.cursors import CURSOR_MAX_LENGTH, is_user_id
 from authsvc.tokens import AccessClaims
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -32,6 +36,21 @@ QUERY_MAX_LENGTH = 320  # the longest e-mail address
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(no_store)])
 
 UserId = Annotated[str, Path(max_length=64)]
+
+
+def _user_id_shape(value: str | None) -> str | None:
+    # A filter, not a resource: a malformed one is bad input (422), while a well-formed id
+    # of a deleted account still finds that account's history.
+    if value is not None and not is_user_id(value):
+        raise ValueError("not a user id")
+    return value
+
+
+UserIdFilter = Annotated[
+    str | None,
+    Query(max_length=64, description="Only events about this account"),
+    AfterValidator(_user_id_shape),
+]
 
 
 def _actor(claims: AccessClaims, client: ClientInfo) -> Actor:
@@ -124,3 +143,22 @@ async def delete_user(
 ) -> None:
     """Delete the account: its data is erased, its sessions end, its name is free again."""
     await admin.delete_user(_actor(claims, client), user_id)
+
+
+@router.get("/audit", responses=responses.ADMIN_AUDIT_PAGE)
+async def list_audit(
+    _: AdminClaimsDep,
+    audit: AuditDep,
+    user_id: UserIdFilter = None,
+    kind: Annotated[EventKind | None, Query(description="Only events of this kind")] = None,
+    limit: PageLimit = PAGE_DEFAULT,
+    cursor: PageCursor = None,
+) -> AdminAuditOut:
+    """Everyone's audit events, newest first, a page at a time; `actor_id` names the
+    administrator for their actions. Pass the same filters with `cursor` as for the first page.
+    """
+    page = await audit.list_events(subject_id=user_id, kind=kind, limit=limit, cursor=cursor)
+    return AdminAuditOut(
+        events=[AdminAuditEventOut.from_record(event) for event in page.events],
+        next_cursor=page.next_cursor,
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from authsvc.api.schemas import NextCursor, Password, Username, UserOut
+from authsvc.api.schemas import ActivityEventOut, NextCursor, Password, Username, UserOut
 from authsvc.roles import MAX_ROLES
 from authsvc.store.records import KEEP, UserChanges, UserRecord
 
@@ -80,3 +80,12 @@ class AdminUsersOut(BaseModel):
 
 class SessionsEndedOut(BaseModel):
     ended: int = Field(description="How many live sessions were ended")
+
+
+class AdminAuditEventOut(ActivityEventOut):
+    subject_id: str | None = Field(description="Whose account the event is about")
+
+
+class AdminAuditOut(BaseModel):
+    events: list[AdminAuditEventOut]
+    next_cursor: str | None = NextCursor

@@ -78,6 +78,12 @@ ADMIN: Responses = {
     **_describe(404, "No such user"),
 }
 ADMIN_PAGE: Responses = {**UNAUTHORIZED, **ADMIN, **_describe(400, "Invalid cursor")}
+ADMIN_AUDIT_PAGE: Responses = {
+    **UNAUTHORIZED,
+    **_describe(403, "The access token lacks the role admin"),
+    **_describe(400, "Invalid cursor"),
+    **_describe(422, "Malformed user id, or an unknown kind"),
+}
 ADMIN_WRITE: Responses = {
     **ADMIN,
     **BODY_ERRORS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, EmailStr, Field
 
@@ -109,7 +109,7 @@ class ActivityEventOut(BaseModel):
     details: dict[str, AuditDetail] = Field(description="Why (`reason`), how many (`count`)")
 
     @classmethod
-    def from_record(cls, event: AuditRecord) -> ActivityEventOut:
+    def from_record(cls, event: AuditRecord) -> Self:
         return cls.model_validate(event, from_attributes=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from authsvc.events import EventKind
 from authsvc.services.cursors import decode_event_cursor, encode_event_cursor
 from authsvc.store.base import AuditStore
 from authsvc.store.records import AuditRecord
@@ -20,17 +21,23 @@ class AuditService:
         self._store = store
 
     async def list_events(
-        self, *, subject_id: str | None, limit: int, cursor: str | None = None
+        self,
+        *,
+        subject_id: str | None,
+        kind: EventKind | None = None,
+        limit: int,
+        cursor: str | None = None,
     ) -> AuditPage:
         """One page of audit events, newest first: those about `subject_id`, or all of them
-        when None (an administrator's view; the caller decides who may ask).
+        when None (an administrator's view; the caller decides who may ask); only those of
+        `kind` when given. A cursor continues the same filters' list.
 
         Raises: InvalidCursor.
         """
         before = decode_event_cursor(cursor) if cursor is not None else None
         # One row more than asked tells whether another page follows.
         records = await self._store.list_audit_events(
-            subject_id=subject_id, limit=limit + 1, before=before
+            subject_id=subject_id, kind=kind, limit=limit + 1, before=before
         )
         page = records[:limit]
         has_more = len(records) > limit

@@ -161,10 +161,15 @@ class AuditStore(Protocol):
     async def append_audit_event(self, event: NewAuditEvent) -> None: ...
 
     async def list_audit_events(
-        self, *, subject_id: str | None = None, limit: int, before: int | None = None
+        self,
+        *,
+        subject_id: str | None = None,
+        kind: str | None = None,
+        limit: int,
+        before: int | None = None,
     ) -> list[AuditRecord]:
-        """Entries newest first (by id), of one subject when given; with `before`, only
-        those with a smaller id."""
+        """Entries newest first (by id), of one subject and of one kind when given; with
+        `before`, only those with a smaller id."""
         ...
 
     async def purge_audit_events(self, *, before: datetime, batch_size: int) -> int | None:

@@ -212,6 +212,27 @@ async def test_the_audit_log_appends_pages_newest_first_and_purges_by_time(store
     ]
 
 
+async def test_the_audit_log_filters_by_kind_and_subject_together(store: Store) -> None:
+    for minutes, (subject, kind) in enumerate(
+        [("alice", "login_failed"), ("bob", "login_failed"), ("alice", "password_changed")] * 3
+    ):
+        at = NOW + timedelta(minutes=minutes)
+        await store.append_audit_event(audit_entry(at, subject=subject, kind=kind, count=minutes))
+
+    failures = await store.list_audit_events(kind="login_failed", limit=100)
+    assert [e.details["count"] for e in failures] == [7, 6, 4, 3, 1, 0]
+    first = await store.list_audit_events(subject_id="alice", kind="login_failed", limit=2)
+    rest = await store.list_audit_events(
+        subject_id="alice", kind="login_failed", limit=2, before=first[-1].id
+    )
+    assert [(e.subject_id, e.kind, e.details["count"]) for e in first + rest] == [
+        ("alice", "login_failed", 6),
+        ("alice", "login_failed", 3),
+        ("alice", "login_failed", 0),
+    ]
+    assert await store.list_audit_events(kind="user_deleted", limit=100) == []
+
+
 # The outbox and e-mail token cases of the SQL store, run here over the fake and SQLite alike
 # (this module's `store` fixture), so the fake cannot drift from them.
 test_outbox_claims_and_leases = outbox.test_a_claimed_mail_is_nobody_elses_until_its_lease_ends

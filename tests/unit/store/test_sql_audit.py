@@ -77,6 +77,23 @@ async def test_pages_run_newest_first_one_subject_or_all(store: Store) -> None:
     assert [r.id for r in everyone] == sorted((r.id for r in everyone), reverse=True)
 
 
+async def test_the_kind_filter_pages_alone_and_with_a_subject(store: Store) -> None:
+    for n in range(4):
+        at = NOW + timedelta(seconds=n)
+        await store.append_audit_event(entry(ALICE, at=at, kind="login_failed"))
+        await store.append_audit_event(entry(BOB, at=at, kind="login_failed"))
+        await store.append_audit_event(entry(ALICE, at=at, kind="password_changed"))
+
+    failures = await store.list_audit_events(kind="login_failed", limit=5)
+    rest = await store.list_audit_events(kind="login_failed", limit=5, before=failures[-1].id)
+    alices = await store.list_audit_events(subject_id=ALICE, kind="password_changed", limit=10)
+
+    assert [len(failures), len(rest)] == [5, 3]
+    assert {r.kind for r in failures + rest} == {"login_failed"}
+    assert [(r.subject_id, r.kind) for r in alices] == [(ALICE, "password_changed")] * 4
+    assert await store.list_audit_events(subject_id=BOB, kind="password_changed", limit=10) == []
+
+
 async def test_concurrent_appends_are_all_kept_with_distinct_ids(store: Store) -> None:
     await asyncio.gather(*(store.append_audit_event(entry(ALICE)) for _ in range(40)))
 
