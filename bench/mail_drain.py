@@ -23,7 +23,7 @@ import httpx
 
 from authsvc.clock import utc_now
 from authsvc.store import open_store
-from authsvc.store.base import NewMail
+from authsvc.store.records import NewMail
 from bench import wrk
 from bench.configs import BenchSettings, Config, authsvc_command
 from bench.databases import Databases
