@@ -42,6 +42,12 @@ class EventKind(StrEnum):
     EMAIL_VERIFIED = "email_verified"
     EMAIL_VERIFY_FAILED = "email_verify_failed"
     EMAIL_RESEND_THROTTLED = "email_resend_throttled"
+    # A reset link mailed to an account (reported off the request path, which never says).
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    # Too many reset requests from one address (answered 429) or for one address (no mail).
+    PASSWORD_RESET_THROTTLED = "password_reset_throttled"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_FAILED = "password_reset_failed"
     # Administration (the API or the CLI); `actor_id` is the administrator, None for the CLI.
     USER_CREATED_BY_ADMIN = "user_created_by_admin"
     USER_UPDATED = "user_updated"

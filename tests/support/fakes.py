@@ -17,6 +17,8 @@ from datetime import datetime
 from authsvc.errors import LastAdmin, UsernameTaken
 from authsvc.store.base import (
     KEEP,
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
     AuditRecord,
     NewAuditEvent,
     NewEmailToken,
@@ -36,6 +38,13 @@ from authsvc.store.base import (
 from authsvc.store.sql_user_admin import changed_values
 from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _recency(record: SessionRecord) -> tuple[datetime, str]:
@@ -164,6 +173,15 @@ class InMemoryStore:
             for other in self.users.values()
         ):
             raise LastAdmin
+
+    async def users_by_email(self, email: str) -> list[UserRecord]:
+        wanted = _ascii_lower(email)
+        found = [
+            user
+            for user in self.users.values()
+            if user.email is not None and _ascii_lower(user.email) == wanted
+        ]
+        return sorted(found, key=lambda user: user.username)
 
     async def set_password_hash(
         self,
@@ -411,15 +429,54 @@ class InMemoryStore:
         self.email_tokens[token.token_hash] = token
 
     async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
-        token = self.email_tokens.get(token_hash)
-        if token is None or token.purpose != "verify_email" or token.expires_at <= now:
+        token = self._use_token(token_hash, purpose=VERIFY_EMAIL, now=now)
+        if token is None:
             return None
-        del self.email_tokens[token_hash]  # used: gone for good
         user = self.users.get(token.user_id)
         if user is None or user.email != token.email:
             return None
         self.users[user.id] = replace(user, email_verified_at=now)
         return user.id
+
+    async def find_email_token(
+        self, token_hash: str, *, purpose: str, now: datetime
+    ) -> NewEmailToken | None:
+        return self._live_token(token_hash, purpose=purpose, now=now)
+
+    async def reset_password(
+        self, token_hash: str, password_hash: str, *, now: datetime
+    ) -> str | None:
+        token = self._use_token(token_hash, purpose=PASSWORD_RESET, now=now)
+        user = self.users.get(token.user_id) if token is not None else None
+        if (
+            token is None
+            or user is None
+            or user.disabled_at is not None
+            or user.password_changed_at > token.created_at
+        ):
+            return None
+        verified_at = user.email_verified_at
+        if verified_at is None and user.email == token.email:
+            verified_at = now
+        self.users[user.id] = replace(
+            user,
+            password_hash=password_hash,
+            password_changed_at=now,
+            email_verified_at=verified_at,
+        )
+        return user.id
+
+    def _use_token(self, token_hash: str, *, purpose: str, now: datetime) -> NewEmailToken | None:
+        token = self._live_token(token_hash, purpose=purpose, now=now)
+        if token is not None:
+            del self.email_tokens[token_hash]  # used: gone for good
+        return token
+
+    def _live_token(self, token_hash: str, *, purpose: str, now: datetime) -> NewEmailToken | None:
+        token = self.email_tokens.get(token_hash)
+        if token is None or token.purpose != purpose or token.expires_at <= now:
+            return None
+        return token
 
     # Lifecycle
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -56,6 +57,57 @@ def describe_duration(duration: timedelta) -> str:
         hours = minutes // 60
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{minutes} minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class MailedLink:
+    """A kind of one-time link: its token's purpose (also the mail's kind), where it points,
+    and how long it works."""
+
+    purpose: str
+    url_template: str
+    ttl: timedelta
+
+
+async def mail_link(
+    link: MailedLink,
+    *,
+    user: UserRecord,
+    email: str,
+    store: EmailTokenStore,
+    mailer: Mailer,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Issue a token of `link.purpose`, ending the user's earlier ones of that purpose, and
+    queue the mail carrying it to `email`.
+
+    Raises: StoreUnavailable.
+    """
+    token = secrets.token_urlsafe(32)
+    now = clock()
+    expires_at = now + link.ttl
+    await store.issue_email_token(
+        NewEmailToken(
+            user_id=user.id,
+            purpose=link.purpose,
+            email=email,
+            token_hash=email_token_hash(token),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await mailer.queue(
+        link.purpose,
+        to=email,
+        context={
+            "username": user.username,
+            "email": email,
+            "link": settings.link(link.url_template, token),
+            "valid_for": describe_duration(link.ttl),
+        },
+        expires_at=expires_at,
+    )
 
 
 class EmailVerification:
@@ -148,29 +200,15 @@ class EmailVerification:
         return self._mailer
 
     async def _send(self, user: UserRecord, email: str, mailer: Mailer) -> None:
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        expires_at = now + self._ttl
-        await self._store.issue_email_token(
-            NewEmailToken(
-                user_id=user.id,
-                purpose=VERIFY_EMAIL,
-                email=email,
-                token_hash=email_token_hash(token),
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        await mailer.queue(
-            VERIFY_EMAIL,
-            to=email,
-            context={
-                "username": user.username,
-                "email": email,
-                "link": self._settings.link(self._settings.email_verify_url, token),
-                "valid_for": describe_duration(self._ttl),
-            },
-            expires_at=expires_at,
+        link = MailedLink(VERIFY_EMAIL, self._settings.email_verify_url, self._ttl)
+        await mail_link(
+            link,
+            user=user,
+            email=email,
+            store=self._store,
+            mailer=mailer,
+            clock=self._clock,
+            settings=self._settings,
         )
         await self._observer.record(
             SecurityEvent(EventKind.EMAIL_VERIFICATION_SENT, user_id=user.id)

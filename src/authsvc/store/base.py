@@ -234,6 +234,11 @@ class UserStore(Protocol):
         """
         ...
 
+    async def users_by_email(self, email: str) -> list[UserRecord]:
+        """The accounts, not deleted, whose address is `email`, ignoring the case of ASCII
+        letters (addresses are not unique: several accounts may share one)."""
+        ...
+
     async def set_password_hash(
         self,
         user_id: str,
@@ -392,12 +397,13 @@ class MailOutbox(Protocol):
 
 # The purposes of e-mail tokens (the `purpose` column).
 VERIFY_EMAIL = "verify_email"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
 
 
 @dataclass(frozen=True, slots=True)
 class NewEmailToken:
     user_id: str
-    purpose: str  # "verify_email"; later "password_reset", "change_email"
+    purpose: str  # VERIFY_EMAIL or PASSWORD_RESET
     email: str  # the address the token was sent to
     token_hash: str  # SHA-256 of the token, hex: the token itself is never stored
     created_at: datetime
@@ -412,6 +418,21 @@ class EmailTokenStore(Protocol):
     async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
         """Use a verification token once and mark its address verified, if it is still the
         user's address; the user id, or None for an unknown, used or expired token."""
+        ...
+
+    async def find_email_token(
+        self, token_hash: str, *, purpose: str, now: datetime
+    ) -> NewEmailToken | None:
+        """A live token (unused, unexpired) of this purpose, without using it."""
+        ...
+
+    async def reset_password(
+        self, token_hash: str, password_hash: str, *, now: datetime
+    ) -> str | None:
+        """Use a reset token once and, in the same transaction, store the new hash and mark
+        the address the token was mailed to verified (if it is still the account's). The
+        user id, or None for an unknown, used or expired token, a password changed since the
+        token was issued, or an account disabled or deleted meanwhile."""
         ...
 
 
