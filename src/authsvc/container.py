@@ -29,7 +29,8 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.email_verification import EmailVerification
+from authsvc.services.email_change import EmailChangeService
+from authsvc.services.email_verification import EmailVerification, LinkMailer
 from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
@@ -115,6 +116,7 @@ class Services:
     password_changes: PasswordChangeService
     email_verification: EmailVerification
     password_reset: PasswordReset
+    email_change: EmailChangeService
     # Work requests start without waiting for it (reset mails), finished at shutdown.
     background: BackgroundWork
     # None in production without SMTP_URL: no mail is queued.
@@ -167,14 +169,8 @@ def assemble(
     """The services over parts already opened; `open_services` opens them."""
     background = background if background is not None else BackgroundWork()
     ender = SessionEnder(store=core.store, revocations=revocations, observer=core.observer)
-    verification = EmailVerification(
-        store=core.store,
-        mailer=mailer,
-        settings=core.settings,
-        clock=core.clock,
-        throttle=throttle,
-        observer=core.observer,
-    )
+    links = LinkMailer(store=core.store, mailer=mailer, settings=core.settings, clock=core.clock)
+    verification = EmailVerification(links=links, throttle=throttle, observer=core.observer)
     accounts = core.accounts(throttle, verification=verification)
     return Services(
         core=core,
@@ -202,16 +198,16 @@ def assemble(
         ),
         email_verification=verification,
         password_reset=PasswordReset(
-            store=core.store,
+            links=links,
             passwords=core.passwords,
             policy=core.policy,
-            mailer=mailer,
-            settings=core.settings,
-            clock=core.clock,
             throttle=throttle,
             ender=ender,
             observer=core.observer,
             background=background,
+        ),
+        email_change=EmailChangeService(
+            links=links, accounts=accounts, throttle=throttle, observer=core.observer
         ),
         background=background,
         mailer=mailer,

@@ -48,6 +48,11 @@ class EventKind(StrEnum):
     PASSWORD_RESET_THROTTLED = "password_reset_throttled"
     PASSWORD_RESET = "password_reset"
     PASSWORD_RESET_FAILED = "password_reset_failed"
+    # A link to confirm a new address mailed to it; the address changes once it is used.
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGE_FAILED = "email_change_failed"  # the current password was wrong
+    EMAIL_CHANGE_THROTTLED = "email_change_throttled"
+    EMAIL_CHANGED = "email_changed"
     # Administration (the API or the CLI); `actor_id` is the administrator, None for the CLI.
     USER_CREATED_BY_ADMIN = "user_created_by_admin"
     USER_UPDATED = "user_updated"

@@ -16,10 +16,12 @@ from datetime import datetime
 
 from authsvc.errors import LastAdmin, UsernameTaken
 from authsvc.store.base import (
+    CHANGE_EMAIL,
     KEEP,
     PASSWORD_RESET,
     VERIFY_EMAIL,
     AuditRecord,
+    EmailChange,
     NewAuditEvent,
     NewEmailToken,
     NewMail,
@@ -452,19 +454,27 @@ class InMemoryStore:
             token is None
             or user is None
             or user.disabled_at is not None
+            or user.email != token.email
             or user.password_changed_at > token.created_at
         ):
             return None
-        verified_at = user.email_verified_at
-        if verified_at is None and user.email == token.email:
-            verified_at = now
         self.users[user.id] = replace(
             user,
             password_hash=password_hash,
             password_changed_at=now,
-            email_verified_at=verified_at,
+            email_verified_at=user.email_verified_at or now,
         )
         return user.id
+
+    async def change_email(self, token_hash: str, *, now: datetime) -> EmailChange | None:
+        token = self._use_token(token_hash, purpose=CHANGE_EMAIL, now=now)
+        user = self.users.get(token.user_id) if token is not None else None
+        if token is None or user is None:
+            return None
+        self.users[user.id] = replace(user, email=token.email, email_verified_at=now)
+        return EmailChange(
+            user_id=user.id, username=user.username, previous=user.email, email=token.email
+        )
 
     def _use_token(self, token_hash: str, *, purpose: str, now: datetime) -> NewEmailToken | None:
         token = self._live_token(token_hash, purpose=purpose, now=now)

@@ -73,6 +73,14 @@ EMAIL_RESEND: Responses = {
     **_describe(429, "Too many requests for another mail; see Retry-After"),
 }
 MAIL_OFF = _describe(404, "E-mail is not configured")
+EMAIL_CHANGE: Responses = {
+    **_describe(401, "Not authenticated, or the current password is wrong"),
+    **MAIL_OFF,
+    **BODY_ERRORS,
+    **_describe(422, "Not an e-mail address"),
+    **PASSWORD_CHECKS_THROTTLED,
+    **HASHING_BUSY,
+}
 PASSWORD_FORGOT: Responses = {
     **MAIL_OFF,
     **BODY_ERRORS,

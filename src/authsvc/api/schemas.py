@@ -38,6 +38,11 @@ class EmailTokenIn(BaseModel):
     token: str
 
 
+class EmailChangeIn(BaseModel):
+    email: EmailStr
+    current_password: str = Password
+
+
 class ForgotPasswordIn(BaseModel):
     email: EmailStr
 

@@ -17,6 +17,7 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.REGISTRATION_THROTTLED: "registration",
         EventKind.EMAIL_RESEND_THROTTLED: "email_resend",
         EventKind.PASSWORD_RESET_THROTTLED: "password_reset",
+        EventKind.EMAIL_CHANGE_THROTTLED: "email_change",
     }
 )
 

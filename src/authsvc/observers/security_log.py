@@ -63,6 +63,10 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         EventKind.PASSWORD_RESET: (logging.INFO, ("user_id", *_CLIENT)),
         # Never the token: a wrong one may be a real one mistyped.
         EventKind.PASSWORD_RESET_FAILED: (logging.WARNING, ("user_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_REQUESTED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_THROTTLED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGED: (logging.INFO, ("user_id", *_CLIENT)),
         **{kind: (logging.INFO, _ADMIN) for kind in ADMIN_KINDS},
     }
 )

@@ -18,33 +18,22 @@ ends it. The reset ends every session, so access tokens die at once, and mails a
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Protocol
-
 from authsvc.background import BackgroundWork
-from authsvc.clock import Clock
-from authsvc.errors import InvalidEmailToken, MailNotConfigured, Throttled
+from authsvc.errors import InvalidEmailToken, Throttled
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
-from authsvc.mail.outbox import Mailer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.email_verification import (
+    NOTICE_LIFETIME,
     TOKEN_SHAPE,
+    LinkMailer,
     MailedLink,
     email_token_hash,
-    mail_link,
 )
 from authsvc.services.session_ending import SessionEnder
-from authsvc.settings import Settings
-from authsvc.store.base import PASSWORD_RESET, EmailTokenStore, UserRecord, UserStore
+from authsvc.store.base import PASSWORD_RESET, UserRecord
 from authsvc.throttle import LoginThrottle
 
 PASSWORD_CHANGED_NOTICE = "password_changed_notice"  # noqa: S105 - a mail kind
-# A notice holds no link; it is still worth delivering after a long mail outage.
-NOTICE_LIFETIME = timedelta(days=7)
-
-
-class ResetStore(UserStore, EmailTokenStore, Protocol):
-    """The parts of the store this service uses."""
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -59,28 +48,26 @@ class PasswordReset:
     def __init__(
         self,
         *,
-        store: ResetStore,
+        links: LinkMailer,
         passwords: PasswordService,
         policy: PasswordPolicy,
-        mailer: Mailer | None,
-        settings: Settings,
-        clock: Clock,
         throttle: LoginThrottle,
         ender: SessionEnder,
         observer: Observer,
         background: BackgroundWork,
     ) -> None:
-        self._store = store
+        self._links = links
+        self._store = links.store
         self._passwords = passwords
         self._policy = policy
-        self._mailer = mailer  # None: production without SMTP_URL
-        self._settings = settings
-        self._link = MailedLink(
+        settings = links.settings
+        self._link = MailedLink.of(
+            PASSWORD_RESET,
             PASSWORD_RESET,
             settings.password_reset_url,
-            timedelta(seconds=settings.password_reset_ttl_seconds),
+            settings.password_reset_ttl_seconds,
         )
-        self._clock = clock
+        self._clock = links.clock
         self._throttle = throttle
         self._ender = ender
         self._observer = observer
@@ -91,20 +78,20 @@ class PasswordReset:
 
         Raises: MailNotConfigured, Throttled (per client address only).
         """
-        mailer = self._available()
+        self._links.available()
         try:
             await self._throttle.reserve_forgot(client.ip)
         except Throttled:
             await self._throttled("per_client", client)
             raise
-        self._background.start(self._mail_links(email, client, mailer), name="password-reset")
+        self._background.start(self._mail_links(email, client), name="password-reset")
 
     async def reset(self, token: str, new_password: str, client: ClientInfo) -> None:
         """Set a new password with a mailed token; every session of the account ends.
 
         Raises: MailNotConfigured, InvalidEmailToken, PasswordRejected, HashingBusy.
         """
-        mailer = self._available()
+        mailer = self._links.available()
         user = await self._holder(token)
         if user is None:
             await self._report(EventKind.PASSWORD_RESET_FAILED, None, client)
@@ -138,7 +125,7 @@ class PasswordReset:
         )
         return await self._store.get_user(found.user_id) if found is not None else None
 
-    async def _mail_links(self, email: str, client: ClientInfo, mailer: Mailer) -> None:
+    async def _mail_links(self, email: str, client: ClientInfo) -> None:
         try:
             await self._throttle.reserve_forgot_target(address_key(email))
         except Throttled:
@@ -147,21 +134,8 @@ class PasswordReset:
         for user in await self._store.users_by_email(email):
             if user.disabled_at is not None or user.email is None:
                 continue
-            await mail_link(
-                self._link,
-                user=user,
-                email=user.email,
-                store=self._store,
-                mailer=mailer,
-                clock=self._clock,
-                settings=self._settings,
-            )
+            await self._links.send(self._link, user=user, email=user.email)
             await self._report(EventKind.PASSWORD_RESET_REQUESTED, user.id, client)
-
-    def _available(self) -> Mailer:
-        if self._mailer is None:
-            raise MailNotConfigured
-        return self._mailer
 
     async def _throttled(self, reason: str, client: ClientInfo) -> None:
         await self._observer.record(

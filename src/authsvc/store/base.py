@@ -398,16 +398,27 @@ class MailOutbox(Protocol):
 # The purposes of e-mail tokens (the `purpose` column).
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+CHANGE_EMAIL = "change_email"  # `email` is the new address, the one the token was mailed to
 
 
 @dataclass(frozen=True, slots=True)
 class NewEmailToken:
     user_id: str
-    purpose: str  # VERIFY_EMAIL or PASSWORD_RESET
+    purpose: str  # VERIFY_EMAIL, PASSWORD_RESET or CHANGE_EMAIL
     email: str  # the address the token was sent to
     token_hash: str  # SHA-256 of the token, hex: the token itself is never stored
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChange:
+    """An address changed by a CHANGE_EMAIL token."""
+
+    user_id: str
+    username: str
+    previous: str | None  # the address before, which is told
+    email: str
 
 
 class EmailTokenStore(Protocol):
@@ -431,8 +442,14 @@ class EmailTokenStore(Protocol):
     ) -> str | None:
         """Use a reset token once and, in the same transaction, store the new hash and mark
         the address the token was mailed to verified (if it is still the account's). The
-        user id, or None for an unknown, used or expired token, a password changed since the
-        token was issued, or an account disabled or deleted meanwhile."""
+        user id, or None for an unknown, used or expired token, a password or address changed
+        since the token was issued, or an account disabled or deleted meanwhile."""
+        ...
+
+    async def change_email(self, token_hash: str, *, now: datetime) -> EmailChange | None:
+        """Use a CHANGE_EMAIL token once and make the address it was mailed to the account's,
+        verified; None for an unknown, used or expired token or an account deleted meanwhile.
+        Addresses are not unique, so no other account's address stands in the way."""
         ...
 
 

@@ -13,7 +13,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from authsvc.store.base import PASSWORD_RESET, VERIFY_EMAIL, NewEmailToken
+from authsvc.store.base import (
+    CHANGE_EMAIL,
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
+    EmailChange,
+    NewEmailToken,
+)
 from authsvc.store.engine import Database
 from authsvc.store.models import email_tokens, users
 from authsvc.store.sql_users import LIVE_USER
@@ -108,9 +114,10 @@ class SqlEmailTokenStore:
             if used is None:
                 return None
             # A password change (by the user, an administrator or another reset) since the
-            # token was issued ends it: the token stays used, nothing changes.
+            # token was issued ends it, and so does a new address: the link went to the old.
             account = (
                 users.c.id == used.user_id,
+                users.c.email == used.email,
                 users.c.password_changed_at <= used.created_at,
                 users.c.disabled_at.is_(None),
                 LIVE_USER,
@@ -125,11 +132,30 @@ class SqlEmailTokenStore:
             # The mail reached the address, which proves it is the holder's.
             await conn.execute(
                 update(users)
-                .where(
-                    users.c.id == used.user_id,
-                    users.c.email == used.email,
-                    users.c.email_verified_at.is_(None),
-                )
+                .where(users.c.id == used.user_id, users.c.email_verified_at.is_(None))
                 .values(email_verified_at=now)
             )
         return used.user_id
+
+    async def change_email(self, token_hash: str, *, now: datetime) -> EmailChange | None:
+        async with self._db.write() as conn:
+            used = await use_token(conn, token_hash, purpose=CHANGE_EMAIL, now=now)
+            if used is None:
+                return None
+            before = (
+                await conn.execute(
+                    select(users.c.username, users.c.email)
+                    .where(users.c.id == used.user_id, LIVE_USER)
+                    .with_for_update()
+                )
+            ).first()
+            if before is None:
+                return None
+            await conn.execute(
+                update(users)
+                .where(users.c.id == used.user_id)
+                .values(email=used.email, email_verified_at=now)
+            )
+        return EmailChange(
+            user_id=used.user_id, username=before.username, previous=before.email, email=used.email
+        )

@@ -234,6 +234,5 @@ test_reset_token_dead = reset_tokens.test_expired_older_and_verification_tokens_
 test_reset_after_change = (
     reset_tokens.test_a_password_change_or_disabling_since_the_issue_ends_the_token
 )
-test_reset_other_address = (
-    reset_tokens.test_a_reset_of_a_changed_address_leaves_the_new_one_unverified
-)
+test_reset_other_address = reset_tokens.test_a_link_mailed_to_another_address_resets_nothing
+test_change_email = reset_tokens.test_a_change_token_moves_the_account_to_its_address_once

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from authsvc.store import Store, open_store
-from authsvc.store.base import PASSWORD_RESET, VERIFY_EMAIL, NewEmailToken, UserChanges
+from authsvc.store.base import (
+    CHANGE_EMAIL,
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
+    EmailChange,
+    NewEmailToken,
+    UserChanges,
+)
+from tests.unit.store.test_outbox import token
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -81,14 +90,7 @@ async def test_expired_older_and_verification_tokens_reset_nothing(store: Store)
     await store.issue_email_token(reset_token(user_id, "r2"))
     assert await store.reset_password("r1", "new", now=LATER) is None  # superseded
     assert await store.reset_password("r2", "new", now=NOW + timedelta(minutes=30)) is None
-    verify = NewEmailToken(
-        user_id=user_id,
-        purpose=VERIFY_EMAIL,
-        email="Alice@Example.com",
-        token_hash="v1",
-        created_at=NOW,
-        expires_at=NOW + timedelta(hours=1),
-    )
+    verify = token(user_id, "v1", email="Alice@Example.com")
     await store.issue_email_token(verify)
     assert await store.reset_password("v1", "new", now=LATER) is None
     assert (await store.get_user(user_id)).password_hash == "old"  # type: ignore[union-attr]
@@ -112,11 +114,33 @@ async def test_a_password_change_or_disabling_since_the_issue_ends_the_token(
     assert (await store.get_user(user_id)).password_hash == "new"  # type: ignore[union-attr]
 
 
-async def test_a_reset_of_a_changed_address_leaves_the_new_one_unverified(store: Store) -> None:
+async def test_a_link_mailed_to_another_address_resets_nothing(store: Store) -> None:
     user_id = await alice(store, email="new@example.com")
     await store.issue_email_token(reset_token(user_id, "r1"))  # mailed to the old address
-    assert await store.reset_password("r1", "new", now=LATER) == user_id
-    assert (await store.get_user(user_id)).email_verified_at is None  # type: ignore[union-attr]
+    assert await store.reset_password("r1", "new", now=LATER) is None
+    user = await store.get_user(user_id)
+    assert user is not None and (user.password_hash, user.email_verified_at) == ("old", None)
+
+
+def change_token(user_id: str, digest: str, email: str) -> NewEmailToken:
+    return replace(token(user_id, digest, email=email), purpose=CHANGE_EMAIL)
+
+
+async def test_a_change_token_moves_the_account_to_its_address_once(store: Store) -> None:
+    user_id = await alice(store)
+    await store.issue_email_token(change_token(user_id, "c1", "new@example.com"))
+    # Neither a verification nor a reset uses it.
+    assert await store.verify_email("c1", now=LATER) is None
+    assert await store.reset_password("c1", "h", now=LATER) is None
+    assert (await store.get_user(user_id)).email == "Alice@Example.com"  # type: ignore[union-attr]
+    assert await store.change_email("c1", now=LATER) == EmailChange(
+        user_id=user_id, username="alice", previous="Alice@Example.com", email="new@example.com"
+    )
+    user = await store.get_user(user_id)
+    assert user is not None and (user.email, user.email_verified_at) == ("new@example.com", LATER)
+    assert await store.change_email("c1", now=LATER) is None
+    await store.issue_email_token(change_token(user_id, "c2", "late@example.com"))
+    assert await store.change_email("c2", now=NOW + timedelta(hours=1)) is None  # expired
 
 
 async def test_concurrent_resets_with_one_token_have_one_winner(database_url: str) -> None:
