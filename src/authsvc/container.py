@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 
+from authsvc.background import BackgroundWork, running_background
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
 from authsvc.events import Observer
@@ -28,9 +29,11 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
-from authsvc.services.email_verification import EmailVerification
+from authsvc.services.email_change import EmailChangeService
+from authsvc.services.email_verification import EmailVerification, LinkMailer
 from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
 from authsvc.services.password_change import PasswordChangeService
+from authsvc.services.password_reset import PasswordReset
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
@@ -112,6 +115,10 @@ class Services:
     sessions: SessionService
     password_changes: PasswordChangeService
     email_verification: EmailVerification
+    password_reset: PasswordReset
+    email_change: EmailChangeService
+    # Work requests start without waiting for it (reset mails), finished at shutdown.
+    background: BackgroundWork
     # None in production without SMTP_URL: no mail is queued.
     mailer: Mailer | None
     authenticator: Authenticator
@@ -144,6 +151,7 @@ class Services:
             readiness_probes=self.readiness_probes,
             metrics=self.metrics,
             mailer=self.mailer,
+            background=self.background,
         )
 
 
@@ -156,16 +164,13 @@ def assemble(
     readiness_probes: Mapping[str, Probe],
     metrics: Metrics | None,
     mailer: Mailer | None = None,
+    background: BackgroundWork | None = None,
 ) -> Services:
     """The services over parts already opened; `open_services` opens them."""
-    verification = EmailVerification(
-        store=core.store,
-        mailer=mailer,
-        settings=core.settings,
-        clock=core.clock,
-        throttle=throttle,
-        observer=core.observer,
-    )
+    background = background if background is not None else BackgroundWork()
+    ender = SessionEnder(store=core.store, revocations=revocations, observer=core.observer)
+    links = LinkMailer(store=core.store, mailer=mailer, settings=core.settings, clock=core.clock)
+    verification = EmailVerification(links=links, throttle=throttle, observer=core.observer)
     accounts = core.accounts(throttle, verification=verification)
     return Services(
         core=core,
@@ -187,11 +192,24 @@ def assemble(
         password_changes=PasswordChangeService(
             accounts=accounts,
             throttle=throttle,
-            ender=SessionEnder(store=core.store, revocations=revocations, observer=core.observer),
+            ender=ender,
             clock=core.clock,
             observer=core.observer,
         ),
         email_verification=verification,
+        password_reset=PasswordReset(
+            links=links,
+            passwords=core.passwords,
+            policy=core.policy,
+            throttle=throttle,
+            ender=ender,
+            observer=core.observer,
+            background=background,
+        ),
+        email_change=EmailChangeService(
+            links=links, accounts=accounts, throttle=throttle, observer=core.observer
+        ),
+        background=background,
         mailer=mailer,
         authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
         audit=AuditService(store=core.store),
@@ -275,6 +293,9 @@ async def open_services(
         )
         mail = build_mail(settings, store=core.store, clock=clock, metrics=metrics)
         await stack.enter_async_context(running_sender(mail[1] if mail else None))
+        # Entered after the sender, so left before it: mails queued by the last background
+        # work are still in the outbox, which every replica's sender delivers.
+        background = await stack.enter_async_context(running_background())
         yield assemble(
             core,
             tokens=tokens,
@@ -283,6 +304,7 @@ async def open_services(
             readiness_probes={"redis": redis.ping} if redis is not None else {},
             metrics=metrics,
             mailer=mail[0] if mail else None,
+            background=background,
         )
 
 

@@ -27,8 +27,10 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
+from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.password_change import PasswordChangeService
+from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store
@@ -71,6 +73,8 @@ AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
 PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
 EmailVerificationDep = Annotated[EmailVerification, _field(lambda s: s.email_verification)]
+EmailChangeDep = Annotated[EmailChangeService, _field(lambda s: s.email_change)]
+PasswordResetDep = Annotated[PasswordReset, _field(lambda s: s.password_reset)]
 AdminDep = Annotated[AdminService, _field(lambda s: s.admin)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]

@@ -42,6 +42,17 @@ class EventKind(StrEnum):
     EMAIL_VERIFIED = "email_verified"
     EMAIL_VERIFY_FAILED = "email_verify_failed"
     EMAIL_RESEND_THROTTLED = "email_resend_throttled"
+    # A reset link mailed to an account (reported off the request path, which never says).
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    # Too many reset requests from one address (answered 429) or for one address (no mail).
+    PASSWORD_RESET_THROTTLED = "password_reset_throttled"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_FAILED = "password_reset_failed"
+    # A link to confirm a new address mailed to it; the address changes once it is used.
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGE_FAILED = "email_change_failed"  # the current password was wrong
+    EMAIL_CHANGE_THROTTLED = "email_change_throttled"
+    EMAIL_CHANGED = "email_changed"
     # Administration (the API or the CLI); `actor_id` is the administrator, None for the CLI.
     USER_CREATED_BY_ADMIN = "user_created_by_admin"
     USER_UPDATED = "user_updated"

@@ -37,12 +37,26 @@ REVOKE_REASONS = (
     "logout_all",
     "signed_out",
     "password_changed",
+    "password_reset",
     "reuse_detected",
     "session_limit",
 )
-THROTTLED_FLOWS = ("login", "password_change", "registration", "email_resend")
+THROTTLED_FLOWS = (
+    "login",
+    "password_change",
+    "registration",
+    "email_resend",
+    "password_reset",
+    "email_change",
+)
 # The kinds of mail authsvc sends (templates of the same names in authsvc/mail/templates/).
-MAIL_KINDS = ("verify_email",)
+MAIL_KINDS = (
+    "verify_email",
+    "password_reset",
+    "password_changed_notice",
+    "email_change_verify",
+    "email_changed_notice",
+)
 LOGIN_RESULTS = ("succeeded", "failed")
 EVENT_NAMES = frozenset(kind.value for kind in EventKind)
 # From a cached forward-auth check (about a millisecond) to a login's argon2 hash and beyond.

@@ -22,7 +22,8 @@ account are not spraying, and users behind one NAT do not use up each other's ad
 once each has logged in there.
 
 Registrations count per client address only (see `reserve_registration`), requests for
-another verification mail per account only (see `reserve_email_resend`).
+another verification mail per account only (see `reserve_email_resend`), password-reset
+requests per client address and per address asked about (see `reserve_forgot`).
 
 Addresses are grouped before they become keys: IPv4-mapped IPv6 addresses count as the IPv4
 address, and IPv6 addresses count per network of `ipv6_prefix` bits, because one subscriber
@@ -82,6 +83,8 @@ def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
         per_account=settings.throttle_per_account,
         per_registration_ip=settings.throttle_registration_per_ip,
         per_email_resend=settings.throttle_email_resend,
+        per_forgot_ip=settings.throttle_forgot_per_ip,
+        per_forgot_email=settings.throttle_forgot_per_email,
         ipv6_prefix=settings.throttle_ipv6_prefix,
         proven_for=timedelta(days=settings.throttle_proven_address_days),
     )
@@ -118,6 +121,8 @@ class LoginThrottle:
         per_account: str,
         per_registration_ip: str,
         per_email_resend: str = "3/hour",
+        per_forgot_ip: str = "5/minute;20/hour",
+        per_forgot_email: str = "3/hour",
         ipv6_prefix: int = 64,
         proven_for: timedelta = timedelta(days=30),
     ) -> None:
@@ -133,6 +138,8 @@ class LoginThrottle:
         self._account: Buckets = [("account", parse_many(per_account))]
         self._registration: Buckets = [("register_ip", parse_many(per_registration_ip))]
         self._email_resend: Buckets = [("email_resend", parse_many(per_email_resend))]
+        self._forgot_ip: Buckets = [("forgot_ip", parse_many(per_forgot_ip))]
+        self._forgot_email: Buckets = [("forgot_email", parse_many(per_forgot_email))]
 
     def account_reference(self, account: str) -> str:
         """A stable, non-reversible name for an account in logs (the same on every replica)."""
@@ -150,6 +157,8 @@ class LoginThrottle:
             "proven": self._hash("proven", account, address),
             "register_ip": self._hash("register_ip", address),
             "email_resend": self._hash("email_resend", account),
+            "forgot_ip": self._hash("forgot_ip", address),
+            "forgot_email": self._hash("forgot_email", account),
         }
 
     async def reserve(self, account: str, ip: str | None) -> None:
@@ -164,21 +173,32 @@ class LoginThrottle:
 
         Raises: Throttled.
         """
-        await self._shared_or_local(
-            lambda limiter, _storage, ids: self._take(limiter, self._registration, ids),
-            "",
-            ip,
-        )
+        await self._reserve_only(self._registration, "", ip)
 
     async def reserve_email_resend(self, user_id: str) -> None:
         """Take one request for another verification mail from this account's budget.
 
         Raises: Throttled.
         """
+        await self._reserve_only(self._email_resend, user_id, None)
+
+    async def reserve_forgot(self, ip: str | None) -> None:
+        """Take one password-reset request from this address's budget.
+
+        Raises: Throttled.
+        """
+        await self._reserve_only(self._forgot_ip, "", ip)
+
+    async def reserve_forgot_target(self, email: str) -> None:
+        """Take one password-reset request for this (normalised) address, from any caller.
+
+        Raises: Throttled.
+        """
+        await self._reserve_only(self._forgot_email, email, None)
+
+    async def _reserve_only(self, buckets: Buckets, account: str, ip: str | None) -> None:
         await self._shared_or_local(
-            lambda limiter, _storage, ids: self._take(limiter, self._email_resend, ids),
-            user_id,
-            None,
+            lambda limiter, _storage, ids: self._take(limiter, buckets, ids), account, ip
         )
 
     async def succeeded(self, account: str, ip: str | None) -> None:

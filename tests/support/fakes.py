@@ -16,8 +16,12 @@ from datetime import datetime
 
 from authsvc.errors import LastAdmin, UsernameTaken
 from authsvc.store.records import (
+    CHANGE_EMAIL,
     KEEP,
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
     AuditRecord,
+    EmailChange,
     NewAuditEvent,
     NewEmailToken,
     NewMail,
@@ -36,6 +40,13 @@ from authsvc.store.records import (
 from authsvc.store.sql_user_admin import changed_values
 from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _recency(record: SessionRecord) -> tuple[datetime, str]:
@@ -164,6 +175,15 @@ class InMemoryStore:
             for other in self.users.values()
         ):
             raise LastAdmin
+
+    async def users_by_email(self, email: str) -> list[UserRecord]:
+        wanted = _ascii_lower(email)
+        found = [
+            user
+            for user in self.users.values()
+            if user.email is not None and _ascii_lower(user.email) == wanted
+        ]
+        return sorted(found, key=lambda user: user.username)
 
     async def set_password_hash(
         self,
@@ -417,15 +437,62 @@ class InMemoryStore:
         self.email_tokens[token.token_hash] = token
 
     async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
-        token = self.email_tokens.get(token_hash)
-        if token is None or token.purpose != "verify_email" or token.expires_at <= now:
+        token = self._use_token(token_hash, purpose=VERIFY_EMAIL, now=now)
+        if token is None:
             return None
-        del self.email_tokens[token_hash]  # used: gone for good
         user = self.users.get(token.user_id)
         if user is None or user.email != token.email:
             return None
         self.users[user.id] = replace(user, email_verified_at=now)
         return user.id
+
+    async def find_email_token(
+        self, token_hash: str, *, purpose: str, now: datetime
+    ) -> NewEmailToken | None:
+        return self._live_token(token_hash, purpose=purpose, now=now)
+
+    async def reset_password(
+        self, token_hash: str, password_hash: str, *, now: datetime
+    ) -> str | None:
+        token = self._use_token(token_hash, purpose=PASSWORD_RESET, now=now)
+        user = self.users.get(token.user_id) if token is not None else None
+        if (
+            token is None
+            or user is None
+            or user.disabled_at is not None
+            or user.email != token.email
+            or user.password_changed_at > token.created_at
+        ):
+            return None
+        self.users[user.id] = replace(
+            user,
+            password_hash=password_hash,
+            password_changed_at=now,
+            email_verified_at=user.email_verified_at or now,
+        )
+        return user.id
+
+    async def change_email(self, token_hash: str, *, now: datetime) -> EmailChange | None:
+        token = self._use_token(token_hash, purpose=CHANGE_EMAIL, now=now)
+        user = self.users.get(token.user_id) if token is not None else None
+        if token is None or user is None:
+            return None
+        self.users[user.id] = replace(user, email=token.email, email_verified_at=now)
+        return EmailChange(
+            user_id=user.id, username=user.username, previous=user.email, email=token.email
+        )
+
+    def _use_token(self, token_hash: str, *, purpose: str, now: datetime) -> NewEmailToken | None:
+        token = self._live_token(token_hash, purpose=purpose, now=now)
+        if token is not None:
+            del self.email_tokens[token_hash]  # used: gone for good
+        return token
+
+    def _live_token(self, token_hash: str, *, purpose: str, now: datetime) -> NewEmailToken | None:
+        token = self.email_tokens.get(token_hash)
+        if token is None or token.purpose != purpose or token.expires_at <= now:
+            return None
+        return token
 
     # Lifecycle
 

@@ -18,6 +18,8 @@ UNTHROTTLED = {
     "throttle_per_account_ip": "100000/minute",
     "throttle_per_account": "100000/minute",
     "throttle_registration_per_ip": "100000/minute",
+    "throttle_forgot_per_ip": "100000/minute",
+    "throttle_forgot_per_email": "100000/minute",
 }
 
 

@@ -15,6 +15,7 @@ from authsvc.api import (
     health,
     keys,
     metrics,
+    password_reset,
     sessions,
 )
 from authsvc.api.cookies import RefreshCookie
@@ -29,6 +30,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         ),
         account.router,
         email.router,
+        password_reset.router,
         sessions.router,
         activity.router,
         admin.router,

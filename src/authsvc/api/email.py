@@ -1,4 +1,5 @@
-"""E-mail verification: the link's token comes back here, and a new link can be asked for."""
+"""E-mail: the link's token comes back here (a verification or a change of address), a new
+verification link can be asked for, and a change of address."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from fastapi import APIRouter, Depends, status
 
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
-from authsvc.api.schemas import EmailTokenIn
-from authsvc.deps import ClientDep, CurrentClaimsDep, EmailVerificationDep
+from authsvc.api.schemas import EmailChangeIn, EmailTokenIn
+from authsvc.deps import ClientDep, CurrentClaimsDep, EmailChangeDep, EmailVerificationDep
 
 router = APIRouter(prefix="/auth/email", tags=["account"], dependencies=[Depends(no_store)])
 
@@ -21,7 +22,8 @@ async def verify_email(
     body: EmailTokenIn, verification: EmailVerificationDep, client: ClientDep
 ) -> None:
     """Confirm an address with the token from the mailed link (the SPA reads it from the
-    link's fragment and posts it here)."""
+    link's fragment and posts it here); the link of a change of address makes the address
+    the account's, and the old address is told."""
     await verification.verify(body.token, client)
 
 
@@ -33,3 +35,11 @@ async def verify_email(
 async def resend_verification(claims: CurrentClaimsDep, verification: EmailVerificationDep) -> None:
     """Mail a new verification link to the current user's address; earlier links stop working."""
     await verification.resend(claims.user_id)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=responses.EMAIL_CHANGE)
+async def change_email(
+    body: EmailChangeIn, claims: CurrentClaimsDep, changes: EmailChangeDep, client: ClientDep
+) -> None:
+    """Mail the new address a link; the account's address changes once it is used."""
+    await changes.request(claims, str(body.email), body.current_password, client)

@@ -72,6 +72,28 @@ EMAIL_RESEND: Responses = {
     **_describe(409, "No address to verify, or it is verified already"),
     **_describe(429, "Too many requests for another mail; see Retry-After"),
 }
+MAIL_OFF = _describe(404, "E-mail is not configured")
+EMAIL_CHANGE: Responses = {
+    **_describe(401, "Not authenticated, or the current password is wrong"),
+    **MAIL_OFF,
+    **BODY_ERRORS,
+    **_describe(422, "Not an e-mail address"),
+    **PASSWORD_CHECKS_THROTTLED,
+    **HASHING_BUSY,
+}
+PASSWORD_FORGOT: Responses = {
+    **MAIL_OFF,
+    **BODY_ERRORS,
+    **_describe(422, "Not an e-mail address"),
+    **_describe(429, "Too many reset requests from this client; see Retry-After"),
+}
+PASSWORD_RESET: Responses = {
+    **BODY_ERRORS,
+    **_describe(400, "Malformed, unknown, used or expired token, or the body could not be parsed"),
+    **MAIL_OFF,
+    **_describe(422, "New password rejected by the policy"),
+    **HASHING_BUSY,
+}
 ADMIN: Responses = {
     **UNAUTHORIZED,
     **_describe(403, "The access token lacks the role admin"),

@@ -38,6 +38,28 @@ class EmailTokenIn(BaseModel):
     token: str
 
 
+class EmailChangeIn(BaseModel):
+    email: EmailStr
+    current_password: str = Password
+
+
+class ForgotPasswordIn(BaseModel):
+    email: EmailStr
+
+
+class ForgotPasswordOut(BaseModel):
+    # The same words whatever happens next: they must not tell whether an account matched.
+    detail: Literal["If an account has this address, a reset link is on its way"] = (
+        "If an account has this address, a reset link is on its way"
+    )
+
+
+class ResetPasswordIn(BaseModel):
+    # Any string, as for EmailTokenIn: a malformed token is a 400 like an unknown one.
+    token: str
+    new_password: str = Password
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the RFC 6750 scheme name

@@ -42,7 +42,9 @@ SKIPPED: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.REFRESH_COOKIE_DUPLICATED: "names no account",
         EventKind.LOGIN_THROTTLED: _FLOOD,
         EventKind.PASSWORD_CHANGE_THROTTLED: _FLOOD,
+        EventKind.EMAIL_CHANGE_THROTTLED: _FLOOD,
         EventKind.REGISTRATION_THROTTLED: _FLOOD,
+        EventKind.PASSWORD_RESET_THROTTLED: _FLOOD,
         EventKind.SESSIONS_PURGED: _HOUSEKEEPING,
         EventKind.AUDIT_EVENTS_PURGED: _HOUSEKEEPING,
     }

@@ -16,6 +16,8 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.PASSWORD_CHANGE_THROTTLED: "password_change",
         EventKind.REGISTRATION_THROTTLED: "registration",
         EventKind.EMAIL_RESEND_THROTTLED: "email_resend",
+        EventKind.PASSWORD_RESET_THROTTLED: "password_reset",
+        EventKind.EMAIL_CHANGE_THROTTLED: "email_change",
     }
 )
 

@@ -57,6 +57,16 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         # Never the token: a wrong one may be a real one mistyped.
         EventKind.EMAIL_VERIFY_FAILED: (logging.WARNING, _CLIENT),
         EventKind.EMAIL_RESEND_THROTTLED: (logging.WARNING, ("user_id",)),
+        EventKind.PASSWORD_RESET_REQUESTED: (logging.INFO, ("user_id", *_CLIENT)),
+        # Per address asked about: "reason" says which limit; never the address itself.
+        EventKind.PASSWORD_RESET_THROTTLED: (logging.WARNING, ("reason", *_CLIENT)),
+        EventKind.PASSWORD_RESET: (logging.INFO, ("user_id", *_CLIENT)),
+        # Never the token: a wrong one may be a real one mistyped.
+        EventKind.PASSWORD_RESET_FAILED: (logging.WARNING, ("user_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_REQUESTED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGE_THROTTLED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.EMAIL_CHANGED: (logging.INFO, ("user_id", *_CLIENT)),
         **{kind: (logging.INFO, _ADMIN) for kind in ADMIN_KINDS},
     }
 )

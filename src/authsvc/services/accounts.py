@@ -153,11 +153,7 @@ class AccountService:
 
         Raises: WrongPassword, PasswordRejected, PasswordChangedMeanwhile, HashingBusy.
         """
-        if self._policy.is_too_long(current):
-            raise WrongPassword
-        verdict = await self._passwords.verify(current, user.password_hash)
-        if not verdict.ok:
-            raise WrongPassword
+        await self.check_password(user, current)
         self._policy.check(new, username=user.username)
         new_hash = await self._passwords.hash(new)
         # Compare-and-set on the hash verified above: of two changes racing each other, one
@@ -166,6 +162,14 @@ class AccountService:
             user.id, new_hash, expected_hash=user.password_hash, changed_at=self._clock()
         ):
             raise PasswordChangedMeanwhile
+
+    async def check_password(self, user: UserRecord, password: str) -> None:
+        """Raises: WrongPassword unless `password` is the user's, HashingBusy."""
+        if self._policy.is_too_long(password):
+            raise WrongPassword
+        verdict = await self._passwords.verify(password, user.password_hash)
+        if not verdict.ok:
+            raise WrongPassword
 
     async def profile(self, user_id: str) -> UserProfile:
         """The user's profile as it is now (roles and e-mail change).

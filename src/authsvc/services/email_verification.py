@@ -3,7 +3,9 @@
 A token is 32 random bytes (URL-safe), mailed inside a link to the SPA with the token in the
 fragment, so it never reaches a server log or a Referer; only its SHA-256 is stored. It works
 once, until EMAIL_TOKEN_TTL_SECONDS, only while the address is still the account's, and only
-while it is the latest one mailed: a resend ends the earlier link.
+while it is the latest one mailed: a resend ends the earlier link. The same route takes the
+token of a change of address (services/email_change.py), which moves the account to the new
+address and tells the old one. `mail_link` issues and mails every kind of such token.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -28,12 +31,15 @@ from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.mail.outbox import Mailer
 from authsvc.settings import Settings
 from authsvc.store.base import EmailTokenStore, UserStore
-from authsvc.store.records import VERIFY_EMAIL, NewEmailToken, UserRecord
+from authsvc.store.records import VERIFY_EMAIL, EmailChange, NewEmailToken, UserRecord
 from authsvc.throttle import LoginThrottle
 
 # What `secrets.token_urlsafe(32)` makes (43 characters), with room for other lengths; any
 # other shape is refused before the store is asked.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+EMAIL_CHANGED_NOTICE = "email_changed_notice"
+# A notice holds no link; it is still worth delivering after a long mail outage.
+NOTICE_LIFETIME = timedelta(days=7)
 
 
 class EmailTokenStoreOfUsers(UserStore, EmailTokenStore, Protocol):
@@ -53,23 +59,83 @@ def describe_duration(duration: timedelta) -> str:
     return f"{minutes} minutes"
 
 
+@dataclass(frozen=True, slots=True)
+class MailedLink:
+    """A kind of one-time link: its token's purpose, the kind of mail carrying it, where it
+    points, and how long it works."""
+
+    purpose: str
+    kind: str
+    url_template: str
+    ttl: timedelta
+
+    @classmethod
+    def of(cls, purpose: str, kind: str, url_template: str, ttl_seconds: int) -> MailedLink:
+        return cls(purpose, kind, url_template, timedelta(seconds=ttl_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkMailer:
+    """Issues one-time tokens and mails the links carrying them; what every e-mail flow uses.
+
+    `mailer` is None in production without SMTP_URL: the e-mail flows are off.
+    """
+
+    store: EmailTokenStoreOfUsers
+    mailer: Mailer | None
+    settings: Settings
+    clock: Clock
+
+    def available(self) -> Mailer:
+        """Raises: MailNotConfigured."""
+        if self.mailer is None:
+            raise MailNotConfigured
+        return self.mailer
+
+    async def send(self, link: MailedLink, *, user: UserRecord, email: str) -> None:
+        """Issue a token of `link.purpose`, ending the user's earlier ones of that purpose,
+        and queue the mail carrying it to `email`.
+
+        Raises: MailNotConfigured, StoreUnavailable.
+        """
+        mailer = self.available()
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        expires_at = now + link.ttl
+        await self.store.issue_email_token(
+            NewEmailToken(
+                user_id=user.id,
+                purpose=link.purpose,
+                email=email,
+                token_hash=email_token_hash(token),
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        await mailer.queue(
+            link.kind,
+            to=email,
+            context={
+                "username": user.username,
+                "email": email,
+                "link": self.settings.link(link.url_template, token),
+                "valid_for": describe_duration(link.ttl),
+            },
+            expires_at=expires_at,
+        )
+
+
 class EmailVerification:
-    def __init__(
-        self,
-        *,
-        store: EmailTokenStoreOfUsers,
-        mailer: Mailer | None,
-        settings: Settings,
-        clock: Clock,
-        throttle: LoginThrottle,
-        observer: Observer,
-    ) -> None:
-        self._store = store
-        self._mailer = mailer  # None: production without SMTP_URL
-        self._settings = settings
+    def __init__(self, *, links: LinkMailer, throttle: LoginThrottle, observer: Observer) -> None:
+        self._links = links
+        self._store = links.store
+        self._mailer = links.mailer  # None: production without SMTP_URL
+        settings = links.settings
         self._enabled = settings.email_verification != "off"
-        self._ttl = timedelta(seconds=settings.email_token_ttl_seconds)
-        self._clock = clock
+        self._link = MailedLink.of(
+            VERIFY_EMAIL, VERIFY_EMAIL, settings.email_verify_url, settings.email_token_ttl_seconds
+        )
+        self._clock = links.clock
         self._throttle = throttle
         self._observer = observer
 
@@ -79,7 +145,7 @@ class EmailVerification:
         Raises: StoreUnavailable.
         """
         if self._enabled and self._mailer is not None and user.email is not None:
-            await self._send(user, user.email, self._mailer)
+            await self._send(user, user.email)
 
     async def login_refused(self, user: UserRecord) -> None:
         """Mail a new link to an account whose login was refused for its unverified address,
@@ -94,22 +160,40 @@ class EmailVerification:
             await self._throttle.reserve_email_resend(user.id)
         except Throttled:
             return  # the mails sent within the budget are on their way
-        await self._send(user, user.email, self._mailer)
+        await self._send(user, user.email)
 
     async def verify(self, token: str, client: ClientInfo) -> None:
-        """Mark the address the token was mailed to as verified.
+        """Mark the address the token was mailed to as verified; for the token of a change of
+        address, make that address the account's and tell the old one.
 
         Raises: EmailVerificationOff, MailNotConfigured, InvalidEmailToken.
         """
+        well_formed = TOKEN_SHAPE.fullmatch(token) is not None
+        digest, now = email_token_hash(token), self._clock()
+        # A change of address asked for a link of its own, whatever EMAIL_VERIFICATION says.
+        changed = await self._store.change_email(digest, now=now) if well_formed else None
+        if changed is not None:
+            await self._changed(changed, client)
+            return
         self._available()
-        user_id = None
-        if TOKEN_SHAPE.fullmatch(token):
-            user_id = await self._store.verify_email(email_token_hash(token), now=self._clock())
+        user_id = await self._store.verify_email(digest, now=now) if well_formed else None
         if user_id is None:
             await self._observer.record(SecurityEvent(EventKind.EMAIL_VERIFY_FAILED, client=client))
             raise InvalidEmailToken
         await self._observer.record(
             SecurityEvent(EventKind.EMAIL_VERIFIED, user_id=user_id, client=client)
+        )
+
+    async def _changed(self, change: EmailChange, client: ClientInfo) -> None:
+        if self._mailer is not None and change.previous is not None:
+            await self._mailer.queue(
+                EMAIL_CHANGED_NOTICE,
+                to=change.previous,
+                context={"username": change.username, "email": change.email},
+                expires_at=self._clock() + NOTICE_LIFETIME,
+            )
+        await self._observer.record(
+            SecurityEvent(EventKind.EMAIL_CHANGED, user_id=change.user_id, client=client)
         )
 
     async def resend(self, user_id: str) -> None:
@@ -118,7 +202,7 @@ class EmailVerification:
         Raises: EmailVerificationOff, MailNotConfigured, Throttled, SessionEnded,
         NoEmailAddress, EmailAlreadyVerified.
         """
-        mailer = self._available()
+        self._available()
         try:
             await self._throttle.reserve_email_resend(user_id)
         except Throttled:
@@ -133,40 +217,15 @@ class EmailVerification:
             raise NoEmailAddress
         if user.email_verified_at is not None:
             raise EmailAlreadyVerified
-        await self._send(user, user.email, mailer)
+        await self._send(user, user.email)
 
-    def _available(self) -> Mailer:
+    def _available(self) -> None:
         if not self._enabled:
             raise EmailVerificationOff
-        if self._mailer is None:
-            raise MailNotConfigured
-        return self._mailer
+        self._links.available()
 
-    async def _send(self, user: UserRecord, email: str, mailer: Mailer) -> None:
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        expires_at = now + self._ttl
-        await self._store.issue_email_token(
-            NewEmailToken(
-                user_id=user.id,
-                purpose=VERIFY_EMAIL,
-                email=email,
-                token_hash=email_token_hash(token),
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        await mailer.queue(
-            VERIFY_EMAIL,
-            to=email,
-            context={
-                "username": user.username,
-                "email": email,
-                "link": self._settings.link(self._settings.email_verify_url, token),
-                "valid_for": describe_duration(self._ttl),
-            },
-            expires_at=expires_at,
-        )
+    async def _send(self, user: UserRecord, email: str) -> None:
+        await self._links.send(self._link, user=user, email=email)
         await self._observer.record(
             SecurityEvent(EventKind.EMAIL_VERIFICATION_SENT, user_id=user.id)
         )

@@ -101,6 +101,8 @@ class MailSettings(BaseModel):
     mail_templates_dir: Path | None = None
     email_verification: Literal["off", "optional", "required"] = "optional"
     email_token_ttl_seconds: int = Field(default=86_400, ge=300, le=30 * 86_400)
+    # A reset link is a password in transit: it lives half an hour by default.
+    password_reset_ttl_seconds: int = Field(default=1_800, ge=60, le=86_400)
     # The outbox sender: how often it looks for due mails when nothing woke it, how many it
     # takes at once, how long its claim on them lasts, and the retry schedule.
     mail_poll_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)

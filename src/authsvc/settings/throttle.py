@@ -1,4 +1,4 @@
-"""Attempt limits on logins, registrations and verification mails (see authsvc/throttle.py)."""
+"""Attempt limits on logins, registrations and e-mail links (see authsvc/throttle.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class ThrottleSettings(BaseModel):
     throttle_proven_address_days: int = Field(default=30, ge=1, le=365)
     # Requests for a new verification mail, per account.
     throttle_email_resend: str = "3/hour"
+    # Password-reset requests per client address (over that: 429) and per address asked
+    # about (over that: the same 202, and no mail, so the limit tells nothing about accounts).
+    throttle_forgot_per_ip: str = "5/minute;20/hour"
+    throttle_forgot_per_email: str = "3/hour"
 
     @field_validator(
         "throttle_per_ip",
@@ -27,6 +31,8 @@ class ThrottleSettings(BaseModel):
         "throttle_per_account",
         "throttle_registration_per_ip",
         "throttle_email_resend",
+        "throttle_forgot_per_ip",
+        "throttle_forgot_per_email",
     )
     @classmethod
     def _check_limits(cls, value: str) -> str:

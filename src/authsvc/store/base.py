@@ -11,6 +11,7 @@ from typing import Protocol
 
 from authsvc.store.records import (
     AuditRecord,
+    EmailChange,
     NewAuditEvent,
     NewEmailToken,
     NewMail,
@@ -80,6 +81,11 @@ class UserStore(Protocol):
 
         Raises: LastAdmin when it is the last enabled holder of `keep_holder_of`.
         """
+        ...
+
+    async def users_by_email(self, email: str) -> list[UserRecord]:
+        """The accounts, not deleted, whose address is `email`, ignoring the case of ASCII
+        letters (addresses are not unique: several accounts may share one)."""
         ...
 
     async def set_password_hash(
@@ -225,6 +231,27 @@ class EmailTokenStore(Protocol):
     async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
         """Use a verification token once and mark its address verified, if it is still the
         user's address; the user id, or None for an unknown, used or expired token."""
+        ...
+
+    async def find_email_token(
+        self, token_hash: str, *, purpose: str, now: datetime
+    ) -> NewEmailToken | None:
+        """A live token (unused, unexpired) of this purpose, without using it."""
+        ...
+
+    async def reset_password(
+        self, token_hash: str, password_hash: str, *, now: datetime
+    ) -> str | None:
+        """Use a reset token once and, in the same transaction, store the new hash and mark
+        the address the token was mailed to verified (if it is still the account's). The
+        user id, or None for an unknown, used or expired token, a password or address changed
+        since the token was issued, or an account disabled or deleted meanwhile."""
+        ...
+
+    async def change_email(self, token_hash: str, *, now: datetime) -> EmailChange | None:
+        """Use a CHANGE_EMAIL token once and make the address it was mailed to the account's,
+        verified; None for an unknown, used or expired token or an account deleted meanwhile.
+        Addresses are not unique, so no other account's address stands in the way."""
         ...
 
 

@@ -206,13 +206,25 @@ class OutboxMail(Mail):
 
 # The purposes of e-mail tokens (the `purpose` column).
 VERIFY_EMAIL = "verify_email"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+CHANGE_EMAIL = "change_email"  # `email` is the new address, the one the token was mailed to
 
 
 @dataclass(frozen=True, slots=True)
 class NewEmailToken:
     user_id: str
-    purpose: str  # "verify_email"; later "password_reset", "change_email"
+    purpose: str  # VERIFY_EMAIL, PASSWORD_RESET or CHANGE_EMAIL
     email: str  # the address the token was sent to
     token_hash: str  # SHA-256 of the token, hex: the token itself is never stored
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChange:
+    """An address changed by a CHANGE_EMAIL token."""
+
+    user_id: str
+    username: str
+    previous: str | None  # the address before, which is told
+    email: str

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -120,6 +120,13 @@ class SqlUserStore:
     async def list_users(self) -> list[UserRecord]:
         async with self._db.read() as conn:
             rows = await conn.execute(select(users).where(LIVE_USER).order_by(users.c.username))
+        return [user_record(row._mapping) for row in rows]
+
+    async def users_by_email(self, email: str) -> list[UserRecord]:
+        # lower() on both sides: SQLite's folds ASCII only, which is what the contract asks.
+        statement = select(users).where(LIVE_USER, func.lower(users.c.email) == email.lower())
+        async with self._db.read() as conn:
+            rows = await conn.execute(statement.order_by(users.c.username))
         return [user_record(row._mapping) for row in rows]
 
     async def set_password_hash(

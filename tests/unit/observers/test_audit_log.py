@@ -74,7 +74,9 @@ def test_the_high_volume_and_accountless_kinds_are_the_ones_skipped() -> None:
         EventKind.REFRESH_COOKIE_DUPLICATED,
         EventKind.LOGIN_THROTTLED,
         EventKind.PASSWORD_CHANGE_THROTTLED,
+        EventKind.EMAIL_CHANGE_THROTTLED,
         EventKind.REGISTRATION_THROTTLED,
+        EventKind.PASSWORD_RESET_THROTTLED,
         EventKind.SESSIONS_PURGED,
         EventKind.AUDIT_EVENTS_PURGED,
     }

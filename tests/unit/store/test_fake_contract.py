@@ -14,6 +14,7 @@ from authsvc.store.records import NewAuditEvent, NewSession, RotateResult, Rotat
 from tests.support.fakes import InMemoryStore
 from tests.support.records import audit_entry, make_session
 from tests.unit.store import test_outbox as outbox
+from tests.unit.store import test_reset_tokens as reset_tokens
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -244,3 +245,15 @@ test_outbox_expiry = outbox.test_expired_mails_are_never_claimed_and_are_dropped
 test_email_token_once = outbox.test_a_verification_token_works_once
 test_email_token_newer_and_expiry = outbox.test_a_newer_token_ends_the_older_one_and_tokens_expire
 test_email_token_other_address = outbox.test_a_token_for_another_address_verifies_nothing
+test_reset_users_by_email = (
+    reset_tokens.test_users_by_email_ignores_ascii_case_and_finds_every_holder
+)
+test_reset_token_once = (
+    reset_tokens.test_a_reset_token_sets_the_password_once_and_verifies_the_address
+)
+test_reset_token_dead = reset_tokens.test_expired_older_and_verification_tokens_reset_nothing
+test_reset_after_change = (
+    reset_tokens.test_a_password_change_or_disabling_since_the_issue_ends_the_token
+)
+test_reset_other_address = reset_tokens.test_a_link_mailed_to_another_address_resets_nothing
+test_change_email = reset_tokens.test_a_change_token_moves_the_account_to_its_address_once
