@@ -97,7 +97,7 @@ class Core:
             accounts=self.accounts(),
             passwords=self.passwords,
             policy=self.policy,
-            revocations=revocations,
+            ender=SessionEnder(store=self.store, revocations=revocations, observer=self.observer),
             clock=self.clock,
             observer=self.observer,
         )

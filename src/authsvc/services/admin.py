@@ -10,16 +10,15 @@ the store checks it under a lock, so concurrent demotions cannot together remove
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from authsvc.clock import Clock
 from authsvc.errors import InvalidUsername, UserNotFound
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.revocation import RevocationList
 from authsvc.roles import ADMIN, checked_roles
 from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import decode_user_cursor, encode_user_cursor, is_user_id
+from authsvc.services.session_ending import SessionEnder
 from authsvc.store.base import Store
 from authsvc.store.records import KEEP, UserChanges, UserRecord
 from authsvc.usernames import normalize_username
@@ -47,7 +46,7 @@ class AdminService:
         accounts: AccountService,
         passwords: PasswordService,
         policy: PasswordPolicy,
-        revocations: RevocationList,
+        ender: SessionEnder,
         clock: Clock,
         observer: Observer,
     ) -> None:
@@ -55,7 +54,8 @@ class AdminService:
         self._accounts = accounts
         self._passwords = passwords
         self._policy = policy
-        self._revocations = revocations
+        # Sessions it ends reach the revocation list and the events as every other ending.
+        self._ender = ender
         self._clock = clock
         self._observer = observer
 
@@ -135,7 +135,7 @@ class AdminService:
         if update is None:
             raise UserNotFound
         before, after = update.before, update.after
-        await self._ended(user_id, update.revoked, reason="user_disabled", now=now)
+        await self._ender.ended(user_id, update.revoked, reason="user_disabled", now=now)
         if before.disabled_at is None and after.disabled_at is not None:
             await self._report(EventKind.USER_DISABLED, actor, user_id, len(update.revoked))
         elif before.disabled_at is not None and after.disabled_at is None:
@@ -161,10 +161,7 @@ class AdminService:
             raise UserNotFound
         # Logins racing this one compare the hash they verified under the row lock
         # (open_session), so none opens a session with the old password after this.
-        revoked = await self._store.revoke_user_sessions(
-            user.id, reason="password_set_by_admin", now=now
-        )
-        await self._ended(user.id, revoked, reason="password_set_by_admin", now=now)
+        revoked = await self._ender.end_all(user.id, reason="password_set_by_admin", now=now)
         await self._report(EventKind.PASSWORD_SET_BY_ADMIN, actor, user.id, len(revoked))
 
     async def end_sessions(self, actor: Actor, user_id: str) -> int:
@@ -174,8 +171,7 @@ class AdminService:
         """
         user = await self.get_user(user_id)
         now = self._clock()
-        revoked = await self._store.revoke_user_sessions(user.id, reason="ended_by_admin", now=now)
-        await self._ended(user.id, revoked, reason="ended_by_admin", now=now)
+        revoked = await self._ender.end_all(user.id, reason="ended_by_admin", now=now)
         await self._report(EventKind.SESSIONS_ENDED_BY_ADMIN, actor, user.id, len(revoked))
         return len(revoked)
 
@@ -190,19 +186,8 @@ class AdminService:
         revoked = await self._store.delete_user(user_id, now=now, keep_holder_of=ADMIN)
         if revoked is None:
             raise UserNotFound
-        await self._ended(user_id, revoked, reason="user_deleted", now=now)
+        await self._ender.ended(user_id, revoked, reason="user_deleted", now=now)
         await self._report(EventKind.USER_DELETED, actor, user_id, len(revoked))
-
-    async def _ended(self, user_id: str, revoked: list[str], *, reason: str, now: datetime) -> None:
-        if not revoked:
-            return
-        # Their access tokens die now, on every replica (the revocation feed).
-        await self._revocations.add(revoked, revoked_at=now)
-        await self._observer.record(
-            SecurityEvent(
-                EventKind.SESSIONS_REVOKED, user_id=user_id, reason=reason, count=len(revoked)
-            )
-        )
 
     async def _report(
         self, kind: EventKind, actor: Actor, user_id: str, count: int | None = None

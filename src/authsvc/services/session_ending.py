@@ -56,10 +56,11 @@ class SessionEnder:
         now: datetime,
         keep: str | None = None,
         client: ClientInfo | None = None,
-    ) -> None:
-        """End every live session of a user but `keep`."""
+    ) -> list[str]:
+        """End every live session of a user but `keep`; the ids of those it ended."""
         revoked = await self._store.revoke_user_sessions(user_id, reason=reason, now=now, keep=keep)
         await self.ended(user_id, revoked, reason=reason, now=now, client=client)
+        return revoked
 
     async def ended(
         self,
