@@ -6,6 +6,7 @@
     │   └── WrongPassword          wrong current password on a password change
     ├── AccountDisabled            the right password of a disabled account
     ├── RoleRequired               a valid token without the role a route asks for
+    │   └── SecondFactorRequired   a valid token of a session opened with one factor
     ├── InvalidToken               bad signature, claims, type or expiry
     ├── SessionEnded               the token's session is revoked, expired or gone
     │   └── RefreshReused          a superseded refresh token came back: theft
@@ -74,6 +75,10 @@ class AccountDisabled(AuthError):
 
 
 class RoleRequired(AuthError):
+    pass
+
+
+class SecondFactorRequired(RoleRequired):
     pass
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from jose import jwt
 from jose.exceptions import JOSEError
 
+from authsvc.amr import PWD
 from authsvc.errors import InvalidToken
 from authsvc.keys import KeyRing
 from authsvc.settings import Settings
@@ -62,6 +63,8 @@ class AccessClaims:
     expires_at: datetime
     # The user's roles when the token was issued; rotation issues the current ones.
     roles: tuple[str, ...] = ()
+    # How the session's user signed in (RFC 8176), the same for the session's whole life.
+    amr: tuple[str, ...] = (PWD,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class TokenService:
         now: datetime,
         expires_at: datetime,
         roles: tuple[str, ...] = (),
+        amr: tuple[str, ...] = (PWD,),
     ) -> IssuedToken:
         return self._issue(
             "access",
@@ -123,7 +127,7 @@ class TokenService:
             session_id=session_id,
             now=now,
             expires_at=expires_at,
-            extra={"username": username, "roles": list(roles)},
+            extra={"username": username, "roles": list(roles), "amr": list(amr)},
         )
 
     def issue_refresh(
@@ -149,7 +153,8 @@ class TokenService:
             jti=claims["jti"],
             issued_at=_from_epoch(claims["iat"]),
             expires_at=_from_epoch(claims["exp"]),
-            roles=_roles(claims.get("roles", [])),
+            roles=_names("roles", claims.get("roles", [])),
+            amr=_names("amr", claims.get("amr", [PWD])),
         )
 
     def verify_refresh(self, token: str, *, now: datetime) -> RefreshClaims:
@@ -261,13 +266,14 @@ class TokenService:
         return claims
 
 
-def _roles(value: object) -> tuple[str, ...]:
-    """The `roles` claim; absent in tokens issued before roles existed, which hold none.
+def _names(claim: str, value: object) -> tuple[str, ...]:
+    """A claim that lists names: `roles`, absent in tokens issued before roles existed, which
+    hold none; `amr`, absent in tokens issued before it existed, all of password logins.
 
     Raises: InvalidToken unless it is a list of strings.
     """
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise InvalidToken("roles claim malformed")
+        raise InvalidToken(f"{claim} claim malformed")
     return tuple(value)
 
 

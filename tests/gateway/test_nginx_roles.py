@@ -1,4 +1,4 @@
-"""The template's administrators-only location: nginx asks `/auth/verify?role=admin`."""
+"""The identity headers nginx hands the app, and the administrators-only location."""
 
 from __future__ import annotations
 
@@ -68,3 +68,13 @@ def test_a_user_without_roles_sends_the_app_no_roles_header(
     assert client.get("/api/orders", headers={**forged, **bearer(token)}).status_code == 200
     [seen] = gateway.app.received
     assert seen.header_values("X-Auth-Roles") == []
+
+
+def test_the_app_gets_the_login_methods_never_a_forged_copy(
+    gateway: Gateway, client: httpx.Client
+) -> None:
+    token = new_login(client, gateway=gateway)
+    forged = {"X-Auth-AMR": "pwd,otp,mfa", "x-auth-amr": "hwk,mfa"}
+    assert client.get("/api/orders", headers={**forged, **bearer(token)}).status_code == 200
+    [seen] = gateway.app.received
+    assert seen.header_values("X-Auth-AMR") == ["pwd"]

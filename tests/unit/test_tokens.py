@@ -119,6 +119,7 @@ def issue_access(
     *,
     expires_at: datetime | None = None,
     roles: tuple[str, ...] = (),
+    amr: tuple[str, ...] = ("pwd",),
 ) -> IssuedToken:
     """The service's own access token for USER_ID's SESSION_ID, TTL seconds unless told."""
     expires = now + timedelta(seconds=TTL) if expires_at is None else expires_at
@@ -129,6 +130,7 @@ def issue_access(
         now=now,
         expires_at=expires,
         roles=roles,
+        amr=amr,
     )
 
 
@@ -163,6 +165,7 @@ def test_access_token_round_trip_carries_every_claim(tokens: TokenService, now: 
         "sub": USER_ID,
         "username": USERNAME,
         "roles": ["admin", "ops"],
+        "amr": ["pwd"],
         "sid": SESSION_ID,
         "jti": issued.jti,
         "type": "access",
@@ -388,17 +391,29 @@ def test_access_username_must_be_a_non_empty_string(
     assert_rejected(tokens, "access", forge("access", now, username=value), now)
 
 
-@pytest.mark.parametrize("value", ["admin", None, {"admin": True}, [1], ["admin", None]])
-def test_access_roles_must_be_a_list_of_strings(
-    tokens: TokenService, now: datetime, value: object
+@pytest.mark.parametrize("claim", ["roles", "amr"])
+@pytest.mark.parametrize("value", ["admin", "mfa", None, {"mfa": True}, [1], ["pwd", None]])
+def test_access_name_lists_must_be_lists_of_strings(
+    tokens: TokenService, now: datetime, claim: str, value: object
 ) -> None:
-    # A string would otherwise grant each of its letters: "admin" holds "a", "d", ...
-    assert_rejected(tokens, "access", forge("access", now, roles=value), now)
+    # A string would otherwise hold each of its letters: "admin" would grant "a", "d", ...
+    bad: dict[str, Any] = {claim: value}
+    assert_rejected(tokens, "access", forge("access", now, **bad), now)
 
 
 def test_access_token_without_roles_holds_none(tokens: TokenService, now: datetime) -> None:
     # Tokens issued before roles existed: valid for their last minutes, with no role.
     assert tokens.verify_access(forge("access", now), now=now).roles == ()
+
+
+def test_access_token_without_amr_was_a_password_login(tokens: TokenService, now: datetime) -> None:
+    # Tokens issued before amr existed all came from a password login: one factor.
+    assert tokens.verify_access(forge("access", now), now=now).amr == ("pwd",)
+
+
+def test_access_amr_round_trips_in_order(tokens: TokenService, now: datetime) -> None:
+    issued = issue_access(tokens, now, amr=("hwk", "mfa"))
+    assert tokens.verify_access(issued.token, now=now).amr == ("hwk", "mfa")
 
 
 @pytest.mark.parametrize("kind", KINDS)

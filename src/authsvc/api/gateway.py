@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.api.errors import BEARER_CHALLENGE, status_for
 from authsvc.deps import AuthenticatorDep, bearer_scheme
-from authsvc.errors import AuthError, NotAuthenticated, RoleRequired
+from authsvc.errors import AuthError, NotAuthenticated, RoleRequired, SecondFactorRequired
 
 VERIFY_PATH = "/auth/verify"
 
@@ -35,8 +35,14 @@ def _refused(exc: AuthError) -> Response:
     # The same bodies as every other route's 401 and 403, so clients parse one shape.
     _, detail = status_for(exc)
     if isinstance(exc, RoleRequired):
-        # RFC 6750 §3.1: a valid token without the privilege asked for.
-        challenge = 'Bearer error="insufficient_scope"'
+        # RFC 9470 §3 for a session that needs a stronger login; RFC 6750 §3.1 for a valid
+        # token without the privilege asked for.
+        error = (
+            "insufficient_user_authentication"
+            if isinstance(exc, SecondFactorRequired)
+            else "insufficient_scope"
+        )
+        challenge = f'Bearer error="{error}"'
         return JSONResponse(
             {"detail": detail},
             status_code=403,
@@ -55,11 +61,15 @@ def _refused(exc: AuthError) -> Response:
     responses={
         200: {
             "description": "The token is valid and its session live; the identity is in "
-            "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8), X-Auth-Session and "
-            "X-Auth-Roles (comma-separated, empty for none)."
+            "X-Auth-Subject, X-Auth-Username (percent-encoded UTF-8), X-Auth-Session, "
+            "X-Auth-Roles (comma-separated, empty for none) and X-Auth-AMR (the RFC 8176 "
+            "methods of the login, comma-separated)."
         },
         401: {"description": "No valid token of a live session, or anything else"},
-        403: {"description": "A valid token without every role `role` names"},
+        403: {
+            "description": "A valid token without every role `role` names, or, with `mfa=1`, "
+            "of a session opened with one factor"
+        },
     },
 )
 async def verify(
@@ -72,6 +82,10 @@ async def verify(
             "role can have is held by nobody, so it gets 403 too"
         ),
     ] = None,
+    mfa: Annotated[
+        bool,
+        Query(description="Pass only sessions opened with two factors or more (`amr` has `mfa`)"),
+    ] = False,
 ) -> Response:
     """Check the Bearer token of the request the gateway is about to pass on.
 
@@ -80,7 +94,7 @@ async def verify(
     still gets a 200 or a 401.
     """
     try:
-        claims = await authenticator.authorize(token, roles=role or ())
+        claims = await authenticator.authorize(token, roles=role or (), multi_factor=mfa)
     except AuthError as exc:
         return _refused(exc)
     except Exception:
@@ -96,6 +110,7 @@ async def verify(
             "X-Auth-Session": claims.session_id,
             # Role names are ASCII by construction (roles.py), so they travel as they are.
             "X-Auth-Roles": ",".join(claims.roles),
+            "X-Auth-AMR": ",".join(claims.amr),
             "Cache-Control": "no-store",
         },
     )

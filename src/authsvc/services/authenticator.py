@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from authsvc.amr import is_multi_factor
 from authsvc.clock import Clock
-from authsvc.errors import NotAuthenticated, RoleRequired, SessionEnded
+from authsvc.errors import NotAuthenticated, RoleRequired, SecondFactorRequired, SessionEnded
 from authsvc.revocation import RevocationList
 from authsvc.tokens import AccessClaims, TokenService
 
@@ -33,15 +34,21 @@ class Authenticator:
             raise SessionEnded
         return claims
 
-    async def authorize(self, access_token: str | None, *, roles: Iterable[str]) -> AccessClaims:
-        """The claims of a valid access token that carries every one of `roles`.
+    async def authorize(
+        self, access_token: str | None, *, roles: Iterable[str], multi_factor: bool = False
+    ) -> AccessClaims:
+        """The claims of a valid access token that carries every one of `roles` and, when
+        `multi_factor`, belongs to a session opened with two factors or more.
 
         A name that is no valid role name is held by nobody, so asking for one is refused
         like any role the token lacks.
 
-        Raises: NotAuthenticated, InvalidToken, SessionEnded, RoleRequired (the only 403).
+        Raises: NotAuthenticated, InvalidToken, SessionEnded; RoleRequired or
+        SecondFactorRequired (the only 403s).
         """
         claims = await self.authenticate(access_token)
         if any(role not in claims.roles for role in roles):
             raise RoleRequired
+        if multi_factor and not is_multi_factor(claims.amr):
+            raise SecondFactorRequired
         return claims

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from authsvc.amr import PWD, methods
 from authsvc.clock import Clock
 from authsvc.errors import (
     InvalidCredentials,
@@ -91,8 +92,20 @@ class SessionService:
         Raises: Throttled, InvalidCredentials, AccountDisabled, EmailNotVerified.
         """
         user = await self._checks.admit(username, password, client)
+        return await self.establish(user, client, amr=methods(PWD))
+
+    async def establish(
+        self, user: UserRecord, client: ClientInfo, *, amr: tuple[str, ...]
+    ) -> IssuedTokens:
+        """Open a session for `user`, who has just proved who they are by `amr`.
+
+        `user` is the record read when the proof began: the session opens only while its
+        password hash is still the account's, so a password change meanwhile wins.
+
+        Raises: InvalidCredentials when the password changed meanwhile.
+        """
         try:
-            issued = await self._open(user, client)
+            issued = await self._open(user, client, amr)
         except InvalidCredentials:
             # The password changed while this login checked the old one: the change ends
             # every session, so it must not leave one opened with the old password behind.
@@ -145,9 +158,7 @@ class SessionService:
         if outcome.username is None:  # the account is gone
             raise SessionEnded
 
-        access = self._issue_access(
-            session.user_id, outcome.username, session, now, roles=outcome.roles
-        )
+        access = self._issue_access(outcome.username, session, now, roles=outcome.roles)
         if outcome.result is RotateResult.GRACE:
             await self._report_refresh(EventKind.REFRESH_GRACE_REPLAYED, session, client)
             return IssuedTokens(access=access, refresh=None, session_id=session.id)
@@ -205,7 +216,9 @@ class SessionService:
         ):
             raise SessionNotFound
 
-    async def _open(self, user: UserRecord, client: ClientInfo) -> IssuedTokens:
+    async def _open(
+        self, user: UserRecord, client: ClientInfo, amr: tuple[str, ...]
+    ) -> IssuedTokens:
         """Open a session for a user whose password `user.password_hash` was just verified.
 
         Raises: InvalidCredentials when that is no longer the user's password.
@@ -223,6 +236,7 @@ class SessionService:
                 created_at=now,
                 idle_expires_at=min(now + self._idle_ttl, absolute),
                 absolute_expires_at=absolute,
+                amr=amr,
             ),
             verified_hash=user.password_hash,
             max_live=self._max_sessions,
@@ -235,7 +249,7 @@ class SessionService:
             user.id, opened.ended, reason="session_limit", now=now, client=client
         )
         return IssuedTokens(
-            access=self._issue_access(user.id, user.username, session, now, roles=user.roles),
+            access=self._issue_access(user.username, session, now, roles=user.roles),
             refresh=self._issue_refresh(session, now, jti),
             session_id=session.id,
         )
@@ -251,20 +265,15 @@ class SessionService:
         )
 
     def _issue_access(
-        self,
-        user_id: str,
-        username: str,
-        session: SessionRecord,
-        now: datetime,
-        *,
-        roles: tuple[str, ...],
+        self, username: str, session: SessionRecord, now: datetime, *, roles: tuple[str, ...]
     ) -> IssuedToken:
         return self._tokens.issue_access(
-            user_id=user_id,
+            user_id=session.user_id,
             username=username,
             session_id=session.id,
             now=now,
             roles=roles,
+            amr=session.amr,
             # An access token never outlives the session it belongs to.
             expires_at=min(now + self._access_ttl, session.absolute_expires_at),
         )

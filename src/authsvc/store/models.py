@@ -96,6 +96,8 @@ sessions = Table(
     Column("absolute_expires_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("revoked_reason", String(32), nullable=True),
+    # The authentication methods the session was opened with (amr.py).
+    Column("amr", String(64), nullable=False, server_default="pwd"),
     Index("ix_sessions_user_id", "user_id"),
     # Revoked sessions only: the revocations reloaded at startup, and those the purge deletes.
     # Left out of it, live sessions are found through the partial indexes below.

@@ -50,6 +50,8 @@ class NewSession:
     created_at: datetime
     idle_expires_at: datetime
     absolute_expires_at: datetime
+    # How the user proved who they are (amr.py); every access token of the session says so.
+    amr: tuple[str, ...] = ("pwd",)
 
     def record(self) -> SessionRecord:
         """The session as it stands once opened: never rotated, used or revoked yet."""
@@ -81,6 +83,7 @@ class SessionRecord:
     absolute_expires_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None
+    amr: tuple[str, ...] = ("pwd",)
 
     def is_active(self, now: datetime) -> bool:
         return (

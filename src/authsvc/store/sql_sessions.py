@@ -11,6 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import Label
 
+from authsvc.amr import decode_amr, encode_amr
 from authsvc.store.engine import Database
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.purge import purge_ended_sessions
@@ -26,11 +27,15 @@ from authsvc.store.sql_users import decode_roles
 
 
 def _session(row: RowMapping) -> SessionRecord:
-    return SessionRecord(**{name: row[name] for name in SessionRecord.__slots__})
+    values = {name: row[name] for name in SessionRecord.__slots__}
+    values["amr"] = decode_amr(values["amr"])
+    return SessionRecord(**values)
 
 
 def _columns(record: SessionRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in SessionRecord.__slots__}
+    values = {name: getattr(record, name) for name in SessionRecord.__slots__}
+    values["amr"] = encode_amr(record.amr)
+    return values
 
 
 def _account(column: str) -> Label[Any]:
