@@ -1,0 +1,41 @@
+"""Which second factors an account holds, whatever their kind.
+
+Each kind (an authenticator app, passkeys) answers for its own; this adds them up, so the
+login step knows which methods to offer and a removal knows whether it takes the last factor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What one kind of factor holds for an account: the login methods it offers (in the
+    `methods` of a second-step challenge) and how many separate factors stand behind them."""
+
+    methods: tuple[str, ...] = ()
+    factors: int = 0
+
+
+class FactorKind(Protocol):
+    async def held(self, user_id: str) -> Held: ...
+
+
+class SecondFactors:
+    def __init__(self, kinds: Sequence[FactorKind]) -> None:
+        self._kinds = tuple(kinds)
+
+    async def held(self, user_id: str) -> Held:
+        """Every kind's methods, in the order the kinds were given, and the factors summed."""
+        answers = await asyncio.gather(*(kind.held(user_id) for kind in self._kinds))
+        return Held(
+            methods=tuple(name for held in answers for name in held.methods),
+            factors=sum(held.factors for held in answers),
+        )
+
+    async def has_any(self, user_id: str) -> bool:
+        return (await self.held(user_id)).factors > 0
