@@ -9,7 +9,16 @@ import httpx
 import pytest
 
 import authsvc
+from authsvc.api.errors import HTTP_STATUS
 from authsvc.app import create_app
+from authsvc.errors import (
+    AuthError,
+    InvalidToken,
+    NotAuthenticated,
+    RefreshReused,
+    SessionEnded,
+    WrongPassword,
+)
 from tests.support.http import BASE_URL
 from tests.support.settings import make_settings
 
@@ -69,3 +78,14 @@ def test_the_module_keeps_tokens_out_of_storage_and_readable_cookies() -> None:
         assert api not in code
     # Cookies travel only to the cookie routes.
     assert code.count('credentials: "include"') == 1
+
+
+@pytest.mark.parametrize(
+    "error", [NotAuthenticated, InvalidToken, SessionEnded, RefreshReused, WrongPassword]
+)
+def test_the_module_knows_the_401_answers_it_tells_apart(error: type[AuthError]) -> None:
+    # The client tells why a session ended (and a wrong password from an ended session) by
+    # the detail of authsvc's 401; a renamed detail must not silently turn into another reason.
+    status, detail = HTTP_STATUS[error]
+    assert status == 401
+    assert f'"{detail}"' in SOURCE.read_text()

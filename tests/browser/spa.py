@@ -196,3 +196,12 @@ class Traffic:
 
     def to(self, method: str, path: str) -> list[Exchange]:
         return [e for e in self.exchanges if e.method == method and e.path == path]
+
+
+def logged_events(page: Page) -> list[tuple[str, str]]:
+    """The kinds and reasons of the event stream, as the demo's log shows them, oldest first."""
+    entries: list[list[str]] = page.eval_on_selector_all(
+        "#log li[data-kind]:not([data-kind=api])",
+        "(items) => items.reverse().map((item) => [item.dataset.kind, item.dataset.reason])",
+    )
+    return [(kind, reason) for kind, reason in entries]

@@ -179,8 +179,11 @@ async def preflight(
     return await client.options(path, headers={**headers, **(extra or {})})
 
 
-def register_sync(client: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    return _registered(client.post("/auth/register", json=_credentials(username, password)))
+def register_sync(
+    client: httpx.Client, username: str, password: str = PASSWORD, *, email: str | None = None
+) -> dict[str, Any]:
+    body = _credentials(username, password) | ({"email": email} if email else {})
+    return _registered(client.post("/auth/register", json=body))
 
 
 def login_sync(client: httpx.Client, username: str, password: str = PASSWORD) -> Tokens:

@@ -22,6 +22,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -37,6 +38,7 @@ SINK_USER = "mailer"
 SINK_PASSWORD = "sink-password-0123456789"
 WAIT_SECONDS = 20.0
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
+LINK = re.compile(r"https?://\S+#token=[A-Za-z0-9_-]+")
 
 Tls = Literal["none", "starttls", "implicit"]
 
@@ -145,6 +147,22 @@ class Sink:
             assert time.monotonic() < deadline, f"{len(self.received())} mails, not {count}"
             time.sleep(0.05)
         return self.received()
+
+    def wait_for_link(self, to: str, path: str, timeout: float = WAIT_SECONDS) -> str:
+        """The link to `path` in the newest mail to `to`, waiting a bounded time for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            links = [
+                link
+                for message in self.received()
+                if message["To"] == to
+                for link in LINK.findall(text_of(message))
+                if urlsplit(link).path == path
+            ]
+            if links:
+                return links[-1]
+            assert time.monotonic() < deadline, f"no link to {path} mailed to {to}"
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.controller is not None:

@@ -20,10 +20,14 @@
  *   refreshing again. Without Web Locks (an insecure context, an old browser) tabs may
  *   refresh together; authsvc's grace window answers the loser without touching the cookie.
  *
+ * Besides signing in and out it wraps the account routes (registration, e-mail verification,
+ * password reset, change of address, the user's sessions) and reports what happens to the
+ * session as events (`subscribe`).
+ *
  * @example
  * import { createAuthClient } from "https://auth.example.com/auth/client.js";
  * const auth = createAuthClient({ baseUrl: "https://auth.example.com" });
- * auth.onChange((state) => render(state));
+ * auth.subscribe((event) => render(event));  // signed_in, token_refreshed, signed_out
  * await auth.restore();                      // a reload keeps the user signed in
  * await auth.login("alice", password);
  * const me = await auth.fetch("https://api.example.com/orders");   // Bearer attached
@@ -67,7 +71,34 @@
  */
 
 /**
- * @typedef {{ type: "token", token: Token } | { type: "signed-out", sessionId: string }} Message
+ * Why the tab is signed out:
+ * - "no_session": it has not been signed in since the page loaded (or the restore is pending);
+ * - "logout": this tab or another tab of the app signed out (`logout`, `logoutEverywhere`,
+ *   `endSession` of its own session);
+ * - "revoked": authsvc ended the session: signed out on another device, all sessions ended,
+ *   the password changed or reset, the account disabled, or a stolen refresh token detected
+ *   (authsvc answers reuse like any ended session, so it is reported as "revoked" too);
+ * - "expired": the refresh cookie ran out (idle or absolute lifetime) or is no longer valid.
+ * @typedef {"no_session" | "logout" | "revoked" | "expired"} SignOutReason
+ */
+
+/**
+ * What happened to the session. A subscriber first gets one event for the current state
+ * (`initial: true`), then one per change.
+ * @typedef {{ kind: "signed_in" | "token_refreshed", state: AuthState, initial: boolean }
+ *   | { kind: "signed_out", reason: SignOutReason, state: AuthState, initial: boolean }} AuthEvent
+ */
+
+/**
+ * @typedef {object} SessionsPage
+ * @property {Array<Record<string, unknown>>} sessions authsvc's session objects (`id`,
+ *   `current`, `created_at`, `last_used_at`, `expires_at`, `user_agent`, `ip`, …)
+ * @property {string | null} nextCursor pass it back as `cursor` for the next page
+ */
+
+/**
+ * @typedef {{ type: "token", token: Token }
+ *   | { type: "signed-out", sessionId: string, reason: SignOutReason }} Message
  */
 
 /** A refusal from authsvc, or no session to act for. */
@@ -118,18 +149,54 @@ function stringOrNull(value) {
 }
 
 /**
+ * The refusal's `detail`: authsvc's text, or for a rejected body (422) each reason.
+ * @param {Response} response
+ * @returns {Promise<string | null>}
+ */
+async function detailOf(response) {
+  try {
+    const { detail } = await response.clone().json();
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) return detail.map((item) => String(item?.msg ?? item)).join("; ");
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/**
  * @param {Response} response
  * @returns {Promise<AuthError>}
  */
 async function errorFrom(response) {
-  let detail = `authsvc answered ${response.status}`;
-  try {
-    const body = await response.json();
-    if (typeof body?.detail === "string") detail = body.detail;
-  } catch {
-    // not JSON: keep the status line
+  const detail = await detailOf(response);
+  return new AuthError(detail ?? `authsvc answered ${response.status}`, response.status);
+}
+
+// The `detail` texts of authsvc's 401 answers to a refresh (api/errors.py), and what they mean
+// for the tab. Any other 401 is taken as an ended session.
+/** @type {Record<string, SignOutReason>} */
+const REFRESH_REFUSALS = {
+  "Session has ended": "revoked", // revoked, or a reused (stolen) refresh token
+  "Invalid or expired token": "expired",
+  "Not authenticated": "expired", // no cookie: the browser dropped it when its Max-Age ran out
+};
+// A 401 that is about the password the user typed, not about the session.
+const WRONG_PASSWORD = "Current password is incorrect";
+
+/**
+ * The token of a link authsvc mailed (`…/reset-password#token=…`), taken out of the address
+ * bar: the history entry is replaced by one without it, so it is not left in the history
+ * for the back button or a later visitor of the device.
+ * @returns {string | null} null when the page's address has no token
+ */
+export function takeLinkToken() {
+  const token = new URLSearchParams(globalThis.location.hash.slice(1)).get("token");
+  if (token !== null) {
+    const { pathname, search } = globalThis.location;
+    globalThis.history.replaceState(globalThis.history.state, "", pathname + search);
   }
-  return new AuthError(detail, response.status);
+  return token;
 }
 
 export class AuthClient extends EventTarget {
@@ -142,6 +209,8 @@ export class AuthClient extends EventTarget {
   #token = null;
   /** @type {AuthState} */
   #state = UNKNOWN;
+  /** @type {SignOutReason} */
+  #reason = "no_session";
   /** @type {Promise<string | null> | null} */
   #inflight = null;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -185,6 +254,26 @@ export class AuthClient extends EventTarget {
     const handler = (event) => listener(/** @type {CustomEvent<AuthState>} */ (event).detail);
     this.addEventListener("change", handler);
     return () => this.removeEventListener("change", handler);
+  }
+
+  /**
+   * Call `listener` at once with the current state (one `signed_in` or `signed_out` event,
+   * `initial: true`), then with every event; returns a function that stops it.
+   * @param {(event: AuthEvent) => void} listener
+   * @returns {() => void}
+   */
+  subscribe(listener) {
+    /** @param {Event} event */
+    const handler = (event) => listener(/** @type {CustomEvent<AuthEvent>} */ (event).detail);
+    const state = this.#state;
+    /** @type {AuthEvent} */
+    const current =
+      state.status === "signed-in"
+        ? { kind: "signed_in", state, initial: true }
+        : { kind: "signed_out", reason: this.#reason, state, initial: true };
+    listener(Object.freeze(current));
+    this.addEventListener("auth", handler);
+    return () => this.removeEventListener("auth", handler);
   }
 
   /**
@@ -272,8 +361,110 @@ export class AuthClient extends EventTarget {
         if (!response.ok) throw await errorFrom(response);
       });
     } finally {
-      this.#signOut(sessionId, true);
+      this.#signOut(sessionId, true, "logout");
     }
+  }
+
+  /**
+   * Create an account; it does not sign in (call `login` next).
+   * @param {string} username
+   * @param {string} password
+   * @param {string | null} [email] authsvc mails it a verification link
+   * @returns {Promise<Record<string, unknown>>} the new user
+   * @throws {AuthError} 409 taken, 422 refused by the policy, 403 registration closed, 429
+   */
+  async register(username, password, email = null) {
+    const body = email ? { username, password, email } : { username, password };
+    const response = await this.#call("POST", "/register", body);
+    return response.json();
+  }
+
+  /**
+   * Ask for a reset link for the accounts with this address. authsvc answers alike whether
+   * or not one exists, so this resolves either way.
+   * @param {string} email
+   * @returns {Promise<void>}
+   * @throws {AuthError} 422 not an address, 429 too many requests, 404 mail not configured
+   */
+  async forgotPassword(email) {
+    await this.#call("POST", "/password/forgot", { email });
+  }
+
+  /**
+   * Set a new password with the token of a reset link (see `takeLinkToken`). Every session
+   * of the account ends; sign in with the new password afterwards.
+   * @param {string} token
+   * @param {string} newPassword
+   * @returns {Promise<void>}
+   * @throws {AuthError} 400 bad, used or expired link, 422 refused by the policy
+   */
+  async resetPassword(token, newPassword) {
+    await this.#call("POST", "/password/reset", { token, new_password: newPassword });
+  }
+
+  /**
+   * Confirm an address with the token of a verification or change-of-address link.
+   * @param {string} token
+   * @returns {Promise<void>}
+   * @throws {AuthError} 400 bad, used or expired link
+   */
+  async verifyEmail(token) {
+    await this.#call("POST", "/email/verify", { token });
+  }
+
+  /**
+   * Mail the signed-in user a new verification link; earlier links stop working.
+   * @returns {Promise<void>}
+   * @throws {AuthError} 409 no address or verified already, 429 asked too often
+   */
+  async resendVerification() {
+    await this.#authorized("POST", "/email/verify/resend");
+  }
+
+  /**
+   * Mail `email` a link; the account's address changes once it is opened.
+   * @param {string} email
+   * @param {string} currentPassword
+   * @returns {Promise<void>}
+   * @throws {AuthError} 401 wrong password (the session stays), 422 not an address, 429
+   */
+  async changeEmail(email, currentPassword) {
+    await this.#authorized("POST", "/email", { email, current_password: currentPassword });
+  }
+
+  /**
+   * The user's live sessions, most recently used first, a page at a time.
+   * @param {{ limit?: number, cursor?: string | null }} [page]
+   * @returns {Promise<SessionsPage>}
+   */
+  async listSessions({ limit, cursor } = {}) {
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set("limit", String(limit));
+    if (cursor) query.set("cursor", cursor);
+    const suffix = query.toString() ? `?${query}` : "";
+    const body = await (await this.#authorized("GET", `/sessions${suffix}`)).json();
+    return { sessions: body.sessions, nextCursor: body.next_cursor ?? null };
+  }
+
+  /**
+   * Sign one session out; ending this tab's own session signs the tab out too.
+   * @param {string} sessionId
+   * @returns {Promise<void>}
+   * @throws {AuthError} 404 no such session of this user
+   */
+  async endSession(sessionId) {
+    await this.#authorized("DELETE", `/sessions/${encodeURIComponent(sessionId)}`);
+    if (sessionId === this.#state.sessionId) await this.logout();
+  }
+
+  /**
+   * End every session of the user, on every device, then sign this browser out.
+   * @returns {Promise<void>}
+   */
+  async logoutEverywhere() {
+    await this.#authorized("POST", "/logout-all");
+    // The session has ended already; this clears its cookie and tells the other tabs.
+    await this.logout();
   }
 
   /** Stop the refresh timer and leave the tab channel (an app tearing the client down). */
@@ -281,6 +472,53 @@ export class AuthClient extends EventTarget {
     clearTimeout(this.#timer);
     this.#channel?.close();
     this.#channel = null;
+  }
+
+  /**
+   * A route that needs no credentials.
+   * @param {string} method
+   * @param {string} path
+   * @param {Record<string, unknown>} body
+   * @returns {Promise<Response>} a 2xx answer
+   */
+  async #call(method, path, body) {
+    const response = await fetch(this.#base + path, {
+      method,
+      cache: "no-store",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json" },
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  /**
+   * A route of the signed-in user, with the access token. Like `fetch` it refreshes once on
+   * a 401, except when the 401 says the password typed was wrong: repeating that would only
+   * spend another of the user's attempts.
+   * @param {string} method
+   * @param {string} path
+   * @param {Record<string, unknown>} [body]
+   * @returns {Promise<Response>} a 2xx answer
+   */
+  async #authorized(method, path, body) {
+    const url = this.#base + path;
+    /** @type {RequestInit} */
+    const init = { method, cache: "no-store", signal: AbortSignal.timeout(this.#timeoutMs) };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { "Content-Type": "application/json" };
+    }
+    const token = await this.getAccessToken();
+    let response = await fetch(url, this.#withBearer(url, init, token));
+    if (response.status === 401 && (await detailOf(response)) !== WRONG_PASSWORD) {
+      const fresh = await this.#refreshOnce(token);
+      if (fresh === null) throw new AuthError("Not signed in", 401);
+      response = await fetch(url, this.#withBearer(url, init, fresh));
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
   }
 
   /**
@@ -309,7 +547,8 @@ export class AuthClient extends EventTarget {
     if (response.status === 401) {
       // No cookie, or its session ended: every tab shares the cookie, so tell them.
       const sessionId = this.#token?.sessionId ?? null;
-      this.#signOut(sessionId, true);
+      const reason = REFRESH_REFUSALS[(await detailOf(response)) ?? ""] ?? "revoked";
+      this.#signOut(sessionId, true, reason);
       return null;
     }
     if (!response.ok) throw await errorFrom(response);
@@ -399,6 +638,7 @@ export class AuthClient extends EventTarget {
     // A session this tab signed out of stays out, even if authsvc was not told in time.
     if (token.sessionId !== null && this.#ended.has(token.sessionId)) return false;
     if (!share && this.#token !== null && this.#token.expiresAt >= token.expiresAt) return false;
+    const before = this.#state;
     this.#token = token;
     this.#schedule(token);
     this.#setState({
@@ -408,6 +648,8 @@ export class AuthClient extends EventTarget {
       sessionId: token.sessionId,
       expiresAt: token.expiresAt,
     });
+    const same = before.status === "signed-in" && before.sessionId === token.sessionId;
+    this.#emit({ kind: same ? "token_refreshed" : "signed_in", state: this.#state, initial: false });
     if (share) this.#post({ type: "token", token });
     return true;
   }
@@ -415,13 +657,20 @@ export class AuthClient extends EventTarget {
   /**
    * @param {string | null} sessionId the session that ended, if this tab knew it
    * @param {boolean} share tell the other tabs
+   * @param {SignOutReason} reason
    */
-  #signOut(sessionId, share) {
+  #signOut(sessionId, share, reason) {
     if (sessionId !== null) this.#ended.add(sessionId);
+    const wasSignedIn = this.#state.status === "signed-in";
     this.#token = null;
     clearTimeout(this.#timer);
     this.#setState({ ...UNKNOWN, status: "signed-out" });
-    if (share && sessionId !== null) this.#post({ type: "signed-out", sessionId });
+    // A restore that found no session changes nothing a subscriber was told: it was out.
+    if (wasSignedIn) {
+      this.#reason = reason;
+      this.#emit({ kind: "signed_out", reason, state: this.#state, initial: false });
+    }
+    if (share && sessionId !== null) this.#post({ type: "signed-out", sessionId, reason });
   }
 
   /** @param {Token} token */
@@ -448,7 +697,7 @@ export class AuthClient extends EventTarget {
     if (message?.type === "token") {
       this.#adopt(message.token, false);
     } else if (message?.type === "signed-out" && message.sessionId === this.#state.sessionId) {
-      this.#signOut(message.sessionId, false);
+      this.#signOut(message.sessionId, false, message.reason ?? "logout");
     }
   }
 
@@ -456,6 +705,11 @@ export class AuthClient extends EventTarget {
   #setState(state) {
     this.#state = Object.freeze(state);
     this.dispatchEvent(new CustomEvent("change", { detail: this.#state }));
+  }
+
+  /** @param {AuthEvent} event */
+  #emit(event) {
+    this.dispatchEvent(new CustomEvent("auth", { detail: Object.freeze(event) }));
   }
 }
 
