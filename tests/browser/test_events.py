@@ -3,6 +3,7 @@ change, with the reason authsvc gave when the session ends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page
@@ -12,11 +13,12 @@ from tests.browser.spa import (
     DEMO_MODULE,
     auth_state,
     logged_events,
+    only_refresh_cookie,
     sign_in,
     signed_in_tab,
     wait_for_state,
 )
-from tests.support.http import login_sync
+from tests.support.http import login_sync, refresh_sync
 
 # Subscribes a recorder named `name`; returns how many events it had got when subscribe
 # returned, which is the "at once" of the rule.
@@ -99,3 +101,22 @@ def test_a_page_that_finds_no_session_says_signed_out_once(
     assert logged_events(page) == [("signed_out", "no_session")]
     subscribe(page, "now")
     assert events(page, "now") == [["signed_out", "no_session", True, "signed-out"]]
+
+
+def test_a_copy_of_the_cookie_used_elsewhere_signs_the_page_out_as_reuse_detected(
+    deploy: Callable[..., Deployment], context: BrowserContext
+) -> None:
+    deployment = deploy(REFRESH_GRACE_SECONDS="0")
+    alice = deployment.user("alice")
+    page = signed_in_tab(context, deployment.demo_url, alice)
+    subscribe(page, "first")
+    # A copy of the page's cookie is spent elsewhere first: the page's own is now superseded.
+    with deployment.api() as api:
+        stolen = only_refresh_cookie(context)["value"]
+        assert refresh_sync(api, stolen).status_code == 200
+    assert refresh(page) == "401"
+    wait_for_state(page, "signed-out")
+    assert events(page, "first") == [
+        ["signed_in", None, True, "signed-in"],
+        ["signed_out", "reuse_detected", False, "signed-out"],
+    ]

@@ -56,7 +56,9 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     WrongPassword: (401, "Current password is incorrect"),
     InvalidToken: (401, "Invalid or expired token"),
     SessionEnded: (401, "Session has ended"),
-    RefreshReused: (401, "Session has ended"),
+    # Told apart so the client can say why: whoever presents the copy learns nothing new, as
+    # the session it belonged to is already ended for every holder.
+    RefreshReused: (401, "Session ended: refresh token reused"),
     AccountDisabled: (403, "Account disabled"),
     RoleRequired: (403, "Not allowed"),
     SecondFactorRequired: (403, "A second factor is required"),

@@ -76,10 +76,11 @@
  * - "logout": this tab or another tab of the app signed out (`logout`, `logoutEverywhere`,
  *   `endSession` of its own session);
  * - "revoked": authsvc ended the session: signed out on another device, all sessions ended,
- *   the password changed or reset, the account disabled, or a stolen refresh token detected
- *   (authsvc answers reuse like any ended session, so it is reported as "revoked" too);
+ *   the password changed or reset, or the account disabled;
+ * - "reuse_detected": a superseded refresh token of this session was presented, so a copy of
+ *   it exists somewhere else and authsvc ended the session for every holder;
  * - "expired": the refresh cookie ran out (idle or absolute lifetime) or is no longer valid.
- * @typedef {"no_session" | "logout" | "revoked" | "expired"} SignOutReason
+ * @typedef {"no_session" | "logout" | "revoked" | "reuse_detected" | "expired"} SignOutReason
  */
 
 /**
@@ -177,7 +178,8 @@ async function errorFrom(response) {
 // for the tab. Any other 401 is taken as an ended session.
 /** @type {Record<string, SignOutReason>} */
 const REFRESH_REFUSALS = {
-  "Session has ended": "revoked", // revoked, or a reused (stolen) refresh token
+  "Session has ended": "revoked",
+  "Session ended: refresh token reused": "reuse_detected",
   "Invalid or expired token": "expired",
   "Not authenticated": "expired", // no cookie: the browser dropped it when its Max-Age ran out
 };
