@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from authsvc.container import Core
+from authsvc.core import Core
 from authsvc.errors import InvalidCursor, InvalidRoles, LastAdmin, UserNotFound
 from authsvc.events import ClientInfo, EventKind
 from authsvc.passwords import PasswordPolicy, PasswordService
