@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.e2e.test_password_reset import only
-from tests.support.http import PASSWORD, at_once, login, sorted_statuses
+from tests.support.http import PASSWORD, at_once, signed_in, sorted_statuses
 from tests.support.processes import Server
 from tests.support.smtp_sink import Sink, link_token
 
@@ -16,8 +14,7 @@ async def test_one_change_link_used_at_once_many_times_moves_the_account_once(
     mailing: tuple[Server, Sink],
 ) -> None:
     server, sink = mailing
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as client:
-        headers = (await login(client)).bearer
+    async with signed_in(server.base_url) as (client, headers):
         body = {"email": NEW, "current_password": PASSWORD}
         assert (await client.post("/auth/email", json=body, headers=headers)).status_code == 202
         _, message = await sink.arrived(2)

@@ -8,7 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.http import at_once, bearer, login, login_sync, register_sync, sorted_statuses
+from tests.support.http import (
+    at_once,
+    bearer,
+    login_sync,
+    register_sync,
+    signed_in,
+    sorted_statuses,
+)
 from tests.support.processes import Server, ServerFactory, free_port, server_env
 from tests.support.smtp_sink import SINK_PASSWORD, Sink, SinkFactory, link_token
 
@@ -97,8 +104,7 @@ async def test_one_token_verified_at_once_many_times_succeeds_once(
 
 async def test_concurrent_resends_stay_within_the_throttle(mailing: tuple[Server, Sink]) -> None:
     server, sink = mailing
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        headers = (await login(client)).bearer
+    async with signed_in(server.base_url, request_timeout=10) as (client, headers):
         answers = await at_once(
             10, lambda: client.post("/auth/email/verify/resend", headers=headers)
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.http import PASSWORD, at_once, login, sorted_statuses
+from tests.support.http import PASSWORD, at_once, signed_in, sorted_statuses
 from tests.support.processes import Server, ServerFactory, server_env
 from tests.support.smtp_sink import Sink, SinkFactory, link_token
 
@@ -28,8 +28,7 @@ async def test_concurrent_resets_with_one_token_succeed_once_and_the_token_is_ne
     mailing: tuple[Server, Sink],
 ) -> None:
     server, sink = mailing
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as client:
-        access = (await login(client)).bearer
+    async with signed_in(server.base_url) as (client, access):
         forgot = await client.post("/auth/password/forgot", json={"email": "alice@example.com"})
         assert forgot.status_code == 202
         _, message = await sink.arrived(2)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -116,6 +117,15 @@ async def login(
     client: httpx.AsyncClient, username: str = "alice", password: str = PASSWORD
 ) -> Tokens:
     return token_pair(await client.post("/auth/login", json=_credentials(username, password)))
+
+
+@asynccontextmanager
+async def signed_in(
+    base_url: str, *, request_timeout: float = 20
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """A client of the server at `base_url`, and the Bearer header of alice, logged in there."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout) as client:
+        yield client, (await login(client)).bearer
 
 
 async def at_once(

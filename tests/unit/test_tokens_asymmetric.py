@@ -48,6 +48,11 @@ def service(tmp_path: Path, algorithm: str, index: int = 0, *previous: int) -> T
     return TokenService(make_settings(tmp_path, **overrides))
 
 
+def rotated_from_key_1(tmp_path: Path, algorithm: str, now: datetime) -> tuple[str, TokenService]:
+    """A token signed with key 1, and the service rotated to key 0 that still lists key 1."""
+    return issue(service(tmp_path, algorithm, 1), now), service(tmp_path, algorithm, 0, 1)
+
+
 def issue(tokens: TokenService, now: datetime) -> str:
     return tokens.issue_access(
         user_id="user-1",
@@ -99,9 +104,7 @@ def test_refresh_tokens_stay_hmac(tmp_path: Path, now: datetime, algorithm: str)
 def test_old_key_verifies_while_listed_as_previous(
     tmp_path: Path, now: datetime, algorithm: str
 ) -> None:
-    old_token = issue(service(tmp_path, algorithm, 1), now)
-
-    rotated = service(tmp_path, algorithm, 0, 1)
+    old_token, rotated = rotated_from_key_1(tmp_path, algorithm, now)
     assert rotated.verify_access(old_token, now=now).user_id == "user-1"
     # New tokens are signed with the new key only.
     new_kid = jwt.get_unverified_header(issue(rotated, now))["kid"]
@@ -165,8 +168,7 @@ def test_hmac_deployment_refuses_asymmetric_tokens(tmp_path: Path, now: datetime
 def test_jwks_publishes_public_keys_that_verify_tokens(
     tmp_path: Path, now: datetime, algorithm: str
 ) -> None:
-    old_token = issue(service(tmp_path, algorithm, 1), now)
-    tokens = service(tmp_path, algorithm, 0, 1)
+    old_token, tokens = rotated_from_key_1(tmp_path, algorithm, now)
     new_token = issue(tokens, now)
 
     jwks = tokens.public_jwks()
