@@ -36,7 +36,6 @@ from authsvc.services.housekeeping import periodic_purge
 from authsvc.services.mail_flows import build_mail_flows
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
-from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
@@ -112,7 +111,7 @@ def assemble(
 ) -> Services:
     """The services over parts already opened; `open_services` opens them."""
     background = background if background is not None else BackgroundWork()
-    ender = SessionEnder(store=core.store, revocations=revocations, observer=core.observer)
+    ender = core.ender(revocations)
     mail = build_mail_flows(
         core, throttle=throttle, ender=ender, mailer=mailer, background=background
     )

@@ -73,6 +73,10 @@ class Core:
             verification=verification,
         )
 
+    def ender(self, revocations: RevocationList) -> SessionEnder:
+        """The one way a session ends; `revocations` stops its access tokens at once."""
+        return SessionEnder(store=self.store, revocations=revocations, observer=self.observer)
+
     def admin(self, revocations: RevocationList) -> AdminService:
         """The administration flows; `revocations` carries the sessions they end."""
         return AdminService(
@@ -80,7 +84,7 @@ class Core:
             accounts=self.accounts(),
             passwords=self.passwords,
             policy=self.policy,
-            ender=SessionEnder(store=self.store, revocations=revocations, observer=self.observer),
+            ender=self.ender(revocations),
             clock=self.clock,
             observer=self.observer,
         )
