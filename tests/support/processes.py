@@ -78,6 +78,22 @@ def console_script() -> str:
     return script
 
 
+def run_to_end(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to completion, its output captured as text; the caller judges its exit
+    status."""
+    # No check=True: a failing command is an answer for the caller to judge.
+    return subprocess.run(
+        command, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def run_cli(
     args: list[str],
     env: dict[str, str],
@@ -89,15 +105,12 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `authsvc ARGS` (console script) or `python -m authsvc ARGS` to completion."""
     command = [console_script()] if script else [sys.executable, "-m", "authsvc"]
-    return subprocess.run(
+    return run_to_end(
         [*command, *args],
-        env=env,
         cwd=cwd,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
+        env=env,
+        stdin=stdin if stdin is not None else "",
         timeout=timeout,
-        check=False,
     )
 
 

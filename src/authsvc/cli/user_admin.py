@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from authsvc.cli.base import Commands, database, load_settings, read_password
-from authsvc.container import open_admin
+from authsvc.core import open_admin
 from authsvc.services.admin import Actor, AdminService
 from authsvc.store.records import UserChanges, UserRecord
 

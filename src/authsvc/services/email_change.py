@@ -10,10 +10,10 @@ another account holds can be confirmed too.
 
 from __future__ import annotations
 
-from authsvc.errors import Throttled, WrongPassword
-from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.email_verification import LinkMailer, MailedLink
+from authsvc.services.reauthentication import Reauthentication
 from authsvc.store.records import CHANGE_EMAIL
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -39,8 +39,7 @@ class EmailChangeService:
             settings.email_verify_url,
             settings.email_token_ttl_seconds,
         )
-        self._throttle = throttle
-        self._observer = observer
+        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
 
     async def request(
         self, claims: AccessClaims, email: str, current_password: str, client: ClientInfo
@@ -51,21 +50,13 @@ class EmailChangeService:
         """
         self._links.available()
         user = await self._accounts.current_user(claims.user_id)
-        try:
-            await self._throttle.reserve(user.username, client.ip)
-        except Throttled:
-            await self._report(EventKind.EMAIL_CHANGE_THROTTLED, claims, client)
-            raise
-        try:
-            await self._accounts.check_password(user, current_password)
-        except WrongPassword:
-            await self._report(EventKind.EMAIL_CHANGE_FAILED, claims, client)
-            raise
-        await self._throttle.succeeded(user.username, client.ip)
-        await self._links.send(self._link, user=user, email=email)
-        await self._report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)
-
-    async def _report(self, kind: EventKind, claims: AccessClaims, client: ClientInfo) -> None:
-        await self._observer.record(
-            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
+        await self._reauthentication.confirm(
+            user,
+            lambda: self._accounts.check_password(user, current_password),
+            claims=claims,
+            client=client,
+            throttled=EventKind.EMAIL_CHANGE_THROTTLED,
+            failed=EventKind.EMAIL_CHANGE_FAILED,
         )
+        await self._links.send(self._link, user=user, email=email)
+        await self._reauthentication.report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)
