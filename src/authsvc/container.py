@@ -21,6 +21,8 @@ from authsvc.mail.outbox import Mailer
 from authsvc.mail.sender import running_sender
 from authsvc.mail.wiring import build_mail
 from authsvc.metrics import Metrics
+from authsvc.mfa.sealing import Sealer
+from authsvc.mfa.wiring import build_sealer
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.readiness import Probe
@@ -32,10 +34,14 @@ from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification, LinkMailer
 from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
+from authsvc.services.mfa_wiring import build_mfa
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
+from authsvc.services.second_factors import SecondFactors
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
+from authsvc.services.totp import TotpFactor, TotpService
+from authsvc.services.two_step_login import TwoStepLogin
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
 from authsvc.store import Store, open_store
@@ -71,6 +77,11 @@ class Core:
             store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
         )
 
+    @property
+    def second_factors(self) -> SecondFactors:
+        """Every kind of second factor an account may hold; another kind is one more entry."""
+        return SecondFactors([TotpFactor(self.store)])
+
     def accounts(
         self,
         throttle: LoginThrottle | None = None,
@@ -98,6 +109,7 @@ class Core:
             passwords=self.passwords,
             policy=self.policy,
             ender=SessionEnder(store=self.store, revocations=revocations, observer=self.observer),
+            factors=self.second_factors,
             clock=self.clock,
             observer=self.observer,
         )
@@ -113,6 +125,9 @@ class Services:
     throttle: LoginThrottle
     accounts: AccountService
     sessions: SessionService
+    # Login with a second factor, and TOTP enrolment.
+    login: TwoStepLogin
+    totp: TotpService
     password_changes: PasswordChangeService
     email_verification: EmailVerification
     password_reset: PasswordReset
@@ -165,30 +180,46 @@ def assemble(
     metrics: Metrics | None,
     mailer: Mailer | None = None,
     background: BackgroundWork | None = None,
+    sealer: Sealer | None = None,
 ) -> Services:
-    """The services over parts already opened; `open_services` opens them."""
+    """The services over parts already opened; `open_services` opens them.
+
+    `sealer` is None when TOTP is off; by default it is built from the settings.
+    """
+    sealer = sealer if sealer is not None else build_sealer(core.settings)
     background = background if background is not None else BackgroundWork()
     ender = SessionEnder(store=core.store, revocations=revocations, observer=core.observer)
     links = LinkMailer(store=core.store, mailer=mailer, settings=core.settings, clock=core.clock)
     verification = EmailVerification(links=links, throttle=throttle, observer=core.observer)
     accounts = core.accounts(throttle, verification=verification)
+    sessions = SessionService(
+        store=core.store,
+        tokens=tokens,
+        accounts=accounts,
+        revocations=revocations,
+        throttle=throttle,
+        settings=core.settings,
+        clock=core.clock,
+        observer=core.observer,
+        verification=verification,
+    )
+    mfa = build_mfa(
+        core,
+        sessions=sessions,
+        accounts=accounts,
+        throttle=throttle,
+        mailer=mailer,
+        sealer=sealer,
+    )
     return Services(
         core=core,
         tokens=tokens,
         revocations=revocations,
         throttle=throttle,
         accounts=accounts,
-        sessions=SessionService(
-            store=core.store,
-            tokens=tokens,
-            accounts=accounts,
-            revocations=revocations,
-            throttle=throttle,
-            settings=core.settings,
-            clock=core.clock,
-            observer=core.observer,
-            verification=verification,
-        ),
+        sessions=sessions,
+        login=mfa.login,
+        totp=mfa.totp,
         password_changes=PasswordChangeService(
             accounts=accounts,
             throttle=throttle,
@@ -305,6 +336,7 @@ async def open_services(
             metrics=metrics,
             mailer=mail[0] if mail else None,
             background=background,
+            sealer=build_sealer(settings, announce=True),
         )
 
 

@@ -221,3 +221,9 @@ def smtp_sinks(tmp_path: Path) -> Iterator[SinkFactory]:
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def sink(smtp_sinks: SinkFactory) -> Sink:
+    """One sink, started; a test module may define its own `sink` instead."""
+    return smtp_sinks.start()
