@@ -20,7 +20,8 @@ STEP_SECONDS = 30
 DIGITS = 6
 SKEW_STEPS = 1
 # Apps show codes as "123 456"; people paste them with spaces.
-_CODE = re.compile(r"\d{6}")
+# ASCII digits only: `\d` would take other scripts' digits too.
+_CODE = re.compile(r"[0-9]{6}")
 
 
 def new_secret() -> str:

@@ -41,12 +41,14 @@ class MfaKeys:
 
 def decode_mfa_key(value: str, name: str) -> bytes:
     """Raises: ValueError naming the setting, never quoting the value."""
+    shape = f"{name} must be {MFA_KEY_BYTES} random bytes, base64url-encoded"
+    text = value.strip()
     try:
-        raw = base64.urlsafe_b64decode(value.strip() + "=" * (-len(value.strip()) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise ValueError(f"{name} must be base64url") from None
+        raise ValueError(shape) from None
     if len(raw) != MFA_KEY_BYTES:
-        raise ValueError(f"{name} must be {MFA_KEY_BYTES} random bytes, base64url-encoded")
+        raise ValueError(shape)
     return raw
 
 
