@@ -269,3 +269,46 @@ async def test_an_admin_reset_removes_the_second_step_and_nothing_else(
     assert (
         await client.delete("/admin/users/x/mfa", headers=bearer(admin.access))
     ).status_code == 404
+
+
+async def test_codes_at_login_are_throttled_per_account(
+    client_for: ClientFor, clock: FakeClock
+) -> None:
+    async with client_for(throttle_mfa_per_account="2/minute") as client:
+        await register(client)
+        enrolled = await enrol_totp(client, await login(client), clock.now)  # one code: 1 of 2
+        mfa_token = await first_step(client)
+        assert answer(await second_step(client, mfa_token, "000000")) == INVALID_CODE
+        refused = await second_step(client, mfa_token, next_code(enrolled.secret, clock.now))
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json() == {"detail": "Too many attempts; try again later"}
+
+
+async def test_the_second_step_refuses_cross_site_requests(
+    client: httpx.AsyncClient, enrolled: Enrolled, clock: FakeClock
+) -> None:
+    mfa_token = await first_step(client)
+    body = {"mfa_token": mfa_token, "method": "totp", "code": next_code(enrolled.secret, clock.now)}
+    response = await client.post(
+        "/auth/login/mfa", json=body, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
+    assert token_pair(await client.post("/auth/login/mfa", json=body))
+
+
+async def test_without_a_key_an_enrolled_account_still_owes_its_second_step(
+    client: httpx.AsyncClient, client_for: ClientFor, enrolled: Enrolled, clock: FakeClock
+) -> None:
+    # The same database, served by a replica that has lost MFA_ENCRYPTION_KEY: it fails closed.
+    async with client_for(mfa_encryption_key=None) as keyless:
+        mfa_token = await first_step(keyless)
+        code = next_code(enrolled.secret, clock.now)
+        assert answer(await second_step(keyless, mfa_token, code)) == (
+            404,
+            {"detail": "TOTP is not configured"},
+        )
+        recovered = await second_step(
+            keyless, mfa_token, enrolled.recovery_codes[0], "recovery_code"
+        )
+        assert token_pair(recovered)
