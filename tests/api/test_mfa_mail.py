@@ -11,7 +11,12 @@ from fastapi import FastAPI
 
 from authsvc.settings import Settings
 from tests.api.test_email import mail_settings, register_with_email
-from tests.api.test_password_reset import settled
+from tests.api.test_password_reset import (
+    NEW_PASSWORD,
+    alice_with_a_reset_link,
+    reset,
+    settled,
+)
 from tests.support.http import Tokens, login
 from tests.support.mfa import enrol_totp, first_step, second_step
 from tests.support.settings import FakeClock
@@ -53,3 +58,13 @@ async def test_an_unverified_address_gets_no_notice(
     # A notice is queued before the answer: once the outbox is empty, all has been sent.
     delivered = await settled(app, sink)
     assert [m["Subject"] for m in delivered] == ["Confirm your e-mail address"]
+
+
+async def test_a_password_reset_leaves_the_second_factor_in_place(
+    client: httpx.AsyncClient, app: FastAPI, sink: Sink, clock: FakeClock
+) -> None:
+    tokens, link = await alice_with_a_reset_link(client, app, sink)
+    await enrol_totp(client, tokens, clock.now)
+    assert await reset(client, link) == 204
+    # The mailbox gave a new password, not the second factor: the login still asks for it.
+    assert await first_step(client, password=NEW_PASSWORD)

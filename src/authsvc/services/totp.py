@@ -157,7 +157,7 @@ class TotpService:
             await self._report(EventKind.TOTP_CODE_REJECTED, claims, client)
             raise InvalidMfaCode
         codes = recovery.new_codes()
-        hashes = [recovery.code_hash(claims.user_id, recovery.normalise(c) or c) for c in codes]
+        hashes = [recovery.code_hash(claims.user_id, code.replace("-", "")) for code in codes]
         if not await self._store.confirm_totp(
             claims.user_id,
             sealed_secret=record.sealed_secret,
