@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authsvc.mfa.sealing import Sealer, UnsealError
-from authsvc.store.base import MfaStore
+from authsvc.store.mfa_base import MfaStore
 
 
 @dataclass(frozen=True, slots=True)

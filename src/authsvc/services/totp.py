@@ -34,7 +34,8 @@ from authsvc.mfa import recovery, totp
 from authsvc.mfa.sealing import Sealer, UnsealError
 from authsvc.services.accounts import AccountService
 from authsvc.services.second_factors import Held, SecondFactors
-from authsvc.store.base import MfaStore, SessionStore
+from authsvc.store.base import SessionStore
+from authsvc.store.mfa_base import MfaStore
 from authsvc.store.records import TotpStep, UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims

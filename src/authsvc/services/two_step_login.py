@@ -31,7 +31,8 @@ from authsvc.services.email_verification import TOKEN_SHAPE
 from authsvc.services.mfa_methods import MfaMethod
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.sessions import IssuedTokens, SessionService
-from authsvc.store.base import MfaStore, UserStore
+from authsvc.store.base import UserStore
+from authsvc.store.mfa_base import MfaStore
 from authsvc.store.records import ChallengeOutcome, NewMfaChallenge, UserRecord
 from authsvc.throttle import LoginThrottle
 
