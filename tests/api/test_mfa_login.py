@@ -298,10 +298,10 @@ async def test_the_second_step_refuses_cross_site_requests(
 
 
 async def test_without_a_key_an_enrolled_account_still_owes_its_second_step(
-    client: httpx.AsyncClient, client_for: ClientFor, enrolled: Enrolled, clock: FakeClock
+    client_for: ClientFor, enrolled: Enrolled, clock: FakeClock, database_url: str
 ) -> None:
     # The same database, served by a replica that has lost MFA_ENCRYPTION_KEY: it fails closed.
-    async with client_for(mfa_encryption_key=None) as keyless:
+    async with client_for(mfa_encryption_key=None, database_url=database_url) as keyless:
         mfa_token = await first_step(keyless)
         code = next_code(enrolled.secret, clock.now)
         assert answer(await second_step(keyless, mfa_token, code)) == (
