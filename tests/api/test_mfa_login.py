@@ -11,7 +11,14 @@ from authsvc.mfa.totp import code_at
 from tests.api.admin_helpers import admin_login
 from tests.support.apps import ClientFor
 from tests.support.http import PASSWORD, Tokens, bearer, get_page, login, register, token_pair
-from tests.support.mfa import Enrolled, enrol_totp, first_step, next_code, second_step
+from tests.support.mfa import (
+    Enrolled,
+    enrol_totp,
+    first_step,
+    next_code,
+    second_step,
+    wrong_code,
+)
 from tests.support.settings import FakeClock
 
 INVALID_CODE = (401, {"detail": "Invalid code"})
@@ -25,10 +32,6 @@ def answer(response: httpx.Response) -> tuple[int, object]:
 @pytest.fixture
 async def enrolled(client: httpx.AsyncClient, alice: Tokens, clock: FakeClock) -> Enrolled:
     return await enrol_totp(client, alice, clock.now)
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 async def test_the_password_earns_an_mfa_token_and_a_code_the_session(
@@ -130,11 +133,11 @@ async def test_the_fifth_wrong_code_ends_the_mfa_token(
         right = next_code(enrolled.secret, clock.now)
         mfa_token = await first_step(client)
         for _ in range(4):
-            assert answer(await second_step(client, mfa_token, wrong(right))) == INVALID_CODE
+            assert answer(await second_step(client, mfa_token, wrong_code(right))) == INVALID_CODE
         # Four wrong codes leave it working...
         survivor = await first_step(client)
         for _ in range(5):
-            assert answer(await second_step(client, survivor, wrong(right))) == INVALID_CODE
+            assert answer(await second_step(client, survivor, wrong_code(right))) == INVALID_CODE
         # ...the fifth ends it, even for the right code.
         assert answer(await second_step(client, survivor, right)) == INVALID_TOKEN
         assert token_pair(await second_step(client, mfa_token, right))
@@ -225,7 +228,7 @@ async def test_the_audit_log_records_the_second_factor_events(
     client: httpx.AsyncClient, alice: Tokens, enrolled: Enrolled, clock: FakeClock
 ) -> None:
     mfa_token = await first_step(client)
-    await second_step(client, mfa_token, wrong(next_code(enrolled.secret, clock.now)))
+    await second_step(client, mfa_token, wrong_code(next_code(enrolled.secret, clock.now)))
     await second_step(client, mfa_token, enrolled.recovery_codes[0], "recovery_code")
     page = await get_page(client, "/auth/activity", alice)
     kinds = [event["kind"] for event in page["events"]]

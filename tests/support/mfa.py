@@ -31,6 +31,11 @@ def next_code(secret: str, now: datetime) -> str:
     return code_at(secret, now + STEP)
 
 
+def wrong_code(right: str) -> str:
+    """A well-formed code that is not `right`."""
+    return f"{(int(right) + 1) % 1_000_000:06d}"
+
+
 def _secret(response: httpx.Response) -> str:
     assert response.status_code == 200, response.text
     secret: str = response.json()["secret"]
