@@ -22,6 +22,8 @@ from authsvc.mail.outbox import Mailer
 from authsvc.mail.sender import running_sender
 from authsvc.mail.wiring import build_mail
 from authsvc.metrics import Metrics
+from authsvc.mfa.sealing import Sealer
+from authsvc.mfa.wiring import build_sealer
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy
 from authsvc.readiness import Probe
@@ -34,9 +36,12 @@ from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import periodic_purge
 from authsvc.services.mail_flows import build_mail_flows
+from authsvc.services.mfa_wiring import build_mfa
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
+from authsvc.services.totp import TotpService
+from authsvc.services.two_step_login import TwoStepLogin
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
 from authsvc.store import Store
@@ -56,6 +61,9 @@ class Services:
     throttle: LoginThrottle
     accounts: AccountService
     sessions: SessionService
+    # Login with a second factor, and TOTP enrolment.
+    login: TwoStepLogin
+    totp: TotpService
     password_changes: PasswordChangeService
     email_verification: EmailVerification
     password_reset: PasswordReset
@@ -108,12 +116,36 @@ def assemble(
     metrics: Metrics | None,
     mailer: Mailer | None = None,
     background: BackgroundWork | None = None,
+    sealer: Sealer | None = None,
 ) -> Services:
-    """The services over parts already opened; `open_services` opens them."""
+    """The services over parts already opened; `open_services` opens them.
+
+    `sealer` is None when TOTP is off; by default it is built from the settings.
+    """
+    sealer = sealer if sealer is not None else build_sealer(core.settings)
     background = background if background is not None else BackgroundWork()
     ender = core.ender(revocations)
     mail = build_mail_flows(
         core, throttle=throttle, ender=ender, mailer=mailer, background=background
+    )
+    sessions = SessionService(
+        store=core.store,
+        tokens=tokens,
+        accounts=mail.accounts,
+        revocations=revocations,
+        throttle=throttle,
+        settings=core.settings,
+        clock=core.clock,
+        observer=core.observer,
+        verification=mail.verification,
+    )
+    mfa = build_mfa(
+        core,
+        sessions=sessions,
+        accounts=mail.accounts,
+        throttle=throttle,
+        mailer=mailer,
+        sealer=sealer,
     )
     return Services(
         core=core,
@@ -121,17 +153,9 @@ def assemble(
         revocations=revocations,
         throttle=throttle,
         accounts=mail.accounts,
-        sessions=SessionService(
-            store=core.store,
-            tokens=tokens,
-            accounts=mail.accounts,
-            revocations=revocations,
-            throttle=throttle,
-            settings=core.settings,
-            clock=core.clock,
-            observer=core.observer,
-            verification=mail.verification,
-        ),
+        sessions=sessions,
+        login=mfa.login,
+        totp=mfa.totp,
         password_changes=PasswordChangeService(
             accounts=mail.accounts,
             throttle=throttle,
@@ -201,4 +225,5 @@ async def open_services(
             metrics=metrics,
             mailer=mail[0] if mail else None,
             background=background,
+            sealer=build_sealer(settings, announce=True),
         )

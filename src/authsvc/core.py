@@ -21,7 +21,9 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import AuditPurger, SessionPurger
+from authsvc.services.second_factors import SecondFactors
 from authsvc.services.session_ending import SessionEnder
+from authsvc.services.totp import TotpFactor
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
 from authsvc.store import Store, open_store
@@ -73,6 +75,11 @@ class Core:
             verification=verification,
         )
 
+    @property
+    def second_factors(self) -> SecondFactors:
+        """Every kind of second factor an account may hold; another kind is one more entry."""
+        return SecondFactors([TotpFactor(self.store)])
+
     def ender(self, revocations: RevocationList) -> SessionEnder:
         """The one way a session ends; `revocations` stops its access tokens at once."""
         return SessionEnder(store=self.store, revocations=revocations, observer=self.observer)
@@ -85,6 +92,7 @@ class Core:
             passwords=self.passwords,
             policy=self.policy,
             ender=self.ender(revocations),
+            factors=self.second_factors,
             clock=self.clock,
             observer=self.observer,
         )

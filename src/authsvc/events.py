@@ -61,6 +61,19 @@ class EventKind(StrEnum):
     USER_DELETED = "user_deleted"
     PASSWORD_SET_BY_ADMIN = "password_set_by_admin"
     SESSIONS_ENDED_BY_ADMIN = "sessions_ended_by_admin"
+    # Second factors (services/totp.py, services/mfa_login.py).
+    TOTP_ENABLED = "totp_enabled"
+    TOTP_DISABLED = "totp_disabled"
+    # A wrong or replayed code while enabling or removing TOTP.
+    TOTP_CODE_REJECTED = "totp_code_rejected"
+    # A wrong, replayed or used code at the second login step; `reason` names the method.
+    MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
+    MFA_THROTTLED = "mfa_throttled"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    # The second step succeeded; LOGIN_SUCCEEDED follows for the session it opened.
+    MFA_LOGIN_COMPLETED = "mfa_login_completed"
+    # Every second factor of the account removed by an administrator (the API or the CLI).
+    MFA_RESET_BY_ADMIN = "mfa_reset_by_admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from authsvc.store.records import (
 from authsvc.store.sql_user_admin import changed_values
 from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
+from tests.support.fake_mfa import InMemoryMfaStore
 
 
 def _ascii_lower(text: str) -> str:
@@ -63,8 +64,9 @@ class _QueuedMail:
     last_error: str | None = None
 
 
-class InMemoryStore:
+class InMemoryStore(InMemoryMfaStore):
     def __init__(self) -> None:
+        super().__init__()
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self._skeletons: dict[str, str] = {}  # skeleton -> user id
@@ -165,6 +167,7 @@ class InMemoryStore:
         # No row to keep here: the sessions stay in their own dict, unlike SQL's cascade.
         del self.users[user_id]
         self._skeletons.pop(username_skeleton(user.username), None)
+        self.forget_second_factors(user_id)
         return self._revoke_all(user_id, reason="user_deleted", now=now)
 
     def _refuse_last_holder(self, user: UserRecord, role: str) -> None:

@@ -23,7 +23,7 @@ import httpx
 
 from authsvc.settings import Settings
 from tests.support.polling import eventually_sync
-from tests.support.settings import ACCESS_SECRET, REDIS_URL, REFRESH_SECRET
+from tests.support.settings import ACCESS_SECRET, MFA_KEY, REDIS_URL, REFRESH_SECRET
 
 READY_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -53,6 +53,7 @@ def server_env(database: Path, **overrides: str | None) -> dict[str, str]:
         ENVIRONMENT="production",
         ACCESS_TOKEN_SECRET=ACCESS_SECRET,
         REFRESH_TOKEN_SECRET=REFRESH_SECRET,
+        MFA_ENCRYPTION_KEY=MFA_KEY,
         DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         PYTHONUNBUFFERED="1",
     )

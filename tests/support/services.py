@@ -34,6 +34,7 @@ def memory_throttle(settings: Settings) -> LoginThrottle:
         per_account_ip=settings.throttle_per_account_ip,
         per_account=settings.throttle_per_account,
         per_registration_ip=settings.throttle_registration_per_ip,
+        per_mfa_account=settings.throttle_mfa_per_account,
     )
 
 

@@ -15,6 +15,7 @@ from authsvc.api import (
     health,
     keys,
     metrics,
+    mfa,
     password_reset,
     sessions,
 )
@@ -30,6 +31,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         ),
         account.router,
         email.router,
+        mfa.router,
         password_reset.router,
         sessions.router,
         activity.router,

@@ -18,6 +18,7 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.EMAIL_RESEND_THROTTLED: "email_resend",
         EventKind.PASSWORD_RESET_THROTTLED: "password_reset",
         EventKind.EMAIL_CHANGE_THROTTLED: "email_change",
+        EventKind.MFA_THROTTLED: "mfa",
     }
 )
 

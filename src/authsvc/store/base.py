@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from authsvc.store.mfa_base import MfaStore
 from authsvc.store.records import (
     AuditRecord,
     EmailChange,
@@ -255,7 +256,7 @@ class EmailTokenStore(Protocol):
         ...
 
 
-class Store(UserStore, SessionStore, AuditStore, MailOutbox, EmailTokenStore, Protocol):
+class Store(UserStore, SessionStore, AuditStore, MailOutbox, EmailTokenStore, MfaStore, Protocol):
     async def ping(self) -> None:
         """Raises: StoreUnavailable when the database does not answer."""
         ...

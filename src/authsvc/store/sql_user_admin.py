@@ -11,13 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, text, update
+from sqlalchemy import delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from authsvc.errors import LastAdmin
 from authsvc.store.engine import Database
-from authsvc.store.models import sessions, users
+from authsvc.store.models import (
+    mfa_challenges,
+    recovery_codes,
+    sessions,
+    totp_credentials,
+    users,
+)
 from authsvc.store.records import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.sql_users import LIVE_USER, encode_roles, user_record
 
@@ -121,6 +127,9 @@ class SqlUserAdminStore:
                     deleted_at=now,
                 )
             )
+            # Second factors are the account's data too: a TOTP secret outlives nothing.
+            for table in (totp_credentials, recovery_codes, mfa_challenges):
+                await conn.execute(delete(table).where(table.c.user_id == user_id))
         return revoked
 
     async def _locked_user(self, conn: AsyncConnection, user_id: str) -> UserRecord | None:
