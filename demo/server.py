@@ -85,6 +85,8 @@ class DemoServer(ThreadingHTTPServer):
                 f"script-src 'self' {authsvc}",
                 f"connect-src 'self' {authsvc}",
                 "style-src 'self'",
+                # The QR code of TOTP enrolment is authsvc's SVG shown as a data: image.
+                "img-src data:",
                 "base-uri 'none'",
                 "form-action 'none'",
                 "frame-ancestors 'none'",

@@ -1,15 +1,16 @@
 // The demo's page logic: everything it knows about tokens goes through authsvc's client.
 import { AUTHSVC_URL, DEMO_ACCOUNT } from "./config.js";
+import { installTwoFactor } from "./twofactor.js";
 
 // The client as authsvc serves it; an app could as well ship its own copy.
-const { createAuthClient, AuthError, takeLinkToken } = await import(
+const { createAuthClient, AuthError, isMfaChallenge, svgDataUrl, takeLinkToken } = await import(
   `${AUTHSVC_URL}/auth/client.js`
 );
 
 export const auth = createAuthClient({ baseUrl: AUTHSVC_URL });
 
 // The forms of a signed-out visitor; one shows at a time.
-const SIGNED_OUT_FORMS = ["login", "register", "forgot", "reset"];
+const SIGNED_OUT_FORMS = ["login", "mfa", "register", "forgot", "reset"];
 const SESSIONS_PER_PAGE = 5;
 // Where authsvc's mailed links lead (its EMAIL_VERIFY_URL and PASSWORD_RESET_URL).
 const RESET_PATH = "/reset-password";
@@ -20,6 +21,8 @@ const $ = (id) => document.getElementById(id);
 let shownForm = "login";
 let resetToken = null;
 let sessionsCursor = null;
+// The second login step a password login asked for, until it is completed or given up.
+let challenge = null;
 
 function log(text, data = {}) {
   const item = document.createElement("li");
@@ -54,6 +57,8 @@ function render(state) {
   $("account").hidden = !signedIn || resetting;
   $("back").hidden = !formShown || shownForm === "login";
   if (!signedIn) $("api-result").textContent = "";
+  $("amr").textContent = signedIn ? `Signed in with: ${state.amr.join(", ")}` : "";
+  $("amr").dataset.amr = state.amr.join(",");
   renderExpiry();
 }
 
@@ -118,7 +123,19 @@ async function loadSessions(more = false) {
   $("more-sessions").hidden = sessionsCursor === null;
 }
 
+// The signed-in view's pages (Account, Two-factor, …); one shows at a time.
+function showPage(id) {
+  for (const button of document.querySelectorAll("[data-page]")) {
+    const current = button.dataset.page === id;
+    $(button.dataset.page).hidden = !current;
+    if (current) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+}
+
 function clearAccount() {
+  showPage("profile-page");
+  twoFactor.clear();
   $("profile").textContent = "";
   $("sessions").replaceChildren();
   $("more-sessions").hidden = true;
@@ -131,10 +148,13 @@ async function act(action, { byUser = true } = {}) {
     say(null);
     showError(null);
   }
+  const wasSignedIn = auth.state.status === "signed-in";
   try {
     await action();
   } catch (error) {
-    showError(error instanceof AuthError && error.status === 401 && auth.state.status !== "signed-in"
+    // A 401 that signed the tab out ended the session; any other is about what was typed.
+    const ended = wasSignedIn && auth.state.status !== "signed-in";
+    showError(error instanceof AuthError && error.status === 401 && ended
       ? "Your session has ended; please sign in again."
       : error);
   }
@@ -158,6 +178,12 @@ if (DEMO_ACCOUNT) {
   $("credentials").hidden = false;
 }
 
+const twoFactor = installTwoFactor(auth, { onSubmit, say, svgDataUrl });
+
+for (const button of document.querySelectorAll("[data-page]")) {
+  button.addEventListener("click", () => showPage(button.dataset.page));
+}
+
 for (const button of document.querySelectorAll("[data-show]")) {
   button.addEventListener("click", () => {
     say(null);
@@ -170,13 +196,35 @@ auth.onChange(render);
 auth.subscribe((event) => {
   log(describe(event), { kind: event.kind, reason: event.reason ?? "" });
   if (event.kind === "signed_in") {
-    act(() => Promise.all([loadProfile(), loadSessions()]), { byUser: false });
+    act(() => Promise.all([loadProfile(), loadSessions(), twoFactor.load()]), { byUser: false });
   }
   if (event.kind === "signed_out") clearAccount();
 });
 setInterval(renderExpiry, 1000);
 
-onSubmit("login", ({ username, password }) => auth.login(username, password));
+onSubmit("login", async ({ username, password }) => {
+  const outcome = await auth.login(username, password);
+  // Not signed in yet: the account has a second factor, and the client stays signed out.
+  if (isMfaChallenge(outcome)) {
+    challenge = outcome;
+    for (const option of $("mfa").method.options) {
+      option.hidden = !outcome.methods.includes(option.value);
+    }
+    showForm("mfa");
+  }
+});
+
+onSubmit("mfa", async ({ method, code }) => {
+  try {
+    await challenge.complete(method, code.trim());
+  } catch (error) {
+    // A dead mfa_token (expired, used, too many wrong codes) needs the password again.
+    if (error instanceof AuthError && /log in again/.test(error.message)) showForm("login");
+    throw error;
+  }
+  challenge = null;
+  showForm("login");
+});
 
 onSubmit("register", async ({ username, email, password }) => {
   await auth.register(username, password, email || null);

@@ -15,6 +15,7 @@ from authsvc.api.errors import HTTP_STATUS
 from authsvc.app import create_app
 from authsvc.errors import (
     AuthError,
+    InvalidMfaCode,
     InvalidToken,
     NotAuthenticated,
     RefreshReused,
@@ -98,10 +99,11 @@ def test_the_module_keeps_tokens_out_of_storage_and_readable_cookies() -> None:
 
 
 @pytest.mark.parametrize(
-    "error", [NotAuthenticated, InvalidToken, SessionEnded, RefreshReused, WrongPassword]
+    "error",
+    [NotAuthenticated, InvalidToken, SessionEnded, RefreshReused, WrongPassword, InvalidMfaCode],
 )
 def test_the_module_knows_the_401_answers_it_tells_apart(error: type[AuthError]) -> None:
-    # The client tells why a session ended (and a wrong password from an ended session) by
+    # The client tells why a session ended (and a wrong password or code from an ended session) by
     # the detail of authsvc's 401; a renamed detail must not silently turn into another reason.
     status, detail = HTTP_STATUS[error]
     assert status == 401

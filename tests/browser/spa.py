@@ -49,13 +49,45 @@ def wait_for_state(page: Page, status: str) -> None:
     page.wait_for_selector(f"#status[data-state={status}]")
 
 
+def submit_credentials(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Type the credentials into the demo's sign-in form and send it."""
+    page.fill("#login input[name=username]", username)
+    page.fill("#login input[name=password]", password)
+    page.click("#login button[type=submit]")
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     """Type the credentials into the demo's form and wait until it says who is signed in."""
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("#login button[type=submit]")
+    submit_credentials(page, username, password)
     wait_for_state(page, "signed-in")
     assert page.text_content("#status") == f"Signed in as {username}"
+
+
+def wait_for_account(page: Page) -> None:
+    """Wait until the signed-in view has loaded what it asks authsvc for on signing in."""
+    page.wait_for_selector("#profile:not(:empty)", state="attached")
+    page.wait_for_selector("#sessions li", state="attached")
+    page.wait_for_selector("#totp-status[data-enabled]", state="attached")
+
+
+def reach_second_step(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign in with the password of an account with a second factor: the demo asks for it."""
+    submit_credentials(page, username, password)
+    page.wait_for_selector("#mfa:not([hidden])")
+
+
+def send_second_step(page: Page, code: str, method: str = "totp") -> None:
+    """Answer the demo's second-step form; the caller waits for the outcome it expects."""
+    page.evaluate("() => { document.getElementById('error').textContent = '' }")
+    page.select_option("#mfa select[name=method]", method)
+    page.fill("#mfa input[name=code]", code)
+    page.click("#mfa button[type=submit]")
+
+
+def shown_error(page: Page) -> str:
+    """The refusal the demo shows, once it shows one."""
+    page.wait_for_selector("#error:not(:empty)")
+    return page.text_content("#error") or ""
 
 
 def signed_in_tab(context: BrowserContext, url: str, username: str) -> Page:

@@ -19,6 +19,7 @@ from tests.browser.spa import (
     only_refresh_cookie,
     open_demo,
     sign_in,
+    wait_for_account,
     wait_for_state,
 )
 from tests.support.http import PASSWORD, bearer
@@ -57,6 +58,7 @@ def test_a_page_on_a_foreign_origin_cannot_obtain_a_token(
     page = context.new_page()
     open_demo(page, deployment.demo_url)
     sign_in(page, alice)
+    wait_for_account(page)  # its requests are not the foreign page's
     cookie = only_refresh_cookie(context)["value"]
     foreign = demo_servers.start(deployment.authsvc.base_url)
     foreign_url = f"http://{FOREIGN_HOSTS[site]}:{foreign.server_address[1]}/"

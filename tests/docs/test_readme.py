@@ -38,7 +38,10 @@ README = ROOT / "README.md"
 WALK_THROUGH = "Walk-through with curl"
 README_PORT = "localhost:8000"
 # Written by the test suites, not shipped.
-GENERATED = {"tests/browser/artifacts/demo-signed-in.png"}
+GENERATED = {
+    "tests/browser/artifacts/demo-signed-in.png",
+    "tests/browser/artifacts/totp-enrolment.png",
+}
 SCRIPT_TIMEOUT_SECONDS = 60
 
 

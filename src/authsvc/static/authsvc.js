@@ -9,7 +9,10 @@
  *
  * The parts, one concern each:
  * - client/session.js: the session core (login, restore, refresh, fetch, logout);
- * - client/account.js: AuthClient, the core plus the account routes;
+ * - client/account.js: the core plus the account routes;
+ * - client/totp.js: plus the second factors' status and TOTP enrolment;
+ * - client/auth.js: AuthClient, every part together;
+ * - client/challenge.js: the second login step `login` may resolve to;
  * - client/events.js: the session's state and the events reporting its changes;
  * - client/tabs.js: the Web Lock and BroadcastChannel the tabs of one app share;
  * - client/routes.js: how authsvc's routes are called; client/tokens.js: the access token;
@@ -30,22 +33,25 @@
  *   refresh together; authsvc's grace window answers the loser without touching the cookie.
  *
  * Besides signing in and out it wraps the account routes (registration, e-mail verification,
- * password reset, change of address, the user's sessions) and reports what happens to the
- * session as events (`subscribe`).
+ * password reset, change of address, the user's sessions), the second login step and TOTP
+ * enrolment, and reports what happens to the session as events (`subscribe`).
  *
  * @example
- * import { createAuthClient } from "https://auth.example.com/auth/client.js";
+ * import { createAuthClient, isMfaChallenge } from "https://auth.example.com/auth/client.js";
  * const auth = createAuthClient({ baseUrl: "https://auth.example.com" });
  * auth.subscribe((event) => render(event));  // signed_in, token_refreshed, signed_out
  * await auth.restore();                      // a reload keeps the user signed in
- * await auth.login("alice", password);
+ * const signedIn = await auth.login("alice", password);
+ * if (isMfaChallenge(signedIn)) await signedIn.complete("totp", codeFromTheUser);
  * const me = await auth.fetch("https://api.example.com/orders");   // Bearer attached
  * await auth.logout();
  */
 
-export { AuthClient, createAuthClient } from "./client/account.js";
+export { AuthClient, createAuthClient } from "./client/auth.js";
+export { isMfaChallenge } from "./client/challenge.js";
 export { AuthError } from "./client/errors.js";
 export { takeLinkToken } from "./client/links.js";
+export { svgDataUrl } from "./client/totp.js";
 
 // The types an app may name, where they have always been importable from.
 /** @typedef {import("./client/events.js").AuthStatus} AuthStatus */
@@ -54,5 +60,9 @@ export { takeLinkToken } from "./client/links.js";
 /** @typedef {import("./client/events.js").AuthEvent} AuthEvent */
 /** @typedef {import("./client/session.js").AuthClientOptions} AuthClientOptions */
 /** @typedef {import("./client/account.js").SessionsPage} SessionsPage */
+/** @typedef {import("./client/challenge.js").MfaChallenge} MfaChallenge */
+/** @typedef {import("./client/totp.js").MfaStatus} MfaStatus */
+/** @typedef {import("./client/totp.js").TotpSetup} TotpSetup */
+/** @typedef {import("./client/totp.js").TotpProof} TotpProof */
 /** @typedef {import("./client/tokens.js").Token} Token */
 /** @typedef {import("./client/tabs.js").Message} Message */

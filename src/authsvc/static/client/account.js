@@ -1,13 +1,12 @@
 // @ts-check
 /**
- * AuthClient: the session core (session.js) plus the account routes: registration, password
+ * AccountClient: the session core (session.js) plus the account routes: registration, password
  * reset, e-mail verification and change of address, the user's sessions.
  *
  * The account calls use only the core's public methods, so they need none of its internals.
  */
 
-import { WRONG_PASSWORD, detailOf, errorFrom } from "./errors.js";
-import { Routes, withBearer } from "./routes.js";
+import { Routes } from "./routes.js";
 import { SessionClient } from "./session.js";
 
 /** @typedef {import("./session.js").AuthClientOptions} AuthClientOptions */
@@ -19,7 +18,7 @@ import { SessionClient } from "./session.js";
  * @property {string | null} nextCursor pass it back as `cursor` for the next page
  */
 
-export class AuthClient extends SessionClient {
+export class AccountClient extends SessionClient {
   #routes;
 
   /** @param {AuthClientOptions} [options] */
@@ -131,43 +130,12 @@ export class AuthClient extends SessionClient {
   }
 
   /**
-   * A route of the signed-in user, with the access token. Like `fetch` it refreshes once on
-   * a 401, except when the 401 says the password typed was wrong: repeating that would only
-   * spend another of the user's attempts.
    * @param {string} method
    * @param {string} path
    * @param {Record<string, unknown>} [body]
-   * @returns {Promise<Response>} a 2xx answer
+   * @returns {Promise<Response>}
    */
-  async #authorized(method, path, body) {
-    const url = this.#routes.base + path;
-    const init = this.#routes.userRequest(method, body);
-    const token = await this.getAccessToken();
-    let response = await fetch(url, withBearer(url, init, token));
-    if (response.status === 401 && (await detailOf(response)) !== WRONG_PASSWORD) {
-      response = await fetch(url, withBearer(url, init, await this.#renewed(token)));
-    }
-    if (!response.ok) throw await errorFrom(response);
-    return response;
+  #authorized(method, path, body) {
+    return this.#routes.authorized(this, method, path, body);
   }
-
-  /**
-   * A token other than `stale`: one another caller obtained meanwhile, or a refreshed one
-   * (shared with every caller refreshing the same token).
-   * @param {string} stale
-   * @returns {Promise<string>}
-   * @throws {AuthError} 401 when the session has ended
-   */
-  async #renewed(stale) {
-    const current = await this.getAccessToken();
-    return current !== stale ? current : this.refresh();
-  }
-}
-
-/**
- * @param {AuthClientOptions} [options]
- * @returns {AuthClient}
- */
-export function createAuthClient(options) {
-  return new AuthClient(options);
 }

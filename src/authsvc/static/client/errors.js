@@ -52,5 +52,8 @@ export const REFRESH_REFUSALS = Object.freeze({
   "Invalid or expired token": "expired",
   "Not authenticated": "expired", // no cookie: the browser dropped it when its Max-Age ran out
 });
-// A 401 that is about the password the user typed, not about the session.
+// The 401s that are about what the user typed (a password, a second-factor code), not about
+// the session.
 export const WRONG_PASSWORD = "Current password is incorrect";
+export const WRONG_CODE = "Invalid code";
+export const TYPED_BY_THE_USER = Object.freeze([WRONG_PASSWORD, WRONG_CODE]);

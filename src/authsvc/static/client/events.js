@@ -19,6 +19,8 @@
  * @property {string | null} username  from the access token, for display only
  * @property {string | null} userId    the token's `sub`
  * @property {string | null} sessionId the token's `sid`
+ * @property {ReadonlyArray<string>} amr the token's `amr`: how the session was opened, e.g.
+ *   ["pwd"], ["pwd", "otp", "mfa"], ["hwk", "mfa"]; empty when signed out
  * @property {number | null} expiresAt when the access token expires, in ms since the epoch
  */
 
@@ -48,6 +50,7 @@ const UNKNOWN = Object.freeze({
   username: null,
   userId: null,
   sessionId: null,
+  amr: Object.freeze([]),
   expiresAt: null,
 });
 
@@ -108,6 +111,7 @@ export class SessionEvents {
       username: token.username,
       userId: token.userId,
       sessionId: token.sessionId,
+      amr: token.amr,
       expiresAt: token.expiresAt,
     });
     const same = before.status === "signed-in" && before.sessionId === token.sessionId;

@@ -4,9 +4,16 @@
  * long a call may take, and the Bearer header for the calls that carry the access token.
  */
 
-import { errorFrom } from "./errors.js";
+import { TYPED_BY_THE_USER, detailOf, errorFrom } from "./errors.js";
 
 /** @typedef {import("./session.js").AuthClientOptions} AuthClientOptions */
+
+/**
+ * Where a route of the signed-in user gets its access token: the session core.
+ * @typedef {object} TokenSource
+ * @property {() => Promise<string>} getAccessToken the current token, refreshed if about to expire
+ * @property {() => Promise<string>} refresh a fresh token now
+ */
 
 export class Routes {
   #base;
@@ -79,6 +86,33 @@ export class Routes {
       init.headers = { "Content-Type": "application/json" };
     }
     return init;
+  }
+
+  /**
+   * A route of the signed-in user, with the access token. Like `fetch` it refreshes once on
+   * a 401, except when the 401 is about what the user typed (a password, a code): repeating
+   * that would only spend another of the user's attempts.
+   * @param {TokenSource} session
+   * @param {string} method
+   * @param {string} path
+   * @param {Record<string, unknown>} [body]
+   * @returns {Promise<Response>} a 2xx answer
+   * @throws {AuthError} authsvc's refusal; 401 when the session has ended
+   */
+  async authorized(session, method, path, body) {
+    const url = this.#base + path;
+    const init = this.userRequest(method, body);
+    const token = await session.getAccessToken();
+    let response = await fetch(url, withBearer(url, init, token));
+    if (response.status === 401 && !TYPED_BY_THE_USER.includes((await detailOf(response)) ?? "")) {
+      // A token another caller obtained meanwhile, or a refreshed one (shared with every
+      // caller refreshing the same token).
+      const current = await session.getAccessToken();
+      const fresh = current !== token ? current : await session.refresh();
+      response = await fetch(url, withBearer(url, init, fresh));
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
   }
 }
 

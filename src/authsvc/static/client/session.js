@@ -8,6 +8,7 @@
  * that waited for the lock uses that token instead of refreshing again.
  */
 
+import { challengeFrom } from "./challenge.js";
 import { AuthError, REFRESH_REFUSALS, errorFrom, detailOf } from "./errors.js";
 import { SessionEvents } from "./events.js";
 import { Routes, withBearer } from "./routes.js";
@@ -19,6 +20,11 @@ import { tokenFrom } from "./tokens.js";
 /** @typedef {import("./events.js").SignOutReason} SignOutReason */
 /** @typedef {import("./tabs.js").Message} Message */
 /** @typedef {import("./tokens.js").Token} Token */
+/** @typedef {import("./challenge.js").MfaChallenge} MfaChallenge */
+
+// The session core's way in for the parts that add ways of signing in (challenge.js,
+// passkeys.js); not re-exported by the entry.
+export const SIGN_IN = Symbol("authsvc.signIn");
 
 /**
  * @typedef {object} AuthClientOptions
@@ -84,22 +90,39 @@ export class SessionClient extends EventTarget {
   }
 
   /**
-   * Sign in with a username and password; authsvc sets the refresh cookie.
+   * Sign in with a username and password; authsvc sets the refresh cookie. For an account
+   * with a second factor it resolves to a challenge instead (`status: "mfa-required"`,
+   * see challenge.js) and the tab stays signed out until `challenge.complete` succeeds.
    * @param {string} username
    * @param {string} password
-   * @returns {Promise<AuthState>}
+   * @returns {Promise<AuthState | MfaChallenge>}
    * @throws {AuthError} 401 wrong credentials, 429 too many attempts, 403 origin refused
    */
-  async login(username, password) {
-    await this.#tabs.locked(async () => {
-      const response = await this.#routes.cookieRoute("/login", {
-        body: JSON.stringify({ username, password }),
+  login(username, password) {
+    return this[SIGN_IN]("/login", { username, password });
+  }
+
+  /**
+   * Post `body` to a cookie route that opens a session (the login, its second step, a
+   * passkey's answer) and adopt the token it answers, or the second step it asks for.
+   * @param {string} path
+   * @param {Record<string, unknown>} body
+   * @returns {Promise<AuthState | MfaChallenge>}
+   */
+  async [SIGN_IN](path, body) {
+    const answer = await this.#tabs.locked(async () => {
+      const response = await this.#routes.cookieRoute(path, {
+        body: JSON.stringify(body),
         headers: { "Content-Type": "application/json" },
       });
       if (!response.ok) throw await errorFrom(response);
-      this.#adopt(tokenFrom(await response.json(), this.#refreshBeforeMs), true);
+      const json = await response.json();
+      if (json.mfa_required === true) return json; // no token and no cookie yet
+      this.#adopt(tokenFrom(json, this.#refreshBeforeMs), true);
+      return null;
     });
-    return this.#events.state;
+    if (answer === null) return this.#events.state;
+    return challengeFrom(answer, (next, nextBody) => this[SIGN_IN](next, nextBody));
   }
 
   /**

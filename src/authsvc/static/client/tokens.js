@@ -9,6 +9,8 @@
  * @property {string | null} username
  * @property {string | null} userId
  * @property {string | null} sessionId
+ * @property {ReadonlyArray<string>} amr how the session was opened (RFC 8176: "pwd", "otp",
+ *   "hwk", "mfa", …)
  * @property {number} expiresAt ms since the epoch
  * @property {number} refreshAt ms since the epoch
  */
@@ -54,6 +56,7 @@ export function tokenFrom(body, refreshBeforeMs) {
     username: stringOrNull(claims.username),
     userId: stringOrNull(claims.sub),
     sessionId: stringOrNull(claims.sid),
+    amr: Object.freeze(Array.isArray(claims.amr) ? claims.amr.map(String) : []),
     expiresAt,
     refreshAt: expiresAt - lead,
   };

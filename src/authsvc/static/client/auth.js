@@ -1,0 +1,20 @@
+// @ts-check
+/**
+ * AuthClient: every part's calls on the session core, in layers of one concern each:
+ * session.js (sign in, keep the session, sign out) ← account.js (the account routes) ←
+ * totp.js (second factors, TOTP).
+ */
+
+import { TotpClient } from "./totp.js";
+
+/** @typedef {import("./session.js").AuthClientOptions} AuthClientOptions */
+
+export class AuthClient extends TotpClient {}
+
+/**
+ * @param {AuthClientOptions} [options]
+ * @returns {AuthClient}
+ */
+export function createAuthClient(options) {
+  return new AuthClient(options);
+}
