@@ -32,6 +32,7 @@ from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification, LinkMailer
 from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
+from authsvc.services.passkey_login import PasskeyFlows, build_passkey_flows
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.session_ending import SessionEnder
@@ -117,6 +118,7 @@ class Services:
     email_verification: EmailVerification
     password_reset: PasswordReset
     email_change: EmailChangeService
+    passkeys: PasskeyFlows
     # Work requests start without waiting for it (reset mails), finished at shutdown.
     background: BackgroundWork
     # None in production without SMTP_URL: no mail is queued.
@@ -172,23 +174,24 @@ def assemble(
     links = LinkMailer(store=core.store, mailer=mailer, settings=core.settings, clock=core.clock)
     verification = EmailVerification(links=links, throttle=throttle, observer=core.observer)
     accounts = core.accounts(throttle, verification=verification)
+    sessions = SessionService(
+        store=core.store,
+        tokens=tokens,
+        accounts=accounts,
+        revocations=revocations,
+        throttle=throttle,
+        settings=core.settings,
+        clock=core.clock,
+        observer=core.observer,
+        verification=verification,
+    )
     return Services(
         core=core,
         tokens=tokens,
         revocations=revocations,
         throttle=throttle,
         accounts=accounts,
-        sessions=SessionService(
-            store=core.store,
-            tokens=tokens,
-            accounts=accounts,
-            revocations=revocations,
-            throttle=throttle,
-            settings=core.settings,
-            clock=core.clock,
-            observer=core.observer,
-            verification=verification,
-        ),
+        sessions=sessions,
         password_changes=PasswordChangeService(
             accounts=accounts,
             throttle=throttle,
@@ -207,7 +210,16 @@ def assemble(
             background=background,
         ),
         email_change=EmailChangeService(
-            links=links, accounts=accounts, throttle=throttle, observer=core.observer
+            links=links, accounts=accounts, checks=sessions.checks, observer=core.observer
+        ),
+        passkeys=build_passkey_flows(
+            settings=core.settings,
+            store=core.store,
+            accounts=accounts,
+            sessions=sessions,
+            throttle=throttle,
+            clock=core.clock,
+            observer=core.observer,
         ),
         background=background,
         mailer=mailer,

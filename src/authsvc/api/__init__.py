@@ -15,6 +15,7 @@ from authsvc.api import (
     health,
     keys,
     metrics,
+    passkeys,
     password_reset,
     sessions,
 )
@@ -28,6 +29,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         auth.build_router(
             RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
         ),
+        passkeys.build_router(RefreshCookie.from_settings(settings)),
         account.router,
         email.router,
         password_reset.router,

@@ -12,7 +12,6 @@ from authsvc.api.cookies import RefreshCookie, no_store
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
 from authsvc.api.schemas import LoginIn, TokenOut
 from authsvc.deps import ClientDep, CurrentClaimsDep, ObserverDep, SessionsDep
-from authsvc.services.sessions import IssuedTokens
 
 
 def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIRouter:
@@ -27,11 +26,6 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         "parameters": [*csrf_openapi.get("parameters", []), cookie.openapi_parameter()],
     }
 
-    def token_response(response: Response, issued: IssuedTokens) -> TokenOut:
-        if issued.refresh is not None:  # None inside the grace window: keep the newer cookie
-            cookie.set(response, issued.refresh)
-        return TokenOut.from_token(issued.access)
-
     @router.post(
         "/login", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
     )
@@ -40,7 +34,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut:
         """Check a username and password; answer an access token and set the refresh cookie."""
         issued = await sessions.login(body.username, body.password, client)
-        return token_response(response, issued)
+        return cookie.answer(response, issued)
 
     @router.post(
         "/token", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
@@ -53,7 +47,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut:
         """The login route in OAuth2 password-form shape, for the docs page's Authorize button."""
         issued = await sessions.login(form.username, form.password, client)
-        return token_response(response, issued)
+        return cookie.answer(response, issued)
 
     # Cross-site checks run first, as dependencies; then the route reads the cookie.
     @router.post(
@@ -71,7 +65,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut:
         """Trade the refresh cookie for a new access token, rotating the cookie."""
         issued = await sessions.rotate(await cookie.read(request, observer), client)
-        return token_response(response, issued)
+        return cookie.answer(response, issued)
 
     @router.post(
         "/logout",

@@ -10,12 +10,11 @@ another account holds can be confirmed too.
 
 from __future__ import annotations
 
-from authsvc.errors import Throttled, WrongPassword
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.services.accounts import AccountService
 from authsvc.services.email_verification import LinkMailer, MailedLink
+from authsvc.services.login_checks import LoginChecks
 from authsvc.store.records import CHANGE_EMAIL
-from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
 
 EMAIL_CHANGE_VERIFY = "email_change_verify"
@@ -27,7 +26,7 @@ class EmailChangeService:
         *,
         links: LinkMailer,
         accounts: AccountService,
-        throttle: LoginThrottle,
+        checks: LoginChecks,
         observer: Observer,
     ) -> None:
         self._links = links
@@ -39,7 +38,7 @@ class EmailChangeService:
             settings.email_verify_url,
             settings.email_token_ttl_seconds,
         )
-        self._throttle = throttle
+        self._checks = checks
         self._observer = observer
 
     async def request(
@@ -51,17 +50,14 @@ class EmailChangeService:
         """
         self._links.available()
         user = await self._accounts.current_user(claims.user_id)
-        try:
-            await self._throttle.reserve(user.username, client.ip)
-        except Throttled:
-            await self._report(EventKind.EMAIL_CHANGE_THROTTLED, claims, client)
-            raise
-        try:
-            await self._accounts.check_password(user, current_password)
-        except WrongPassword:
-            await self._report(EventKind.EMAIL_CHANGE_FAILED, claims, client)
-            raise
-        await self._throttle.succeeded(user.username, client.ip)
+        await self._checks.confirm_password(
+            user,
+            current_password,
+            client,
+            session_id=claims.session_id,
+            throttled=EventKind.EMAIL_CHANGE_THROTTLED,
+            failed=EventKind.EMAIL_CHANGE_FAILED,
+        )
         await self._links.send(self._link, user=user, email=email)
         await self._report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, text, update
+from sqlalchemy import delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from authsvc.errors import LastAdmin
 from authsvc.store.engine import Database
-from authsvc.store.models import sessions, users
+from authsvc.store.models import passkeys, sessions, users
 from authsvc.store.records import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.sql_users import LIVE_USER, encode_roles, user_record
 
@@ -104,6 +104,8 @@ class SqlUserAdminStore:
                 return None
             await self._refuse_last_holder(conn, user, keep_holder_of)
             revoked = await self._end_sessions(conn, user_id, reason="user_deleted", now=now)
+            # The row stays, its ways in go: no passkey may open a session for it again.
+            await conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
             # Scrubbed rather than deleted: deleting would cascade to the revoked sessions,
             # and a replica started afterwards reloads revocations from exactly those rows.
             # The name and its skeleton are freed for a new account at once.
