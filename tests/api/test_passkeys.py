@@ -243,6 +243,16 @@ async def test_an_attestation_object_that_is_not_cbor_is_refused(
     assert response.json() == {"detail": "The passkey could not be verified"}
 
 
+async def test_a_challenge_id_we_never_handed_out_is_refused(
+    client: httpx.AsyncClient, alice: Tokens
+) -> None:
+    options = await registration_options(client, alice)
+    for challenge_id in ("nul\x00byte", options["challenge_id"].upper()):
+        response = await _answer(client, alice, {**options, "challenge_id": challenge_id})
+        assert response.status_code == 400, response.text
+        assert response.json() == {"detail": "Unknown, used or expired challenge"}
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -305,6 +315,17 @@ async def test_an_unknown_passkey_is_a_404(client: httpx.AsyncClient, alice: Tok
         )
         assert response.status_code == 404
         assert response.json() == {"detail": "Passkey not found"}
+
+
+@pytest.mark.parametrize("passkey_id", ["nul%00byte", "%C3%A9", "0" * 36])
+async def test_an_id_that_names_no_passkey_is_a_404_on_every_store(
+    client: httpx.AsyncClient, alice: Tokens, passkey_id: str
+) -> None:
+    for method in ("PATCH", "DELETE"):
+        response = await client.request(
+            method, f"/auth/passkeys/{passkey_id}", json={"name": "x"}, headers=alice.bearer
+        )
+        assert response.status_code == 404, response.text
 
 
 async def test_the_last_passkey_goes_only_with_the_current_password(

@@ -24,6 +24,7 @@ from authsvc.errors import (
 )
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.services.accounts import AccountService
+from authsvc.services.cursors import is_passkey_record_id
 from authsvc.services.login_checks import LoginChecks
 from authsvc.services.second_factors import Held, SecondFactors
 from authsvc.store.base import PasskeyStore
@@ -95,6 +96,9 @@ async def use_challenge(
     Raises: InvalidChallenge for an unknown, used or expired challenge, one of another
     purpose or user, or one other than the browser signed.
     """
+    if not is_passkey_record_id(challenge_id):
+        # Not an id we handed out; the database might even refuse it (NUL bytes).
+        raise InvalidChallenge
     stored = await store.use_challenge(challenge_id, purpose=purpose, user_id=user_id, now=clock())
     if stored is None or not hmac.compare_digest(stored, challenge_hash(signed)):
         raise InvalidChallenge
@@ -200,6 +204,8 @@ class PasskeyService:
     ) -> PasskeyRecord:
         """Raises: PasskeysOff, PasskeyNotFound (also for another user's passkey)."""
         self.ceremonies()
+        if not is_passkey_record_id(passkey_id):
+            raise PasskeyNotFound
         renamed = await self._store.rename_passkey(claims.user_id, passkey_id, name=name)
         if renamed is None:
             raise PasskeyNotFound
@@ -221,6 +227,8 @@ class PasskeyService:
         WrongPassword, HashingBusy, SessionEnded.
         """
         self.ceremonies()
+        if not is_passkey_record_id(passkey_id):
+            raise PasskeyNotFound
         if current_password is not None:
             await self._checks.confirm_password(
                 await self._accounts.current_user(claims.user_id),

@@ -24,6 +24,8 @@ from authsvc.store.sql_users import LIVE_USER
 
 _KEY = passkeys.c
 _CH = webauthn_challenges.c
+# More than one, so the expired rows shrink faster than logins add them.
+EXPIRED_PER_INSERT = 10
 
 
 def _record(row: Mapping[str, Any] | RowMapping) -> PasskeyRecord:
@@ -49,10 +51,17 @@ class SqlPasskeyStore:
 
     async def add_challenge(self, challenge: NewChallenge) -> None:
         async with self._db.write() as conn:
-            # Expired challenges are worthless: they go as new ones come, so the table holds
-            # at most a TTL's worth of them.
+            # Expired challenges are worthless: a few go with each new one, so the table holds
+            # about a TTL's worth of them. Rows another insert is deleting are skipped rather
+            # than waited for: concurrent inserts never queue (or deadlock) on each other.
+            expired = (
+                select(_CH.id)
+                .where(_CH.expires_at <= challenge.created_at)
+                .limit(EXPIRED_PER_INSERT)
+                .with_for_update(skip_locked=True)
+            )
             await conn.execute(
-                delete(webauthn_challenges).where(_CH.expires_at <= challenge.created_at)
+                delete(webauthn_challenges).where(_CH.id.in_(expired.scalar_subquery()))
             )
             await conn.execute(
                 insert(webauthn_challenges).values(

@@ -89,6 +89,22 @@ async def test_a_challenge_expires_and_expired_ones_are_cleared(store: Store) ->
     assert await store.use_challenge(old.id, purpose=LOGIN, user_id=None, now=NOW) is None
 
 
+async def test_concurrent_new_challenges_clear_the_expired_without_blocking(store: Store) -> None:
+    old = [challenge(LOGIN, None) for _ in range(30)]
+    for issued in old:
+        await store.add_challenge(issued)
+    later = NOW + TTL
+
+    await asyncio.gather(
+        *(store.add_challenge(challenge(LOGIN, None, at=later)) for _ in range(10))
+    )
+    for _ in range(3):  # each clears a bounded batch, whatever the racing ones skipped
+        await store.add_challenge(challenge(LOGIN, None, at=later))
+
+    for issued in old:
+        assert await store.use_challenge(issued.id, purpose=LOGIN, user_id=None, now=NOW) is None
+
+
 async def test_a_login_challenge_is_not_a_users(store: Store) -> None:
     owner = await account(store)
     issued = challenge(LOGIN, None)
