@@ -29,6 +29,13 @@ def test_development_defaults_to_localhost_and_the_local_spa(tmp_path: Path) -> 
     )
 
 
+def test_development_binds_to_the_spas_host_or_stays_off_on_an_address(tmp_path: Path) -> None:
+    named = party(tmp_path, environment="development", public_url="https://app.example.test")
+    assert named is not None
+    assert (named.rp_id, named.origins) == ("app.example.test", ("https://app.example.test",))
+    assert party(tmp_path, environment="development", public_url="http://127.0.0.1:3000") is None
+
+
 def test_the_origin_defaults_to_public_urls(tmp_path: Path) -> None:
     found = party(tmp_path, webauthn_rp_id="example.com", public_url="https://app.example.com/")
     assert found is not None

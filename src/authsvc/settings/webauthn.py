@@ -1,8 +1,9 @@
 """The passkey (WebAuthn) settings: the relying party's id and name, and the pages it trusts.
 
 A section of `Settings` (composed.py). Passkeys are on when `WEBAUTHN_RP_ID` is set, and in
-development, where the RP id defaults to `localhost`; in production without it they are off
-and their routes answer 404. Whether the origins fit the rest of the settings (the SPA's
+development, where the RP id defaults to the host of the SPA's page (`localhost` for the
+default http://localhost:5173); in production without it they are off and their routes
+answer 404. Whether the origins fit the rest of the settings (the SPA's
 origins, `PUBLIC_URL`) is decided by `relying_party`, which `Settings` calls at startup.
 """
 
@@ -20,6 +21,7 @@ from pydantic_settings import NoDecode
 from authsvc.settings.requests import checked_origin
 from authsvc.settings.sources import split_commas
 
+# The one single-label name that is a valid RP id: browsers treat it as a secure context.
 DEV_RP_ID = "localhost"
 # Browsers treat these as secure contexts over plain http (W3C Secure Contexts §3.1).
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -89,7 +91,13 @@ class WebAuthnSettings(BaseModel):
                 if self.webauthn_origins:
                     raise ValueError("WEBAUTHN_ORIGINS needs WEBAUTHN_RP_ID")
                 return None
-            rp_id = DEV_RP_ID
+            # Development: bound to the host of the SPA's page, so a default never stops a
+            # start; passkeys need a domain, so on an address (127.0.0.1) they are off.
+            page = self.webauthn_origins[0] if self.webauthn_origins else public_origin
+            host = urlsplit(page).hostname if page else None
+            if host is None or not _is_domain(host):
+                return None
+            rp_id = host
         origins = tuple(self.webauthn_origins) or ((public_origin,) if public_origin else ())
         if not origins:
             raise ValueError("WEBAUTHN_RP_ID needs WEBAUTHN_ORIGINS or PUBLIC_URL")
