@@ -168,7 +168,12 @@ def assemble(
         email_change=mail.email_change,
         background=background,
         mailer=mailer,
-        authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        authenticator=Authenticator(
+            tokens=tokens,
+            revocations=revocations,
+            clock=core.clock,
+            cache_size=core.settings.verify_cache_size,
+        ),
         audit=AuditService(store=core.store),
         admin=core.admin(revocations),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
