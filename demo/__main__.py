@@ -5,6 +5,8 @@ the demo's origins (`localhost` and `127.0.0.1`) in ALLOWED_ORIGINS and the defa
 (`__Host-`, Secure, HttpOnly, SameSite=Strict): the page calls authsvc on the host name it was
 opened on, so the two differ only in their port and are one site, as app.example.com and
 auth.example.com are. The sample API is reached through the gateway's forward-auth rules.
+authsvc's mailed links (PUBLIC_URL) lead to the demo's pages; the mails themselves are printed
+in authsvc's log, or sent to the SMTP server `--smtp-url` names (a local Mailpit, say).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from demo.server import DemoServer
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - printed for the person trying it
+DEMO_EMAIL = "demo@example.com"
+DEMO_MAIL_FROM = "authsvc demo <no-reply@example.com>"
 READY_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 5.0
 
@@ -40,18 +44,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60,
         help="access-token lifetime in seconds (60, short enough to watch renewals)",
     )
+    parser.add_argument(
+        "--smtp-url",
+        help="send authsvc's mails to this SMTP server (e.g. smtp://127.0.0.1:1025 for a local "
+        "Mailpit) instead of printing them in its log",
+    )
     return parser.parse_args(argv)
 
 
-def authsvc_env(database: Path, demo_origins: list[str], access_ttl: int) -> dict[str, str]:
+def authsvc_env(
+    database: Path, demo_origins: list[str], access_ttl: int, smtp_url: str | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         ENVIRONMENT="development",
         DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         ALLOWED_ORIGINS=",".join(demo_origins),
         ACCESS_TOKEN_TTL_SECONDS=str(access_ttl),
+        # Reset and verification links open the demo's /reset-password and /verify-email.
+        PUBLIC_URL=demo_origins[0],
         PYTHONUNBUFFERED="1",
     )
+    if smtp_url:
+        env.update(SMTP_URL=smtp_url, MAIL_FROM=DEMO_MAIL_FROM)
     return env
 
 
@@ -71,7 +86,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def create_demo_user(url: str) -> None:
-    body = {"username": DEMO_USER, "password": DEMO_PASSWORD}
+    body = {"username": DEMO_USER, "password": DEMO_PASSWORD, "email": DEMO_EMAIL}
     response = httpx.post(f"{url}/auth/register", json=body, timeout=10.0)
     if response.status_code not in (201, 409):
         raise SystemExit(f"could not create the demo user: {response.status_code}")
@@ -104,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="authsvc-demo-") as workdir:
         command = [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(args.authsvc_port)]
-        env = authsvc_env(Path(workdir) / "authsvc.db", demo.origins, args.access_ttl)
+        env = authsvc_env(
+            Path(workdir) / "authsvc.db", demo.origins, args.access_ttl, args.smtp_url
+        )
         # Run from the scratch directory so a .env in the checkout does not change the demo.
         authsvc = subprocess.Popen(command, env=env, cwd=workdir)  # noqa: S603
         try:

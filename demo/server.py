@@ -3,7 +3,9 @@
 Besides the files in `static/` it serves `/config.js`, which tells the page where authsvc is
 (on the host name the page was opened on: `localhost` and `127.0.0.1` are different sites, and
 the refresh cookie belongs to one of them) and, when the launcher made one, the demo account.
-`/api/…` goes to the sample API through the gateway's forward-auth rules (gateway.py).
+`/api/…` goes to the sample API through the gateway's forward-auth rules (gateway.py). The
+pages authsvc's mailed links open (`/reset-password`, `/verify-email`) are the page itself,
+which reads the link's token from the URL fragment.
 A Content-Security-Policy lets the page run its own scripts and authsvc's client and talk to
 authsvc and its own origin alone.
 """
@@ -24,6 +26,8 @@ from demo.gateway import forward
 STATIC = Path(__file__).resolve().parent / "static"
 CONFIG_PATH = "/config.js"
 API_PREFIX = "/api/"
+# The paths of authsvc's EMAIL_VERIFY_URL and PASSWORD_RESET_URL under the demo's PUBLIC_URL.
+LINK_PATHS = ("/verify-email", "/reset-password")
 # Names of this machine's loopback interface that a browser treats as a secure context.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
@@ -115,8 +119,11 @@ class _Handler(SimpleHTTPRequestHandler):
         super().do_GET()
 
     def send_head(self) -> BytesIO | BinaryIO | None:
-        if self.path.split("?", 1)[0] == CONFIG_PATH:
+        path = self.path.split("?", 1)[0]
+        if path == CONFIG_PATH:
             return self._config()
+        if path in LINK_PATHS:
+            self.path = "/"  # the page, which routes on location.pathname itself
         return super().send_head()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:

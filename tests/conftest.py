@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, closing
 from pathlib import Path
 
 import httpx
@@ -75,8 +75,5 @@ async def alice(client: httpx.AsyncClient) -> Tokens:
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[ServerFactory]:
     """Real `authsvc serve` processes: `servers.start(env)`; all stopped when the test ends."""
-    factory = ServerFactory(tmp_path)
-    try:
+    with closing(ServerFactory(tmp_path)) as factory:
         yield factory
-    finally:
-        factory.close()

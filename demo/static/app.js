@@ -2,24 +2,44 @@
 import { AUTHSVC_URL, DEMO_ACCOUNT } from "./config.js";
 
 // The client as authsvc serves it; an app could as well ship its own copy.
-const { createAuthClient, AuthError } = await import(`${AUTHSVC_URL}/auth/client.js`);
+const { createAuthClient, AuthError, takeLinkToken } = await import(
+  `${AUTHSVC_URL}/auth/client.js`
+);
 
 export const auth = createAuthClient({ baseUrl: AUTHSVC_URL });
 
+// The forms of a signed-out visitor; one shows at a time.
+const SIGNED_OUT_FORMS = ["login", "register", "forgot", "reset"];
+const SESSIONS_PER_PAGE = 5;
+// Where authsvc's mailed links lead (its EMAIL_VERIFY_URL and PASSWORD_RESET_URL).
+const RESET_PATH = "/reset-password";
+const VERIFY_PATH = "/verify-email";
+
 const $ = (id) => document.getElementById(id);
 
-function log(text) {
+let shownForm = "login";
+let resetToken = null;
+let sessionsCursor = null;
+
+function log(text, data = {}) {
   const item = document.createElement("li");
   item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  Object.assign(item.dataset, data);
   $("log").prepend(item);
+}
+
+function say(text) {
+  $("notice").textContent = text ?? "";
 }
 
 function showError(error) {
   $("error").textContent = error ? String(error.message ?? error) : "";
 }
 
-let shownSession = null;
-let shownExpiry = null;
+function showForm(name) {
+  shownForm = name;
+  render(auth.state);
+}
 
 function render(state) {
   const signedIn = state.status === "signed-in";
@@ -27,13 +47,12 @@ function render(state) {
     ? `Signed in as ${state.username}`
     : state.status === "signed-out" ? "Signed out" : "Restoring your session…";
   $("status").dataset.state = state.status;
-  $("login").hidden = state.status !== "signed-out";
-  $("account").hidden = !signedIn;
-  if (signedIn && state.sessionId !== shownSession) log(`signed in as ${state.username}`);
-  else if (signedIn && state.expiresAt !== shownExpiry) log("access token renewed");
-  else if (!signedIn && shownSession !== null) log("signed out");
-  shownSession = signedIn ? state.sessionId : null;
-  shownExpiry = state.expiresAt;
+  // A reset link's form shows whoever is signed in: the link may be for another account.
+  const resetting = shownForm === "reset";
+  const formShown = resetting || state.status === "signed-out";
+  for (const id of SIGNED_OUT_FORMS) $(id).hidden = !formShown || id !== shownForm;
+  $("account").hidden = !signedIn || resetting;
+  $("back").hidden = !formShown || shownForm === "login";
   if (!signedIn) $("api-result").textContent = "";
   renderExpiry();
 }
@@ -45,6 +64,93 @@ function renderExpiry() {
     : "";
 }
 
+function describe(event) {
+  const initial = event.initial ? " (on subscribing)" : "";
+  if (event.kind === "signed_in") return `signed_in as ${event.state.username}${initial}`;
+  if (event.kind === "token_refreshed") return "token_refreshed: a new access token";
+  return `signed_out: ${event.reason}${initial}`;
+}
+
+async function loadProfile() {
+  const response = await auth.fetch(`${AUTHSVC_URL}/auth/me`);
+  if (!response.ok) return;
+  const me = await response.json();
+  $("profile").textContent = me.email
+    ? `${me.email} (${me.email_verified ? "verified" : "not verified yet"})`
+    : "No address on this account.";
+  $("profile").dataset.email = me.email ?? "";
+  $("profile").dataset.verified = String(me.email_verified);
+  $("resend").hidden = !me.email || me.email_verified;
+}
+
+function sessionItem(session) {
+  const item = document.createElement("li");
+  item.dataset.sessionId = session.id;
+  const seen = new Date(session.last_used_at).toLocaleString();
+  const agent = session.user_agent ?? "an unknown device";
+  const device = agent.length > 60 ? `${agent.slice(0, 60)}…` : agent;
+  item.textContent = `${device} from ${session.ip ?? "an unknown address"}, last used ${seen}`;
+  if (session.current) {
+    item.dataset.current = "true";
+    item.append(" (this browser)");
+  } else {
+    const end = document.createElement("button");
+    end.type = "button";
+    end.textContent = "End";
+    end.addEventListener("click", () => act(async () => {
+      await auth.endSession(session.id);
+      say("That session has ended.");
+      await loadSessions();
+    }));
+    item.append(end);
+  }
+  return item;
+}
+
+async function loadSessions(more = false) {
+  const page = await auth.listSessions({
+    limit: SESSIONS_PER_PAGE,
+    cursor: more ? sessionsCursor : null,
+  });
+  if (!more) $("sessions").replaceChildren();
+  $("sessions").append(...page.sessions.map(sessionItem));
+  sessionsCursor = page.nextCursor;
+  $("more-sessions").hidden = sessionsCursor === null;
+}
+
+function clearAccount() {
+  $("profile").textContent = "";
+  $("sessions").replaceChildren();
+  $("more-sessions").hidden = true;
+}
+
+// Runs one action, showing its failure if it fails; a user's action first clears the
+// messages of the one before, a background reload leaves them.
+async function act(action, { byUser = true } = {}) {
+  if (byUser) {
+    say(null);
+    showError(null);
+  }
+  try {
+    await action();
+  } catch (error) {
+    showError(error instanceof AuthError && error.status === 401 && auth.state.status !== "signed-in"
+      ? "Your session has ended; please sign in again."
+      : error);
+  }
+}
+
+function onSubmit(id, action) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(async () => {
+      await action(Object.fromEntries(new FormData(form)));
+      form.reset();
+    });
+  });
+}
+
 if (DEMO_ACCOUNT) {
   // The launcher made this account for whoever is trying the demo; nothing secret about it.
   $("credentials").textContent =
@@ -52,20 +158,59 @@ if (DEMO_ACCOUNT) {
   $("credentials").hidden = false;
 }
 
+for (const button of document.querySelectorAll("[data-show]")) {
+  button.addEventListener("click", () => {
+    say(null);
+    showError(null);
+    showForm(button.dataset.show);
+  });
+}
+
 auth.onChange(render);
+auth.subscribe((event) => {
+  log(describe(event), { kind: event.kind, reason: event.reason ?? "" });
+  if (event.kind === "signed_in") {
+    act(() => Promise.all([loadProfile(), loadSessions()]), { byUser: false });
+  }
+  if (event.kind === "signed_out") clearAccount();
+});
 setInterval(renderExpiry, 1000);
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  showError(null);
-  try {
-    await auth.login(form.get("username"), form.get("password"));
-    event.target.reset();
-  } catch (error) {
-    showError(error);
-  }
+onSubmit("login", ({ username, password }) => auth.login(username, password));
+
+onSubmit("register", async ({ username, email, password }) => {
+  await auth.register(username, password, email || null);
+  await auth.login(username, password);
+  if (email) say(`Welcome! A verification link is on its way to ${email}.`);
 });
+
+onSubmit("forgot", async ({ email }) => {
+  await auth.forgotPassword(email);
+  showForm("login");
+  say(`If an account has the address ${email}, a reset link is on its way to it.`);
+});
+
+onSubmit("reset", async ({ new_password: newPassword }) => {
+  await auth.resetPassword(resetToken, newPassword);
+  resetToken = null;
+  history.replaceState(null, "", "/");
+  showForm("login");
+  say("Your password is changed and every session signed out. Sign in with the new one.");
+});
+
+onSubmit("change-email", async ({ email, current_password: currentPassword }) => {
+  await auth.changeEmail(email, currentPassword);
+  say(`A link is on its way to ${email}; your address changes once you open it.`);
+});
+
+$("resend").addEventListener("click", () => act(async () => {
+  await auth.resendVerification();
+  say("A new verification link is on its way.");
+}));
+
+$("more-sessions").addEventListener("click", () => act(() => loadSessions(true)));
+
+$("logout-everywhere").addEventListener("click", () => act(() => auth.logoutEverywhere()));
 
 $("call-api").addEventListener("click", async () => {
   showError(null);
@@ -77,19 +222,28 @@ $("call-api").addEventListener("click", async () => {
     $("api-result").textContent = response.ok
       ? JSON.stringify(body, null, 2)
       : `${response.status} ${body.detail}`;
-    log(`GET /api/whoami answered ${response.status}`);
+    log(`GET /api/whoami answered ${response.status}`, { kind: "api" });
   } catch (error) {
     showError(error instanceof AuthError ? "Your session has ended; please sign in again." : error);
   }
 });
 
-$("logout").addEventListener("click", async () => {
-  showError(null);
-  try {
-    await auth.logout();
-  } catch (error) {
-    showError(error);
-  }
-});
+$("logout").addEventListener("click", () => act(() => auth.logout()));
+
+// A mailed link: its token is read, then taken out of the address bar and the history.
+if (location.pathname === RESET_PATH) {
+  resetToken = takeLinkToken();
+  if (resetToken) showForm("reset");
+  else showError("This reset link is incomplete; ask for a new one.");
+} else if (location.pathname === VERIFY_PATH) {
+  const token = takeLinkToken();
+  history.replaceState(null, "", "/");
+  act(async () => {
+    if (!token) throw new Error("This verification link is incomplete.");
+    await auth.verifyEmail(token);
+    say("Your e-mail address is verified.");
+    if (auth.state.status === "signed-in") await loadProfile();
+  });
+}
 
 auth.restore().catch(showError);

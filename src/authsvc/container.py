@@ -1,8 +1,8 @@
 """The one place that builds authsvc's objects, for the server and for the command line.
 
-`open_core` opens what every command needs and nothing that signs tokens, so it runs without
-signing secrets; `open_services` adds what serving needs on top. Each is built once, given the
-one clock, and closed in the reverse order of opening (the argon2 pool included) on exit.
+`open_core` (core.py) opens what every command needs and nothing that signs tokens, so it runs
+without signing secrets; `open_services` adds what serving needs on top. Each is built once,
+given the one clock, and closed in the reverse order of opening on exit.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from dataclasses import dataclass, replace
 from authsvc.background import BackgroundWork, running_background
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
+from authsvc.core import Core, open_core
 from authsvc.events import Observer
 from authsvc.keys import KeyRing
 from authsvc.mail.outbox import Mailer
 from authsvc.mail.sender import running_sender
 from authsvc.mail.wiring import build_mail
 from authsvc.metrics import Metrics
+from authsvc.mfa.sealing import Sealer
+from authsvc.mfa.wiring import build_sealer
 from authsvc.observers.fan_out import build_observer
-from authsvc.passwords import PasswordPolicy, PasswordService
+from authsvc.passwords import PasswordPolicy
 from authsvc.readiness import Probe
 from authsvc.revocation import RevocationList, open_revocation_list
 from authsvc.services.accounts import AccountService
@@ -30,78 +33,23 @@ from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_change import EmailChangeService
-from authsvc.services.email_verification import EmailVerification, LinkMailer
-from authsvc.services.housekeeping import AuditPurger, SessionPurger, periodic_purge
+from authsvc.services.email_verification import EmailVerification
+from authsvc.services.housekeeping import periodic_purge
+from authsvc.services.mail_flows import build_mail_flows
+from authsvc.services.mfa_wiring import build_mfa
 from authsvc.services.passkey_login import PasskeyFlows, build_passkey_flows
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
-from authsvc.services.session_ending import SessionEnder
 from authsvc.services.sessions import SessionService
+from authsvc.services.totp import TotpService
+from authsvc.services.two_step_login import TwoStepLogin
 from authsvc.settings import Settings
 from authsvc.shared_redis import open_redis
-from authsvc.store import Store, open_store
+from authsvc.store import Store
 from authsvc.throttle import LoginThrottle, build_throttle
 from authsvc.tokens import TokenService
 
 log = logging.getLogger("authsvc")
-
-
-@dataclass(frozen=True, slots=True)
-class Core:
-    """What every command needs: the store, password hashing and the purges of old rows."""
-
-    settings: Settings
-    clock: Clock
-    store: Store
-    passwords: PasswordService
-    policy: PasswordPolicy
-    # Where every flow reports its events: the security log, the audit log in the store, and
-    # the metrics when serving.
-    observer: Observer
-
-    # The purges of this core's store: built when asked, so that they follow `replace`.
-    @property
-    def purger(self) -> SessionPurger:
-        return SessionPurger(
-            store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
-        )
-
-    @property
-    def audit_purger(self) -> AuditPurger:
-        return AuditPurger(
-            store=self.store, settings=self.settings, clock=self.clock, observer=self.observer
-        )
-
-    def accounts(
-        self,
-        throttle: LoginThrottle | None = None,
-        *,
-        verification: EmailVerification | None = None,
-    ) -> AccountService:
-        """The account flows; registration is throttled only when given a throttle, and
-        mails a verification link only when given `verification`."""
-        return AccountService(
-            store=self.store,
-            passwords=self.passwords,
-            policy=self.policy,
-            clock=self.clock,
-            registration_enabled=self.settings.registration_enabled,
-            throttle=throttle,
-            observer=self.observer,
-            verification=verification,
-        )
-
-    def admin(self, revocations: RevocationList) -> AdminService:
-        """The administration flows; `revocations` carries the sessions they end."""
-        return AdminService(
-            store=self.store,
-            accounts=self.accounts(),
-            passwords=self.passwords,
-            policy=self.policy,
-            ender=SessionEnder(store=self.store, revocations=revocations, observer=self.observer),
-            clock=self.clock,
-            observer=self.observer,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +62,9 @@ class Services:
     throttle: LoginThrottle
     accounts: AccountService
     sessions: SessionService
+    # Login with a second factor, and TOTP enrolment.
+    login: TwoStepLogin
+    totp: TotpService
     password_changes: PasswordChangeService
     email_verification: EmailVerification
     password_reset: PasswordReset
@@ -167,106 +118,80 @@ def assemble(
     metrics: Metrics | None,
     mailer: Mailer | None = None,
     background: BackgroundWork | None = None,
+    sealer: Sealer | None = None,
 ) -> Services:
-    """The services over parts already opened; `open_services` opens them."""
+    """The services over parts already opened; `open_services` opens them.
+
+    `sealer` is None when TOTP is off; by default it is built from the settings.
+    """
+    sealer = sealer if sealer is not None else build_sealer(core.settings)
     background = background if background is not None else BackgroundWork()
-    ender = SessionEnder(store=core.store, revocations=revocations, observer=core.observer)
-    links = LinkMailer(store=core.store, mailer=mailer, settings=core.settings, clock=core.clock)
-    verification = EmailVerification(links=links, throttle=throttle, observer=core.observer)
-    accounts = core.accounts(throttle, verification=verification)
+    ender = core.ender(revocations)
+    mail = build_mail_flows(
+        core, throttle=throttle, ender=ender, mailer=mailer, background=background
+    )
     sessions = SessionService(
         store=core.store,
         tokens=tokens,
-        accounts=accounts,
+        accounts=mail.accounts,
         revocations=revocations,
         throttle=throttle,
         settings=core.settings,
         clock=core.clock,
         observer=core.observer,
-        verification=verification,
+        verification=mail.verification,
+    )
+    mfa = build_mfa(
+        core,
+        sessions=sessions,
+        accounts=mail.accounts,
+        throttle=throttle,
+        mailer=mailer,
+        sealer=sealer,
     )
     return Services(
         core=core,
         tokens=tokens,
         revocations=revocations,
         throttle=throttle,
-        accounts=accounts,
+        accounts=mail.accounts,
         sessions=sessions,
+        login=mfa.login,
+        totp=mfa.totp,
         password_changes=PasswordChangeService(
-            accounts=accounts,
+            accounts=mail.accounts,
             throttle=throttle,
             ender=ender,
             clock=core.clock,
             observer=core.observer,
         ),
-        email_verification=verification,
-        password_reset=PasswordReset(
-            links=links,
-            passwords=core.passwords,
-            policy=core.policy,
-            throttle=throttle,
-            ender=ender,
-            observer=core.observer,
-            background=background,
-        ),
-        email_change=EmailChangeService(
-            links=links, accounts=accounts, checks=sessions.checks, observer=core.observer
-        ),
+        email_verification=mail.verification,
+        password_reset=mail.password_reset,
+        email_change=mail.email_change,
         passkeys=build_passkey_flows(
             settings=core.settings,
             store=core.store,
-            accounts=accounts,
+            accounts=mail.accounts,
             sessions=sessions,
+            other_factors=core.second_factors,
             throttle=throttle,
             clock=core.clock,
             observer=core.observer,
         ),
         background=background,
         mailer=mailer,
-        authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        authenticator=Authenticator(
+            tokens=tokens,
+            revocations=revocations,
+            clock=core.clock,
+            cache_size=core.settings.verify_cache_size,
+        ),
         audit=AuditService(store=core.store),
         admin=core.admin(revocations),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),
         readiness_probes=readiness_probes,
         metrics=metrics,
     )
-
-
-@asynccontextmanager
-async def open_core(
-    settings: Settings,
-    *,
-    clock: Clock = utc_now,
-    migrate: bool | None = None,
-    create_directories: bool = False,
-    observer: Observer | None = None,
-    metrics: Metrics | None = None,
-) -> AsyncIterator[Core]:
-    """The store (migrated when `migrate`, by default MIGRATE_ON_START) and password hashing.
-
-    Events go to `observer`, by default the security log, the audit log in the store, and
-    `metrics` when given.
-    """
-    async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(
-            open_store(
-                settings.database_url,
-                migrate=settings.migrate_on_start if migrate is None else migrate,
-                create_directories=create_directories,
-            )
-        )
-        passwords = PasswordService(settings)
-        stack.push_async_callback(passwords.aclose)
-        if observer is None:
-            observer = build_observer(metrics, audit_store=store, clock=clock)
-        yield Core(
-            settings=settings,
-            clock=clock,
-            store=store,
-            passwords=passwords,
-            policy=PasswordPolicy(settings),
-            observer=observer,
-        )
 
 
 @asynccontextmanager
@@ -317,17 +242,5 @@ async def open_services(
             metrics=metrics,
             mailer=mail[0] if mail else None,
             background=background,
+            sealer=build_sealer(settings, announce=True),
         )
-
-
-@asynccontextmanager
-async def open_admin(core: Core) -> AsyncIterator[AdminService]:
-    """The administration flows for a command: the sessions they end reach every replica
-    through Redis when REDIS_URL is set (a server without Redis reloads them at its start)."""
-    async with (
-        open_redis(core.settings) as redis,
-        open_revocation_list(
-            core.settings, store=core.store, clock=core.clock, redis=redis
-        ) as revocations,
-    ):
-        yield core.admin(revocations)

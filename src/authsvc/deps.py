@@ -34,6 +34,8 @@ from authsvc.services.passkeys import PasskeyService
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
+from authsvc.services.totp import TotpService
+from authsvc.services.two_step_login import TwoStepLogin
 from authsvc.settings import Settings
 from authsvc.store import Store
 from authsvc.tokens import AccessClaims, TokenService
@@ -73,6 +75,8 @@ StoreDep = Annotated[Store, _field(lambda s: s.core.store)]
 TokensDep = Annotated[TokenService, _field(lambda s: s.tokens)]
 AccountsDep = Annotated[AccountService, _field(lambda s: s.accounts)]
 SessionsDep = Annotated[SessionService, _field(lambda s: s.sessions)]
+LoginDep = Annotated[TwoStepLogin, _field(lambda s: s.login)]
+TotpDep = Annotated[TotpService, _field(lambda s: s.totp)]
 PasswordChangesDep = Annotated[PasswordChangeService, _field(lambda s: s.password_changes)]
 EmailVerificationDep = Annotated[EmailVerification, _field(lambda s: s.email_verification)]
 EmailChangeDep = Annotated[EmailChangeService, _field(lambda s: s.email_change)]

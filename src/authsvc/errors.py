@@ -38,7 +38,14 @@
     │   └── SignCountRegressed     its counter did not advance: a cloned authenticator
     ├── PasskeyTaken               the credential is registered already
     ├── PasskeyNotFound            no such passkey of the caller's
-    ├── CurrentPasswordRequired    removing the last second factor needs the password
+    ├── TotpNotConfigured          production without MFA_ENCRYPTION_KEY: TOTP is off
+    ├── TotpAlreadyEnabled
+    ├── TotpNotEnabled             nothing to remove
+    ├── NoTotpSetup                nothing to confirm (or a newer setup replaced it)
+    ├── InvalidMfaCode             a wrong, replayed or used TOTP or recovery code
+    ├── InvalidMfaToken            the second login step's token is unknown, used or dead
+    ├── MfaMethodUnavailable       a method the account does not hold
+    ├── CurrentPasswordRequired    the action needs the password (no recent login)
     ├── StoreUnavailable           the database did not answer in time
     └── NotReady                   a configured dependency did not answer the readiness probe
 
@@ -207,13 +214,41 @@ class PasskeyNotFound(AuthError):
     pass
 
 
-class CurrentPasswordRequired(AuthError):
-    pass
-
-
 class StoreUnavailable(AuthError):
     pass
 
 
 class NotReady(AuthError):
+    pass
+
+
+class TotpNotConfigured(AuthError):
+    pass
+
+
+class TotpAlreadyEnabled(AuthError):
+    pass
+
+
+class TotpNotEnabled(AuthError):
+    pass
+
+
+class NoTotpSetup(AuthError):
+    pass
+
+
+class InvalidMfaCode(AuthError):
+    pass
+
+
+class InvalidMfaToken(AuthError):
+    pass
+
+
+class MfaMethodUnavailable(AuthError):
+    pass
+
+
+class CurrentPasswordRequired(AuthError):
     pass

@@ -72,6 +72,19 @@ class EventKind(StrEnum):
     PASSKEY_LOGIN_THROTTLED = "passkey_login_throttled"
     # The authenticator's counter did not advance: a copy of the key is in use somewhere.
     PASSKEY_SIGN_COUNT_REGRESSED = "passkey_sign_count_regressed"
+    # Second factors (services/totp.py, services/mfa_login.py).
+    TOTP_ENABLED = "totp_enabled"
+    TOTP_DISABLED = "totp_disabled"
+    # A wrong or replayed code while enabling or removing TOTP.
+    TOTP_CODE_REJECTED = "totp_code_rejected"
+    # A wrong, replayed or used code at the second login step; `reason` names the method.
+    MFA_CHALLENGE_FAILED = "mfa_challenge_failed"
+    MFA_THROTTLED = "mfa_throttled"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    # The second step succeeded; LOGIN_SUCCEEDED follows for the session it opened.
+    MFA_LOGIN_COMPLETED = "mfa_login_completed"
+    # Every second factor of the account removed by an administrator (the API or the CLI).
+    MFA_RESET_BY_ADMIN = "mfa_reset_by_admin"
 
 
 @dataclass(frozen=True, slots=True)

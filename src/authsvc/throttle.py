@@ -23,7 +23,8 @@ once each has logged in there.
 
 Registrations count per client address only (see `reserve_registration`), requests for
 another verification mail per account only (see `reserve_email_resend`), password-reset
-requests per client address and per address asked about (see `reserve_forgot`).
+requests per client address and per address asked about (see `reserve_forgot`), second-factor
+codes per account only, right or wrong (see `reserve_mfa`).
 
 Addresses are grouped before they become keys: IPv4-mapped IPv6 addresses count as the IPv4
 address, and IPv6 addresses count per network of `ipv6_prefix` bits, because one subscriber
@@ -86,6 +87,7 @@ def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
         per_forgot_ip=settings.throttle_forgot_per_ip,
         per_forgot_email=settings.throttle_forgot_per_email,
         per_passkey_ip=settings.throttle_passkey_per_ip,
+        per_mfa_account=settings.throttle_mfa_per_account,
         ipv6_prefix=settings.throttle_ipv6_prefix,
         proven_for=timedelta(days=settings.throttle_proven_address_days),
     )
@@ -125,6 +127,7 @@ class LoginThrottle:
         per_forgot_ip: str = "5/minute;20/hour",
         per_forgot_email: str = "3/hour",
         per_passkey_ip: str = "30/minute;300/hour",
+        per_mfa_account: str = "5/minute;30/hour",
         ipv6_prefix: int = 64,
         proven_for: timedelta = timedelta(days=30),
     ) -> None:
@@ -143,6 +146,7 @@ class LoginThrottle:
         self._forgot_ip: Buckets = [("forgot_ip", parse_many(per_forgot_ip))]
         self._forgot_email: Buckets = [("forgot_email", parse_many(per_forgot_email))]
         self._passkey_ip: Buckets = [("passkey_ip", parse_many(per_passkey_ip))]
+        self._mfa: Buckets = [("mfa", parse_many(per_mfa_account))]
 
     def account_reference(self, account: str) -> str:
         """A stable, non-reversible name for an account in logs (the same on every replica)."""
@@ -163,6 +167,7 @@ class LoginThrottle:
             "forgot_ip": self._hash("forgot_ip", address),
             "forgot_email": self._hash("forgot_email", account),
             "passkey_ip": self._hash("passkey_ip", address),
+            "mfa": self._hash("mfa", account),
         }
 
     async def reserve(self, account: str, ip: str | None) -> None:
@@ -206,6 +211,14 @@ class LoginThrottle:
         Raises: Throttled.
         """
         await self._reserve_only(self._passkey_ip, "", ip)
+
+    async def reserve_mfa(self, user_id: str) -> None:
+        """Take one second-factor code check from this account's budget, before the code is
+        checked: a million TOTP codes must not be guessable at request speed (RFC 6238 §5.2).
+
+        Raises: Throttled.
+        """
+        await self._reserve_only(self._mfa, user_id, None)
 
     async def _reserve_only(self, buckets: Buckets, account: str, ip: str | None) -> None:
         await self._shared_or_local(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from jose import jwt
 
@@ -88,10 +87,10 @@ async def test_roles_and_mfa_are_both_required_when_both_are_asked(
     assert lacking_role.json() == {"detail": "Not allowed"}
 
 
-@pytest.mark.parametrize("query", ["mfa=maybe", "mfa=", "mfa=%00", "mfa=" + "1" * 5000])
 async def test_a_malformed_mfa_flag_is_a_401_never_a_pass(
-    client: httpx.AsyncClient, alice: Tokens, query: str
+    client: httpx.AsyncClient, alice: Tokens
 ) -> None:
-    response = await client.get(f"/auth/verify?{query}", headers=alice.bearer)
-    assert response.status_code == 401, response.text
-    assert "detail" in response.json()
+    # A gateway understands only 200, 401 and 403: FastAPI's 422 must not reach it.
+    for query in ("mfa=maybe", "mfa=", "mfa=%00", "mfa=" + "1" * 5000):
+        response = await client.get(f"/auth/verify?{query}", headers=alice.bearer)
+        assert (response.status_code, "detail" in response.json()) == (401, True), query

@@ -14,20 +14,9 @@ from authsvc.settings import Settings
 from tests.support.http import PASSWORD, login, register
 from tests.support.scrape import Scrape
 from tests.support.settings import FakeClock, make_settings
-from tests.support.smtp_sink import Sink, SinkFactory, link_token, text_of
+from tests.support.smtp_sink import Sink, link_token, mail_settings, text_of
 
 EMAIL = "alice@example.com"
-
-
-@pytest.fixture
-def sink(smtp_sinks: SinkFactory) -> Sink:
-    return smtp_sinks.start()
-
-
-def mail_settings(tmp_path: Path, sink: Sink, **overrides: object) -> Settings:
-    values: dict[str, object] = {name.lower(): value for name, value in sink.env().items()}
-    values.update(overrides)
-    return make_settings(tmp_path, **values)
 
 
 @pytest.fixture
@@ -46,7 +35,7 @@ async def register_with_email(
 
 async def mails(sink: Sink, count: int) -> list[str]:
     """The tokens of the first `count` mails, waiting (a bounded time) for them to arrive."""
-    received = await asyncio.to_thread(sink.wait_for, count)
+    received = await sink.arrived(count)
     return [link_token(message) for message in received]
 
 
@@ -61,7 +50,7 @@ async def test_registration_mails_a_link_whose_token_verifies_the_address_once(
     client: httpx.AsyncClient, sink: Sink
 ) -> None:
     await register_with_email(client)
-    [message] = await asyncio.to_thread(sink.wait_for, 1)
+    [message] = await sink.arrived(1)
     assert message["To"] == EMAIL
     assert message["Subject"] == "Confirm your e-mail address"
     assert "https://app.authsvc.test/verify-email#token=" in text_of(message)

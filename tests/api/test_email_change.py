@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -11,27 +10,18 @@ import pytest
 from fastapi import FastAPI
 
 from authsvc.settings import Settings
-from tests.api.test_email import EMAIL, mail_settings, me, register_with_email
+from tests.api.test_email import EMAIL, me, register_with_email
 from tests.support.http import PASSWORD, Tokens, login
 from tests.support.settings import make_settings
-from tests.support.smtp_sink import Sink, SinkFactory, link_token, text_of
+from tests.support.smtp_sink import Sink, link_token, mail_settings, text_of
 
 NEW = "alice@new.example.com"
 WRONG = (401, {"detail": "Current password is incorrect"})
 
 
 @pytest.fixture
-def sink(smtp_sinks: SinkFactory) -> Sink:
-    return smtp_sinks.start()
-
-
-@pytest.fixture
 def settings(tmp_path: Path, sink: Sink) -> Settings:
     return mail_settings(tmp_path, sink)
-
-
-async def received(sink: Sink, count: int) -> list[EmailMessage]:
-    return await asyncio.to_thread(sink.wait_for, count)
 
 
 async def ask(
@@ -51,7 +41,7 @@ async def alice_asking_for(client: httpx.AsyncClient, sink: Sink) -> tuple[Token
     await register_with_email(client)
     tokens = await login(client)
     assert (await ask(client, tokens)).status_code == 202
-    registration, change = await received(sink, 2)
+    registration, change = await sink.arrived(2)
     assert (change["To"], change["Subject"]) == (NEW, "Confirm your new e-mail address")
     assert "https://app.authsvc.test/verify-email#token=" in text_of(change)
     return tokens, link_token(registration), link_token(change)
@@ -67,7 +57,7 @@ async def test_the_address_changes_once_the_new_one_is_verified_and_the_old_one_
     assert await verify(client, change) == 204
     after = await me(client, tokens.bearer)
     assert (after["email"], after["email_verified"]) == (NEW, True)
-    notice = (await received(sink, 3))[2]
+    notice = (await sink.arrived(3))[2]
     assert (notice["To"], notice["Subject"]) == (EMAIL, "Your e-mail address was changed")
     assert NEW in text_of(notice)
     assert await verify(client, change) == 400
@@ -82,7 +72,7 @@ async def test_the_old_address_verification_link_does_not_move_the_account(
     assert (await me(client, tokens.bearer))["email"] == EMAIL
     # ...and a second request ends the first change's link.
     assert (await ask(client, tokens, "other@example.com")).status_code == 202
-    second = link_token((await received(sink, 3))[2])
+    second = link_token((await sink.arrived(3))[2])
     assert await verify(client, change) == 400
     assert (await me(client, tokens.bearer))["email"] == EMAIL
     assert await verify(client, second) == 204
@@ -95,7 +85,7 @@ async def test_a_reset_link_mailed_to_the_old_address_dies_with_the_change(
     _, _, change = await alice_asking_for(client, sink)
     await client.post("/auth/password/forgot", json={"email": EMAIL})
     await app.state.services.background.idle()
-    reset = link_token((await received(sink, 3))[2])
+    reset = link_token((await sink.arrived(3))[2])
     assert await verify(client, change) == 204
     body = {"token": reset, "new_password": "a brand new passphrase"}
     assert (await client.post("/auth/password/reset", json=body)).status_code == 400
@@ -111,7 +101,7 @@ async def test_a_wrong_password_is_a_401_mails_nothing_and_is_throttled(
         assert (response.status_code, response.json()) == WRONG
     refused = await ask(client, tokens)
     assert refused.status_code == 429
-    await received(sink, 1)
+    await sink.arrived(1)
     await asyncio.sleep(0.3)
     assert [m["Subject"] for m in sink.received()] == ["Confirm your e-mail address"]
 

@@ -12,21 +12,16 @@ from fastapi import FastAPI
 
 from authsvc.settings import Settings
 from authsvc.store.records import UserChanges
-from tests.api.test_email import mail_settings, register_with_email
+from tests.api.test_email import register_with_email
 from tests.support.http import PASSWORD, Tokens, assert_session_dead, login
 from tests.support.settings import FakeClock, make_settings
-from tests.support.smtp_sink import Sink, SinkFactory, link_token, text_of
+from tests.support.smtp_sink import Sink, link_token, mail_settings, text_of
 
 EMAIL = "alice@example.com"
 NEW_PASSWORD = "a brand new passphrase"
 ACCEPTED = {"detail": "If an account has this address, a reset link is on its way"}
 DISABLE = UserChanges(disabled=True)
 INVALID = (400, {"detail": "Invalid or expired token"})
-
-
-@pytest.fixture
-def sink(smtp_sinks: SinkFactory) -> Sink:
-    return smtp_sinks.start()
 
 
 @pytest.fixture
@@ -39,10 +34,6 @@ async def forgot(client: httpx.AsyncClient, app: FastAPI, email: str = EMAIL) ->
     response = await client.post("/auth/password/forgot", json={"email": email})
     await app.state.services.background.idle()
     return response
-
-
-async def received(sink: Sink, count: int) -> list[EmailMessage]:
-    return await asyncio.to_thread(sink.wait_for, count)
 
 
 async def settled(app: FastAPI, sink: Sink) -> list[EmailMessage]:
@@ -68,7 +59,7 @@ async def alice_with_a_reset_link(
     await register_with_email(client)
     tokens = await login(client)
     assert (await forgot(client, app)).status_code == 202
-    _, message = await received(sink, 2)  # the verification mail, then the reset link
+    _, message = await sink.arrived(2)  # the verification mail, then the reset link
     assert message["Subject"] == "Reset your password"
     return tokens, link_token(message)
 
@@ -92,7 +83,7 @@ async def test_forgot_mail_reset_ends_every_session_and_the_new_password_logs_in
     profile = (await client.get("/auth/me", headers=fresh.bearer)).json()
     assert profile["email_verified"] is True  # the link proved the address
 
-    notice = (await received(sink, 3))[2]
+    notice = (await sink.arrived(3))[2]
     assert (notice["To"], notice["Subject"]) == (EMAIL, "Your password was changed")
     assert "#token=" not in text_of(notice)
     assert await reset(client, token, "yet another passphrase") == 400
@@ -134,7 +125,7 @@ async def test_an_expired_link_is_a_400_and_a_newer_one_ends_the_older(
 ) -> None:
     _, first = await alice_with_a_reset_link(client, app, sink)
     await forgot(client, app)
-    second = link_token((await received(sink, 3))[2])
+    second = link_token((await sink.arrived(3))[2])
     assert (await reset(client, first), await reset(client, "x" + first[1:])) == (400, 400)
     clock.advance(settings.password_reset_ttl_seconds)
     assert await reset(client, second) == 400

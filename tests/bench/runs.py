@@ -8,18 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import run_to_end
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run_bench(*args: str | Path, timeout: float) -> subprocess.CompletedProcess[str]:
     """`python -m bench ARGS`; fails the test, with everything it printed, unless it exits 0."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    completed = run_to_end(
+        [sys.executable, "-m", "bench", *map(str, args)], cwd=REPO, timeout=timeout
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed

@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Error, sync_playwright
 
 from tests.support.http import register_sync
 from tests.support.processes import Server, ServerFactory, server_env
+from tests.support.smtp_sink import Sink
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright adds --headless itself; the rest keeps the browser off the network and quiet.
@@ -51,6 +52,7 @@ class Deployment:
     sample_api: SampleApi
     env: dict[str, str]
     servers: ServerFactory
+    mail: Sink | None = None
 
     @property
     def demo_url(self) -> str:
@@ -68,9 +70,9 @@ class Deployment:
         self.env = {**self.env, **overrides}
         self.authsvc = self.servers.start(self.env, port=self.authsvc.port)
 
-    def user(self, username: str) -> str:
+    def user(self, username: str, *, email: str | None = None) -> str:
         with self.api() as client:
-            register_sync(client, username)
+            register_sync(client, username, email=email)
         return username
 
 
@@ -161,12 +163,16 @@ def demo_servers() -> Iterator[DemoServers]:
 def deploy(
     servers: ServerFactory, demo_servers: DemoServers, tmp_path: Path
 ) -> Callable[..., Deployment]:
-    """`deploy(**settings)`: the demo and an authsvc that allows its origin, with `settings`."""
+    """`deploy(**settings)`: the demo and an authsvc that allows its origin, with `settings`;
+    `deploy(mail=sink)` also mails through `sink`, with links to the demo's pages."""
 
-    def start(**settings: str) -> Deployment:
+    def start(*, mail: Sink | None = None, **settings: str) -> Deployment:
         demo = demo_servers.start()
         origins = ",".join(demo.origins)
-        env = server_env(tmp_path / "authsvc.db", ALLOWED_ORIGINS=origins, **settings)
+        mailing = mail.env(PUBLIC_URL=demo.origin) if mail is not None else {}
+        env = server_env(
+            tmp_path / "authsvc.db", ALLOWED_ORIGINS=origins, **{**mailing, **settings}
+        )
         authsvc = servers.start(env)
         demo.authsvc_url = authsvc.base_url
         return Deployment(
@@ -175,6 +181,7 @@ def deploy(
             sample_api=demo_servers.api_of(demo),
             env=env,
             servers=servers,
+            mail=mail,
         )
 
     return start

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Request, Response, Route
 
+from authsvc.api.client import client_parts, client_source
 from tests.support.http import COOKIE, PASSWORD
 
 # The demo's module, imported again from a test: the page's own instance, not a new one.
@@ -19,6 +20,29 @@ def open_demo(page: Page, url: str, *, expect: str = "signed-out") -> None:
     """Load the demo and wait until it has restored (or not) the session."""
     page.goto(url)
     wait_for_state(page, expect)
+
+
+# Blob URLs for authsvc's client and each of its parts, as the page's own copy: a blob cannot
+# resolve a relative import, so each `from "./…"` is pointed at its part's blob, parts first.
+_COPY_CLIENT = """(sources) => {
+    const urls = {};
+    const load = (name) => {
+        const folder = name.slice(0, name.lastIndexOf("/") + 1);
+        const code = sources[name].replace(
+            /from "\\.\\/([^"]+)"/g, (_, relative) => `from "${load(folder + relative)}"`);
+        urls[name] ??= URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+        return urls[name];
+    };
+    return load("client.js");
+}"""
+
+
+def client_copy(page: Page) -> str:
+    """authsvc's client copied into `page` (no request leaves it); the URL to import it from."""
+    sources = {"client.js": client_source().decode()}
+    sources.update({f"client/{name}": code.decode() for name, code in client_parts().items()})
+    url: str = page.evaluate(_COPY_CLIENT, sources)
+    return url
 
 
 def wait_for_state(page: Page, status: str) -> None:
@@ -196,3 +220,12 @@ class Traffic:
 
     def to(self, method: str, path: str) -> list[Exchange]:
         return [e for e in self.exchanges if e.method == method and e.path == path]
+
+
+def logged_events(page: Page) -> list[tuple[str, str]]:
+    """The kinds and reasons of the event stream, as the demo's log shows them, oldest first."""
+    entries: list[list[str]] = page.eval_on_selector_all(
+        "#log li[data-kind]:not([data-kind=api])",
+        "(items) => items.reverse().map((item) => [item.dataset.kind, item.dataset.reason])",
+    )
+    return [(kind, reason) for kind, reason in entries]

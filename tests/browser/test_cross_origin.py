@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext
 
-from authsvc.api.client import client_source
 from tests.browser.conftest import DemoServers, Deployment
 from tests.browser.spa import (
     access_token,
+    client_copy,
     only_refresh_cookie,
     open_demo,
     sign_in,
@@ -27,8 +27,7 @@ from tests.support.processes import json_lines
 FOREIGN_HOSTS = {"same-site": "127.0.0.1", "cross-site": "localhost"}
 
 # What the foreign page tries: authsvc's own client, copied into the page, then bare requests.
-ATTACK = """async ([source, base, username, password]) => {
-    const copy = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+ATTACK = """async ([copy, base, username, password]) => {
     const { createAuthClient } = await import(copy);
     const auth = createAuthClient({ baseUrl: base });
     const outcome = (promise) => promise.then(
@@ -68,9 +67,8 @@ def test_a_page_on_a_foreign_origin_cannot_obtain_a_token(
         attacker.goto(foreign_url)
     # The demo cannot even load authsvc's client there: CORS does not admit that origin.
     assert "client.js" in str(failure.value)
-    outcome = attacker.evaluate(
-        ATTACK, [client_source().decode(), deployment.authsvc.base_url, alice, PASSWORD]
-    )
+    copy = client_copy(attacker)
+    outcome = attacker.evaluate(ATTACK, [copy, deployment.authsvc.base_url, alice, PASSWORD])
 
     assert outcome == {
         "restore": "refused: TypeError",

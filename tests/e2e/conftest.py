@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.http import register_sync
 from tests.support.processes import Server, ServerFactory, server_env
+from tests.support.smtp_sink import Sink, SinkFactory
 
 
 @pytest.fixture
@@ -24,3 +26,13 @@ def env(database: Path) -> dict[str, str]:
 def server(servers: ServerFactory, env: dict[str, str]) -> Server:
     """One `authsvc serve` under `env`, ready; stopped when the test ends."""
     return servers.start(env)
+
+
+@pytest.fixture
+def mailing(servers: ServerFactory, smtp_sinks: SinkFactory, database: Path) -> tuple[Server, Sink]:
+    """A server that mails to a fresh sink, where alice has just registered with an address."""
+    sink = smtp_sinks.start()
+    server = servers.start(server_env(database, **sink.env()))
+    with server.client() as client:
+        register_sync(client, "alice", email="alice@example.com")
+    return server, sink

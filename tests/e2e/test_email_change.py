@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
-import httpx
-
-from tests.e2e.test_mail import registered_on_a_mail_server
 from tests.e2e.test_password_reset import only
-from tests.support.http import PASSWORD, bearer
-from tests.support.processes import ServerFactory
-from tests.support.smtp_sink import SinkFactory, link_token
+from tests.support.http import PASSWORD, at_once, signed_in, sorted_statuses
+from tests.support.processes import Server
+from tests.support.smtp_sink import Sink, link_token
 
 NEW = "alice@new.example.com"
 
 
 async def test_one_change_link_used_at_once_many_times_moves_the_account_once(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
+    mailing: tuple[Server, Sink],
 ) -> None:
-    server, sink = await registered_on_a_mail_server(servers, smtp_sinks, database)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as client:
-        login = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
-        headers = bearer(login.json()["access_token"])
+    server, sink = mailing
+    async with signed_in(server.base_url) as (client, headers):
         body = {"email": NEW, "current_password": PASSWORD}
         assert (await client.post("/auth/email", json=body, headers=headers)).status_code == 202
-        _, message = await asyncio.to_thread(sink.wait_for, 2)
+        _, message = await sink.arrived(2)
         token = link_token(message)
-        answers = await asyncio.gather(
-            *(client.post("/auth/email/verify", json={"token": token}) for _ in range(10))
+        answers = await at_once(
+            10, lambda: client.post("/auth/email/verify", json={"token": token})
         )
-        assert sorted(r.status_code for r in answers) == [204] + [400] * 9
+        assert sorted_statuses(answers) == [204] + [400] * 9
         profile = (await client.get("/auth/me", headers=headers)).json()
         assert (profile["email"], profile["email_verified"]) == (NEW, True)
     subjects = await only(sink, 3)  # one notice to the old address, not ten

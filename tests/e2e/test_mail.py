@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.http import PASSWORD, bearer, login_sync
+from tests.support.http import (
+    at_once,
+    bearer,
+    login_sync,
+    register_sync,
+    signed_in,
+    sorted_statuses,
+)
 from tests.support.processes import Server, ServerFactory, free_port, server_env
 from tests.support.smtp_sink import SINK_PASSWORD, Sink, SinkFactory, link_token
 
@@ -18,24 +24,12 @@ EMAIL = "alice@example.com"
 
 def register_with_email(server: Server, username: str = "alice") -> None:
     with server.client() as client:
-        body = {"username": username, "password": PASSWORD, "email": f"{username}@example.com"}
-        response = client.post("/auth/register", json=body)
-        assert response.status_code == 201, response.text
+        register_sync(client, username, email=f"{username}@example.com")
 
 
 def verify(server: Server, token: str) -> int:
     with server.client() as client:
         return client.post("/auth/email/verify", json={"token": token}).status_code
-
-
-async def registered_on_a_mail_server(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
-) -> tuple[Server, Sink]:
-    """A server that mails to a fresh sink, where alice has just registered."""
-    sink = smtp_sinks.start()
-    server = servers.start(server_env(database, **sink.env()))
-    await asyncio.to_thread(register_with_email, server)
-    return server, sink
 
 
 @pytest.mark.parametrize("tls", ["starttls", "implicit"])
@@ -98,35 +92,25 @@ def test_a_451_is_retried_with_backoff_until_the_server_accepts(
 
 
 async def test_one_token_verified_at_once_many_times_succeeds_once(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
+    mailing: tuple[Server, Sink],
 ) -> None:
-    server, sink = await registered_on_a_mail_server(servers, smtp_sinks, database)
-    [message] = await asyncio.to_thread(sink.wait_for, 1)
+    server, sink = mailing
+    [message] = await sink.arrived(1)
     body = {"token": link_token(message)}
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        answers = await asyncio.gather(
-            *(client.post("/auth/email/verify", json=body) for _ in range(12))
-        )
-    statuses = sorted(response.status_code for response in answers)
-    assert statuses == [204] + [400] * 11
+        answers = await at_once(12, lambda: client.post("/auth/email/verify", json=body))
+    assert sorted_statuses(answers) == [204] + [400] * 11
 
 
-async def test_concurrent_resends_stay_within_the_throttle(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
-) -> None:
-    server, sink = await registered_on_a_mail_server(servers, smtp_sinks, database)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        response = await client.post(
-            "/auth/login", json={"username": "alice", "password": PASSWORD}
+async def test_concurrent_resends_stay_within_the_throttle(mailing: tuple[Server, Sink]) -> None:
+    server, sink = mailing
+    async with signed_in(server.base_url, request_timeout=10) as (client, headers):
+        answers = await at_once(
+            10, lambda: client.post("/auth/email/verify/resend", headers=headers)
         )
-        headers = bearer(response.json()["access_token"])
-        answers = await asyncio.gather(
-            *(client.post("/auth/email/verify/resend", headers=headers) for _ in range(10))
-        )
-    statuses = sorted(response.status_code for response in answers)
-    assert statuses == [202] * 3 + [429] * 7
+    assert sorted_statuses(answers) == [202] * 3 + [429] * 7
     assert all("retry-after" in r.headers for r in answers if r.status_code == 429)
-    await asyncio.to_thread(sink.wait_for, 4)  # the registration's and three resends
+    await sink.arrived(4)  # the registration's and three resends
 
 
 def test_development_without_smtp_prints_the_mail_and_says_so(

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_mail import registered_on_a_mail_server
-from tests.support.http import PASSWORD, bearer
-from tests.support.processes import ServerFactory, server_env
+from tests.support.http import PASSWORD, at_once, signed_in, sorted_statuses
+from tests.support.processes import Server, ServerFactory, server_env
 from tests.support.smtp_sink import Sink, SinkFactory, link_token
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -18,7 +17,7 @@ RESET_SUBJECT = "Reset your password"
 
 async def only(sink: Sink, count: int) -> list[str]:
     """The subjects of exactly `count` mails: waits for them, then a while for any more."""
-    await asyncio.to_thread(sink.wait_for, count)
+    await sink.arrived(count)
     await asyncio.sleep(1.0)
     subjects = [str(message["Subject"]) for message in sink.received()]
     assert len(subjects) == count, subjects
@@ -26,21 +25,17 @@ async def only(sink: Sink, count: int) -> list[str]:
 
 
 async def test_concurrent_resets_with_one_token_succeed_once_and_the_token_is_never_logged(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
+    mailing: tuple[Server, Sink],
 ) -> None:
-    server, sink = await registered_on_a_mail_server(servers, smtp_sinks, database)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as client:
-        login = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
-        access = bearer(login.json()["access_token"])
+    server, sink = mailing
+    async with signed_in(server.base_url) as (client, access):
         forgot = await client.post("/auth/password/forgot", json={"email": "alice@example.com"})
         assert forgot.status_code == 202
-        _, message = await asyncio.to_thread(sink.wait_for, 2)
+        _, message = await sink.arrived(2)
         token = link_token(message)
         body = {"token": token, "new_password": NEW_PASSWORD}
-        answers = await asyncio.gather(
-            *(client.post("/auth/password/reset", json=body) for _ in range(10))
-        )
-        assert sorted(r.status_code for r in answers) == [204] + [400] * 9
+        answers = await at_once(10, lambda: client.post("/auth/password/reset", json=body))
+        assert sorted_statuses(answers) == [204] + [400] * 9
         assert (await client.get("/auth/verify", headers=access)).status_code == 401
         again = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
         assert again.status_code == 401
@@ -55,9 +50,9 @@ async def test_concurrent_resets_with_one_token_succeed_once_and_the_token_is_ne
 
 
 async def test_a_burst_from_one_client_is_held_to_the_per_client_limit(
-    servers: ServerFactory, smtp_sinks: SinkFactory, database: Path
+    mailing: tuple[Server, Sink],
 ) -> None:
-    server, sink = await registered_on_a_mail_server(servers, smtp_sinks, database)
+    server, sink = mailing
     async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as client:
         answers = await asyncio.gather(
             *(
@@ -66,7 +61,7 @@ async def test_a_burst_from_one_client_is_held_to_the_per_client_limit(
             )
         )
     # THROTTLE_FORGOT_PER_IP's default, 5/minute.
-    assert sorted(r.status_code for r in answers) == [202] * 5 + [429] * 7
+    assert sorted_statuses(answers) == [202] * 5 + [429] * 7
     assert all(int(r.headers["retry-after"]) > 0 for r in answers if r.status_code == 429)
     await only(sink, 1)  # the registration's verification mail, nothing else
 
@@ -83,12 +78,8 @@ async def test_a_burst_for_one_address_mails_within_the_per_address_limit_and_an
             json={"username": "alice", "password": PASSWORD, "email": "alice@example.com"},
         )
         assert registered.status_code == 201
-        answers = await asyncio.gather(
-            *(
-                client.post("/auth/password/forgot", json={"email": "alice@example.com"})
-                for _ in range(10)
-            )
-        )
+        body = {"email": "alice@example.com"}
+        answers = await at_once(10, lambda: client.post("/auth/password/forgot", json=body))
     assert {(r.status_code, r.text) for r in answers} == {(202, answers[0].text)}
     # THROTTLE_FORGOT_PER_EMAIL's default, 3/hour: three links, and the verification mail.
     subjects = await only(sink, 4)

@@ -580,14 +580,21 @@ cookie_values = st.text(cookie_chars, min_size=1, max_size=300) | jwt_shaped.fil
 )
 
 
+async def post_drawn_cookie(
+    client: httpx.AsyncClient, path: str, alice: Tokens, data: st.DataObject
+) -> httpx.Response:
+    """POST `path` with only a drawn cookie, never the login's genuine one: any cookie-shaped
+    text, or a mutation of alice's refresh token."""
+    value = data.draw(cookie_values | mutated(alice.refresh), label="cookie")
+    return await post_with_cookie(client, path, value)
+
+
 @HTTP
 @given(data=st.data())
 async def test_any_refresh_cookie_is_refused(
     client: httpx.AsyncClient, alice: Tokens, data: st.DataObject
 ) -> None:
-    value = data.draw(cookie_values | mutated(alice.refresh), label="cookie")
-    # Only the cookie drawn here, never the login's genuine one.
-    response = await post_with_cookie(client, "/auth/refresh", value)
+    response = await post_drawn_cookie(client, "/auth/refresh", alice, data)
     assert response.status_code == 401, f"{response.status_code} {response.text}"
     assert_answer(response)
     assert "set-cookie" not in response.headers
@@ -598,8 +605,7 @@ async def test_any_refresh_cookie_is_refused(
 async def test_logout_with_any_cookie_ends_nothing_else(
     client: httpx.AsyncClient, alice: Tokens, data: st.DataObject
 ) -> None:
-    value = data.draw(cookie_values | mutated(alice.refresh), label="cookie")
-    response = await post_with_cookie(client, "/auth/logout", value)
+    response = await post_drawn_cookie(client, "/auth/logout", alice, data)
     assert_answer(response, {204})
     assert (await client.get("/auth/me", headers=alice.bearer)).status_code == 200
 

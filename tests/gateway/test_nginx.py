@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from authsvc.api.client import CLIENT_PATH, client_parts, client_source
 from tests.gateway.conftest import (
     TEMPLATE,
     TEMPLATE_VARIABLES,
@@ -363,6 +364,29 @@ def test_authsvc_routes_pass_without_a_token_and_nothing_else_does(
     for path in ("/auth", "/healthzz", "/authx/login", "/auth/%2e%2e/api/orders"):
         assert_refused(client.get(path))
     assert client.get("/_gateway/verify", headers=bearer("x")).status_code == 404
+    assert gateway.app.received == []
+
+
+def test_the_browser_client_and_its_parts_come_through_with_their_validators(
+    gateway: Gateway, client: httpx.Client
+) -> None:
+    # A page imports /auth/client.js through the gateway; the parts it imports by relative
+    # paths resolve under /auth/client/, which the gateway forwards like the rest of /auth/.
+    modules = {CLIENT_PATH: client_source()}
+    modules.update({f"/auth/client/{name}": source for name, source in client_parts().items()})
+    for path, source in modules.items():
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.content == source
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert response.headers["cache-control"] == "public, no-cache"
+        again = client.get(path, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304, path
+    # nginx matches the location on the normalised path but forwards the one sent, which
+    # names no part.
+    traversal = client.get("/auth/client/%2e%2e/client.js")
+    assert traversal.status_code == 404
+    assert traversal.json() == {"detail": "Not Found"}
     assert gateway.app.received == []
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from authsvc.settings import Settings
-from tests.support.processes import Server, free_port
+from tests.support.processes import Server, free_port, run_to_end
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -52,14 +52,11 @@ def _environment(**extra: str) -> dict[str, str]:
 
 def _serve(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the script to completion: for a configuration it refuses."""
-    return subprocess.run(
+    return run_to_end(
         ["bash", "scripts/serve", "--port", str(free_port())],
         cwd=project,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=TIMEOUT_SECONDS,
-        check=False,
     )
 
 

@@ -21,20 +21,22 @@ class InMemoryPasskeys:
 
     def __init__(self) -> None:
         self.passkeys: dict[str, PasskeyRecord] = {}
-        self.challenges: dict[str, tuple[NewChallenge, datetime | None]] = {}  # and used_at
+        self.webauthn_challenges: dict[
+            str, tuple[NewChallenge, datetime | None]
+        ] = {}  # and used_at
 
     async def add_challenge(self, challenge: NewChallenge) -> None:
-        self.challenges = {
+        self.webauthn_challenges = {
             key: entry
-            for key, entry in self.challenges.items()
+            for key, entry in self.webauthn_challenges.items()
             if entry[0].expires_at > challenge.created_at
         }
-        self.challenges[challenge.id] = (challenge, None)
+        self.webauthn_challenges[challenge.id] = (challenge, None)
 
     async def use_challenge(
         self, challenge_id: str, *, purpose: str, user_id: str | None, now: datetime
     ) -> str | None:
-        challenge, used_at = self.challenges.get(challenge_id, (None, None))
+        challenge, used_at = self.webauthn_challenges.get(challenge_id, (None, None))
         if (
             challenge is None
             or used_at is not None
@@ -43,7 +45,7 @@ class InMemoryPasskeys:
             or challenge.expires_at <= now
         ):
             return None
-        self.challenges[challenge_id] = (challenge, now)
+        self.webauthn_challenges[challenge_id] = (challenge, now)
         return challenge.challenge_hash
 
     async def add_passkey(self, passkey: NewPasskey) -> PasskeyRecord:
@@ -82,6 +84,11 @@ class InMemoryPasskeys:
             return PasskeyRemoval.LAST
         del self.passkeys[passkey_id]
         return PasskeyRemoval.REMOVED
+
+    async def remove_all_passkeys(self, user_id: str) -> int:
+        before = len(self.passkeys)
+        self.forget_passkeys(user_id)
+        return before - len(self.passkeys)
 
     async def passkey_used(
         self, passkey_id: str, *, sign_count: int, backed_up: bool, now: datetime

@@ -40,6 +40,7 @@ from authsvc.store.records import (
 from authsvc.store.sql_user_admin import changed_values
 from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
+from tests.support.fake_mfa import InMemoryMfaStore
 from tests.support.fake_passkeys import InMemoryPasskeys
 
 
@@ -64,9 +65,10 @@ class _QueuedMail:
     last_error: str | None = None
 
 
-class InMemoryStore(InMemoryPasskeys):
+class InMemoryStore(InMemoryMfaStore, InMemoryPasskeys):
     def __init__(self) -> None:
-        super().__init__()
+        InMemoryMfaStore.__init__(self)
+        InMemoryPasskeys.__init__(self)
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self._skeletons: dict[str, str] = {}  # skeleton -> user id
@@ -168,6 +170,7 @@ class InMemoryStore(InMemoryPasskeys):
         del self.users[user_id]
         self.forget_passkeys(user_id)
         self._skeletons.pop(username_skeleton(user.username), None)
+        self.forget_second_factors(user_id)
         return self._revoke_all(user_id, reason="user_deleted", now=now)
 
     def _refuse_last_holder(self, user: UserRecord, role: str) -> None:

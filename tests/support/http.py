@@ -7,7 +7,10 @@ register/login/refresh steps, async (`httpx.AsyncClient`, the app in-process) an
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -116,6 +119,26 @@ async def login(
     return token_pair(await client.post("/auth/login", json=_credentials(username, password)))
 
 
+@asynccontextmanager
+async def signed_in(
+    base_url: str, *, request_timeout: float = 20
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """A client of the server at `base_url`, and the Bearer header of alice, logged in there."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout) as client:
+        yield client, (await login(client)).bearer
+
+
+async def at_once(
+    times: int, send: Callable[[], Awaitable[httpx.Response]]
+) -> list[httpx.Response]:
+    """The same request sent `times` times at the same moment."""
+    return list(await asyncio.gather(*(send() for _ in range(times))))
+
+
+def sorted_statuses(responses: list[httpx.Response]) -> list[int]:
+    return sorted(response.status_code for response in responses)
+
+
 async def post_with_cookie(
     client: httpx.AsyncClient, path: str, refresh_token: str
 ) -> httpx.Response:
@@ -186,8 +209,13 @@ async def preflight(
     return await client.options(path, headers={**headers, **(extra or {})})
 
 
-def register_sync(client: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    return _registered(client.post("/auth/register", json=_credentials(username, password)))
+def register_sync(
+    client: httpx.Client, username: str, password: str = PASSWORD, *, email: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, str] = _credentials(username, password)
+    if email is not None:
+        body["email"] = email
+    return _registered(client.post("/auth/register", json=body))
 
 
 def login_sync(client: httpx.Client, username: str, password: str = PASSWORD) -> Tokens:

@@ -23,7 +23,7 @@ import httpx
 
 from authsvc.settings import Settings
 from tests.support.polling import eventually_sync
-from tests.support.settings import ACCESS_SECRET, REDIS_URL, REFRESH_SECRET
+from tests.support.settings import ACCESS_SECRET, MFA_KEY, REDIS_URL, REFRESH_SECRET
 
 READY_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -53,6 +53,7 @@ def server_env(database: Path, **overrides: str | None) -> dict[str, str]:
         ENVIRONMENT="production",
         ACCESS_TOKEN_SECRET=ACCESS_SECRET,
         REFRESH_TOKEN_SECRET=REFRESH_SECRET,
+        MFA_ENCRYPTION_KEY=MFA_KEY,
         DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         PYTHONUNBUFFERED="1",
     )
@@ -78,6 +79,22 @@ def console_script() -> str:
     return script
 
 
+def run_to_end(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to completion, its output captured as text; the caller judges its exit
+    status."""
+    # No check=True: a failing command is an answer for the caller to judge.
+    return subprocess.run(
+        command, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def run_cli(
     args: list[str],
     env: dict[str, str],
@@ -89,15 +106,12 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `authsvc ARGS` (console script) or `python -m authsvc ARGS` to completion."""
     command = [console_script()] if script else [sys.executable, "-m", "authsvc"]
-    return subprocess.run(
+    return run_to_end(
         [*command, *args],
-        env=env,
         cwd=cwd,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
+        env=env,
+        stdin=stdin if stdin is not None else "",
         timeout=timeout,
-        check=False,
     )
 
 

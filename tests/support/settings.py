@@ -9,6 +9,8 @@ from authsvc.settings import Settings
 
 ACCESS_SECRET = "test-access-secret-0123456789abcdef0123456789"
 REFRESH_SECRET = "test-refresh-secret-fedcba9876543210fedcba987"
+# 32 bytes, base64url: the key TOTP secrets are sealed under (MFA_ENCRYPTION_KEY).
+MFA_KEY = "dGVzdC1tZmEta2V5LTAxMjM0NTY3ODlhYmNkZWYwMTI"
 # The Redis every development and CI machine runs (tests/requirements.py skips without it).
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Settings that lift every throttle: for tests that log in (or fail to) far more often than a
@@ -53,6 +55,7 @@ def _settings(database_url: str, overrides: dict[str, object]) -> Settings:
         "environment": "production",
         "access_token_secret": ACCESS_SECRET,
         "refresh_token_secret": REFRESH_SECRET,
+        "mfa_encryption_key": MFA_KEY,
         "database_url": database_url,
         **overrides,
     }

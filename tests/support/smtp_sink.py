@@ -8,6 +8,7 @@ a 4xx or 5xx. Every sink is stopped when the test ends.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import ipaddress
 import re
@@ -16,12 +17,14 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -31,12 +34,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from authsvc.settings import Settings
 from tests.support.processes import free_port
+from tests.support.settings import make_settings
 
 SINK_USER = "mailer"
 SINK_PASSWORD = "sink-password-0123456789"
 WAIT_SECONDS = 20.0
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
+LINK = re.compile(r"https?://\S+#token=[A-Za-z0-9_-]+")
 
 Tls = Literal["none", "starttls", "implicit"]
 
@@ -146,10 +152,37 @@ class Sink:
             time.sleep(0.05)
         return self.received()
 
+    def wait_for_link(self, to: str, path: str, timeout: float = WAIT_SECONDS) -> str:
+        """The link to `path` in the newest mail to `to`, waiting a bounded time for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            links = [
+                link
+                for message in self.received()
+                if message["To"] == to
+                for link in LINK.findall(text_of(message))
+                if urlsplit(link).path == path
+            ]
+            if links:
+                return links[-1]
+            assert time.monotonic() < deadline, f"no link to {path} mailed to {to}"
+            time.sleep(0.05)
+
+    async def arrived(self, count: int) -> list[EmailMessage]:
+        """`wait_for` off the event loop, for a test whose server shares the loop."""
+        return await asyncio.to_thread(self.wait_for, count)
+
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+def mail_settings(tmp_path: Path, sink: Sink, **overrides: object) -> Settings:
+    """Settings for an app that mails to `sink`."""
+    values: dict[str, object] = {name.lower(): value for name, value in sink.env().items()}
+    values.update(overrides)
+    return make_settings(tmp_path, **values)
 
 
 def text_of(message: EmailMessage) -> str:
@@ -216,8 +249,11 @@ class SinkFactory:
 
 @pytest.fixture
 def smtp_sinks(tmp_path: Path) -> Iterator[SinkFactory]:
-    factory = SinkFactory(tmp_path)
-    try:
+    with closing(SinkFactory(tmp_path)) as factory:
         yield factory
-    finally:
-        factory.close()
+
+
+@pytest.fixture
+def sink(smtp_sinks: SinkFactory) -> Sink:
+    """One plain sink, for the tests of the mail flows."""
+    return smtp_sinks.start()

@@ -13,20 +13,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from authsvc.keys import key_id, load_private_key, load_public_keys, public_pem
+from tests.support.processes import run_to_end
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # A clean environment: nothing from the developer's shell or .env reaches the command.
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd)}
-    return subprocess.run(
-        [sys.executable, "-m", "authsvc", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_to_end([sys.executable, "-m", "authsvc", *args], cwd=cwd, env=env, timeout=60)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from authsvc.container import Services, open_core, open_services
+from authsvc.container import Services, open_services
+from authsvc.core import open_core
 from authsvc.errors import InvalidToken, SessionEnded
 from authsvc.events import EventKind, SecurityEvent
 from authsvc.metrics import Metrics

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.requirements import REQUIREMENTS, SUITES, TESTS, _suite_requirements
+from tests.support.processes import run_to_end
 
 REPO = TESTS.parent
 SUITE = """
@@ -25,7 +26,7 @@ def test_needs_jq() -> None:
 def _run_suite(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_needs_jq.py").write_text(SUITE)
     env = {**os.environ, "PATH": path, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
+    return run_to_end(
         [
             sys.executable,
             "-m",
@@ -38,10 +39,7 @@ def _run_suite(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
         ],
         cwd=tmp_path,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
 
 

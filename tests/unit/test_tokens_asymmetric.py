@@ -25,6 +25,11 @@ PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 OLD_SECRET = "old-access-secret-0123456789abcdef0123456789ab"
 
 
+def assert_refused(tokens: TokenService, token: str, now: datetime) -> None:
+    with pytest.raises(InvalidToken):
+        tokens.verify_access(token, now=now)
+
+
 @pytest.fixture
 def now(clock: FakeClock) -> datetime:
     return clock.now
@@ -41,6 +46,11 @@ def service(tmp_path: Path, algorithm: str, index: int = 0, *previous: int) -> T
         pems = (public_key_pem(algorithm, i) for i in previous)
         overrides["access_token_previous_public_keys_file"] = write_public_keys(path, *pems)
     return TokenService(make_settings(tmp_path, **overrides))
+
+
+def rotated_from_key_1(tmp_path: Path, algorithm: str, now: datetime) -> tuple[str, TokenService]:
+    """A token signed with key 1, and the service rotated to key 0 that still lists key 1."""
+    return issue(service(tmp_path, algorithm, 1), now), service(tmp_path, algorithm, 0, 1)
 
 
 def issue(tokens: TokenService, now: datetime) -> str:
@@ -94,25 +104,21 @@ def test_refresh_tokens_stay_hmac(tmp_path: Path, now: datetime, algorithm: str)
 def test_old_key_verifies_while_listed_as_previous(
     tmp_path: Path, now: datetime, algorithm: str
 ) -> None:
-    old_token = issue(service(tmp_path, algorithm, 1), now)
-
-    rotated = service(tmp_path, algorithm, 0, 1)
+    old_token, rotated = rotated_from_key_1(tmp_path, algorithm, now)
     assert rotated.verify_access(old_token, now=now).user_id == "user-1"
     # New tokens are signed with the new key only.
     new_kid = jwt.get_unverified_header(issue(rotated, now))["kid"]
     assert new_kid == key_id(private_key(algorithm, 0).public_key())
 
     retired = service(tmp_path, algorithm, 0)
-    with pytest.raises(InvalidToken):
-        retired.verify_access(old_token, now=now)
+    assert_refused(retired, old_token, now)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_unknown_key_and_kid_are_refused(tmp_path: Path, now: datetime, algorithm: str) -> None:
     tokens = service(tmp_path, algorithm, 0, 1)
     stranger = issue(service(tmp_path, algorithm, 2), now)
-    with pytest.raises(InvalidToken):
-        tokens.verify_access(stranger, now=now)
+    assert_refused(tokens, stranger, now)
 
     # The stranger's signature under a kid we know: the kid picks the key, the signature fails.
     claims = claims_of(stranger)
@@ -123,16 +129,14 @@ def test_unknown_key_and_kid_are_refused(tmp_path: Path, now: datetime, algorith
             algorithm=algorithm,
             headers={"typ": "at+jwt", "kid": kid},
         )
-        with pytest.raises(InvalidToken):
-            tokens.verify_access(forged, now=now)
+        assert_refused(tokens, forged, now)
 
     # Signed with the right key but naming no kid, or a kid that is not a string.
     for headers in ({"typ": "at+jwt"}, {"typ": "at+jwt", "kid": 7}):
         nameless = jwt.encode(
             claims, private_key_pem(algorithm, 0), algorithm=algorithm, headers=headers
         )
-        with pytest.raises(InvalidToken):
-            tokens.verify_access(nameless, now=now)
+        assert_refused(tokens, nameless, now)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -144,8 +148,7 @@ def test_hs256_signed_with_the_public_key_is_refused(
     claims = claims_of(issue(tokens, now))
     header = {"alg": "HS256", "typ": "at+jwt", "kid": tokens.access_key_id}
     for key in (public_key_pem(algorithm).encode(), public_key_pem(algorithm).strip().encode()):
-        with pytest.raises(InvalidToken):
-            tokens.verify_access(hs256(header, claims, key), now=now)
+        assert_refused(tokens, hs256(header, claims, key), now)
 
 
 def test_hmac_deployment_refuses_asymmetric_tokens(tmp_path: Path, now: datetime) -> None:
@@ -158,16 +161,14 @@ def test_hmac_deployment_refuses_asymmetric_tokens(tmp_path: Path, now: datetime
             algorithm=algorithm,
             headers={"typ": "at+jwt", "kid": tokens.access_key_id},
         )
-        with pytest.raises(InvalidToken):
-            tokens.verify_access(forged, now=now)
+        assert_refused(tokens, forged, now)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_jwks_publishes_public_keys_that_verify_tokens(
     tmp_path: Path, now: datetime, algorithm: str
 ) -> None:
-    old_token = issue(service(tmp_path, algorithm, 1), now)
-    tokens = service(tmp_path, algorithm, 0, 1)
+    old_token, tokens = rotated_from_key_1(tmp_path, algorithm, now)
     new_token = issue(tokens, now)
 
     jwks = tokens.public_jwks()
@@ -199,8 +200,7 @@ def test_hmac_previous_secrets_verify_but_never_sign(tmp_path: Path, now: dateti
         jwt.decode(new_token, OLD_SECRET, algorithms=["HS256"], audience=AUDIENCE)
 
     without = TokenService(make_settings(tmp_path))
-    with pytest.raises(InvalidToken):
-        without.verify_access(old_token, now=now)
+    assert_refused(without, old_token, now)
 
 
 def test_hmac_kid_does_not_reveal_the_secret() -> None:

@@ -1,4 +1,5 @@
-"""The administration API: accounts, their roles, status, password and sessions; the audit log.
+"""The administration API: accounts, their roles, status, password, second factors and
+sessions; the audit log.
 
 Every route needs an access token carrying the role `admin` (401 without a valid token, 403
 without the role). Ids of a shape never issued in a path are answered 404, like unknown ones.
@@ -133,6 +134,19 @@ async def end_sessions(
 ) -> SessionsEndedOut:
     """End every session of the account; its access tokens stop working at once."""
     return SessionsEndedOut(ended=await admin.end_sessions(_actor(claims, client), user_id))
+
+
+@router.delete(
+    "/users/{user_id}/mfa",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses.ADMIN_MFA_RESET,
+)
+async def reset_mfa(
+    user_id: UserId, claims: AdminClaimsDep, admin: AdminDep, client: ClientDep
+) -> None:
+    """Remove every second factor of the account (TOTP and its recovery codes); its next
+    login takes the password alone. No session ends."""
+    await admin.reset_mfa(_actor(claims, client), user_id)
 
 
 @router.delete(

@@ -10,8 +10,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from authsvc.api import responses
 from authsvc.api.cookies import RefreshCookie, no_store
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
+from authsvc.api.mfa_schemas import LoginMfaIn, MfaRequiredOut
 from authsvc.api.schemas import LoginIn, TokenOut
-from authsvc.deps import ClientDep, CurrentClaimsDep, ObserverDep, SessionsDep
+from authsvc.deps import ClientDep, CurrentClaimsDep, LoginDep, ObserverDep, SessionsDep
+from authsvc.services.sessions import IssuedTokens
+from authsvc.services.two_step_login import MfaRequired
 
 
 def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIRouter:
@@ -26,14 +29,34 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         "parameters": [*csrf_openapi.get("parameters", []), cookie.openapi_parameter()],
     }
 
+    def first_step_response(
+        response: Response, begun: IssuedTokens | MfaRequired
+    ) -> TokenOut | MfaRequiredOut:
+        if isinstance(begun, MfaRequired):  # no token, no cookie until the second step
+            return MfaRequiredOut.from_challenge(begun)
+        return cookie.answer(response, begun)
+
     @router.post(
         "/login", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
     )
     async def login(
-        body: LoginIn, response: Response, sessions: SessionsDep, client: ClientDep
+        body: LoginIn, response: Response, login: LoginDep, client: ClientDep
+    ) -> TokenOut | MfaRequiredOut:
+        """Check a username and password; answer an access token and set the refresh cookie,
+        or, for an account with a second factor, the mfa_token that /auth/login/mfa takes."""
+        begun = await login.begin(body.username, body.password, client)
+        return first_step_response(response, begun)
+
+    @router.post(
+        "/login/mfa",
+        responses=responses.MFA_LOGIN,
+        dependencies=[Depends(require_allowed_origin)],
+    )
+    async def login_mfa(
+        body: LoginMfaIn, response: Response, login: LoginDep, client: ClientDep
     ) -> TokenOut:
-        """Check a username and password; answer an access token and set the refresh cookie."""
-        issued = await sessions.login(body.username, body.password, client)
+        """Complete a login with a code of the second factor: the usual token and cookie."""
+        issued = await login.complete(body.mfa_token, body.method, body.code, client)
         return cookie.answer(response, issued)
 
     @router.post(
@@ -42,12 +65,12 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     async def token(
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         response: Response,
-        sessions: SessionsDep,
+        login: LoginDep,
         client: ClientDep,
-    ) -> TokenOut:
+    ) -> TokenOut | MfaRequiredOut:
         """The login route in OAuth2 password-form shape, for the docs page's Authorize button."""
-        issued = await sessions.login(form.username, form.password, client)
-        return cookie.answer(response, issued)
+        begun = await login.begin(form.username, form.password, client)
+        return first_step_response(response, begun)
 
     # Cross-site checks run first, as dependencies; then the route reads the cookie.
     @router.post(

@@ -99,6 +99,7 @@ ADMIN: Responses = {
     **_describe(403, "The access token lacks the role admin"),
     **_describe(404, "No such user"),
 }
+ADMIN_MFA_RESET: Responses = ADMIN
 ADMIN_PAGE: Responses = {**UNAUTHORIZED, **ADMIN, **_describe(400, "Invalid cursor")}
 ADMIN_AUDIT_PAGE: Responses = {
     **UNAUTHORIZED,
@@ -147,4 +148,36 @@ PASSKEY_LOGIN: Responses = {
         "(said only to the passkey's holder)",
     ),
     **_PASSKEY_THROTTLED,
+}
+MFA_LOGIN: Responses = {
+    **_describe(401, "Invalid or expired mfa_token, or a wrong, replayed or used code"),
+    **_describe(403, "Cross-site request refused, or the account is disabled"),
+    **_describe(404, "TOTP is not configured on this server"),
+    **_describe(422, "A method the account does not hold, or a malformed body"),
+    **BODY_ERRORS,
+    **_describe(429, "Too many codes tried for this account; see Retry-After"),
+}
+_TOTP_CODES = {
+    **_describe(404, "TOTP is not configured on this server"),
+    **_describe(429, "Too many codes or passwords tried for this account; see Retry-After"),
+    **BODY_ERRORS,
+}
+TOTP_SETUP: Responses = {
+    **_describe(401, "Not authenticated, or the current password is wrong"),
+    **_describe(403, "The current password is required (no login within five minutes)"),
+    **_describe(409, "TOTP is already enabled"),
+    **_TOTP_CODES,
+    **HASHING_BUSY,
+}
+TOTP_CONFIRM: Responses = {
+    **_describe(401, "Not authenticated, or a wrong or replayed code"),
+    **_describe(409, "No setup to confirm, or TOTP is already enabled"),
+    **_TOTP_CODES,
+}
+TOTP_DELETE: Responses = {
+    **_describe(401, "Not authenticated, a wrong password, or a wrong or replayed code"),
+    **_describe(403, "The current password is required to remove the last second factor"),
+    **_describe(404, "TOTP is not enabled, or not configured on this server"),
+    **_TOTP_CODES,
+    **HASHING_BUSY,
 }

@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from authsvc import __version__
-from authsvc.cli import audit, db, keys, serve, sessions, users
+from authsvc.cli import audit, db, keys, mfa, serve, sessions, users
 from authsvc.cli.base import CommandError
 from authsvc.errors import AuthError
 
 __all__ = ["CommandError", "build_parser", "main"]
 
 # Each command group's module adds its parser; they are listed here in the order of --help.
-GROUPS = (serve, users, db, sessions, audit, keys)
+GROUPS = (serve, users, db, sessions, audit, keys, mfa)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
-from authsvc.container import Core, open_core
+from authsvc.core import Core, open_core
 from authsvc.errors import StoreUnavailable
 from authsvc.keys import KeyRing
 from authsvc.services.housekeeping import Purger

@@ -1,7 +1,7 @@
 """The `authsvc users` verbs that administer an existing account: show, disable, enable,
-delete, set-password, set-roles. They run the administration API's flows (services/admin.py),
-so the same rules hold (the last administrator stays one) and the same events are reported,
-without an actor.
+delete, set-password, set-roles, reset-mfa. They run the administration API's flows
+(services/admin.py), so the same rules hold (the last administrator stays one) and the same
+events are reported, without an actor.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from authsvc.cli.base import Commands, database, load_settings, read_password
-from authsvc.container import open_admin
+from authsvc.core import open_admin
 from authsvc.services.admin import Actor, AdminService
 from authsvc.store.records import UserChanges, UserRecord
 
@@ -86,6 +86,14 @@ def _set_password(args: argparse.Namespace) -> None:
     _run(args, set_password)
 
 
+def _reset_mfa(args: argparse.Namespace) -> None:
+    async def reset(admin: AdminService, user: UserRecord) -> str:
+        removed = await admin.reset_mfa(OPERATOR, user.id)
+        return f"second factors of {user.username} removed: {removed}"
+
+    _run(args, reset)
+
+
 def _set_roles(args: argparse.Namespace) -> None:
     async def set_roles(admin: AdminService, user: UserRecord) -> str:
         after = await admin.update_user(OPERATOR, user.id, UserChanges(roles=tuple(args.roles)))
@@ -122,6 +130,11 @@ def add_user_commands(users: Commands) -> None:
         "--password-stdin",
         action="store_true",
         help="read the password from the first line of standard input instead of prompting",
+    )
+    verb(
+        "reset-mfa",
+        "remove a user's second factors (TOTP and recovery codes); no session ends",
+        _reset_mfa,
     )
     roles = verb("set-roles", "give a user exactly these roles (none: no role at all)", _set_roles)
     roles.add_argument("roles", metavar="ROLE", nargs="*", help="e.g. admin")

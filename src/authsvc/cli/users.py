@@ -10,7 +10,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from authsvc.cli.base import CommandError, Commands, database, load_settings, read_password
 from authsvc.cli.user_admin import add_user_commands
-from authsvc.container import open_admin
+from authsvc.core import open_admin
 from authsvc.services.admin import Actor
 from authsvc.settings import Settings
 

@@ -46,6 +46,7 @@ SKIPPED: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.REGISTRATION_THROTTLED: _FLOOD,
         EventKind.PASSWORD_RESET_THROTTLED: _FLOOD,
         EventKind.PASSKEY_LOGIN_THROTTLED: _FLOOD,
+        EventKind.MFA_THROTTLED: _FLOOD,
         EventKind.SESSIONS_PURGED: _HOUSEKEEPING,
         EventKind.AUDIT_EVENTS_PURGED: _HOUSEKEEPING,
     }

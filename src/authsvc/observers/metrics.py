@@ -19,6 +19,7 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.PASSWORD_RESET_THROTTLED: "password_reset",
         EventKind.EMAIL_CHANGE_THROTTLED: "email_change",
         EventKind.PASSKEY_LOGIN_THROTTLED: "passkey_login",
+        EventKind.MFA_THROTTLED: "mfa",
     }
 )
 

@@ -22,6 +22,7 @@ ADMIN_KINDS = (
     EventKind.USER_DELETED,
     EventKind.PASSWORD_SET_BY_ADMIN,
     EventKind.SESSIONS_ENDED_BY_ADMIN,
+    EventKind.MFA_RESET_BY_ADMIN,
 )
 _ADMIN = ("user_id", "actor_id", "count", *_CLIENT)
 # Each kind's level and the fields its line carries, None included: a line's shape depends on
@@ -67,6 +68,14 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         EventKind.EMAIL_CHANGE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
         EventKind.EMAIL_CHANGE_THROTTLED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
         EventKind.EMAIL_CHANGED: (logging.INFO, ("user_id", *_CLIENT)),
+        EventKind.TOTP_ENABLED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.TOTP_DISABLED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        # Never the code: a wrong one may be a real one mistyped.
+        EventKind.TOTP_CODE_REJECTED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.MFA_CHALLENGE_FAILED: (logging.WARNING, ("user_id", "reason", *_CLIENT)),
+        EventKind.MFA_THROTTLED: (logging.WARNING, ("user_id", *_CLIENT)),
+        EventKind.RECOVERY_CODE_USED: (logging.INFO, ("user_id", "count", *_CLIENT)),
+        EventKind.MFA_LOGIN_COMPLETED: (logging.INFO, ("user_id", "reason", *_CLIENT)),
         **{kind: (logging.INFO, _ADMIN) for kind in ADMIN_KINDS},
         EventKind.PASSKEY_REGISTERED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
         EventKind.PASSKEY_RENAMED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),

@@ -1,4 +1,5 @@
-"""Administration: find, create, change, disable and delete accounts; for the API and the CLI.
+"""Administration: find, create, change, disable and delete accounts, and reset their second
+factors; for the API and the CLI.
 
 Every action names its actor (the administrator's user id, None from the command line) in the
 event it reports. Disabling, deleting and setting a password end the account's sessions through
@@ -18,6 +19,7 @@ from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.roles import ADMIN, checked_roles
 from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import decode_user_cursor, encode_user_cursor, is_user_id
+from authsvc.services.second_factors import SecondFactors
 from authsvc.services.session_ending import SessionEnder
 from authsvc.store.base import Store
 from authsvc.store.records import KEEP, UserChanges, UserRecord
@@ -47,6 +49,7 @@ class AdminService:
         passwords: PasswordService,
         policy: PasswordPolicy,
         ender: SessionEnder,
+        factors: SecondFactors,
         clock: Clock,
         observer: Observer,
     ) -> None:
@@ -56,6 +59,7 @@ class AdminService:
         self._policy = policy
         # Sessions it ends reach the revocation list and the events as every other ending.
         self._ender = ender
+        self._factors = factors
         self._clock = clock
         self._observer = observer
 
@@ -174,6 +178,17 @@ class AdminService:
         revoked = await self._ender.end_all(user.id, reason="ended_by_admin", now=now)
         await self._report(EventKind.SESSIONS_ENDED_BY_ADMIN, actor, user.id, len(revoked))
         return len(revoked)
+
+    async def reset_mfa(self, actor: Actor, user_id: str) -> int:
+        """Remove every second factor of the account (a lost phone, a lost code sheet), so
+        its next login takes the password alone; no session ends. How many were removed.
+
+        Raises: UserNotFound.
+        """
+        user = await self.get_user(user_id)
+        removed = await self._factors.remove_all(user.id)
+        await self._report(EventKind.MFA_RESET_BY_ADMIN, actor, user.id, removed)
+        return removed
 
     async def delete_user(self, actor: Actor, user_id: str) -> None:
         """Erase the account and end its sessions; its username is free again at once.

@@ -10,11 +10,12 @@ another account holds can be confirmed too.
 
 from __future__ import annotations
 
-from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.email_verification import LinkMailer, MailedLink
-from authsvc.services.login_checks import LoginChecks
+from authsvc.services.reauthentication import Reauthentication
 from authsvc.store.records import CHANGE_EMAIL
+from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
 
 EMAIL_CHANGE_VERIFY = "email_change_verify"
@@ -26,7 +27,7 @@ class EmailChangeService:
         *,
         links: LinkMailer,
         accounts: AccountService,
-        checks: LoginChecks,
+        throttle: LoginThrottle,
         observer: Observer,
     ) -> None:
         self._links = links
@@ -38,8 +39,7 @@ class EmailChangeService:
             settings.email_verify_url,
             settings.email_token_ttl_seconds,
         )
-        self._checks = checks
-        self._observer = observer
+        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
 
     async def request(
         self, claims: AccessClaims, email: str, current_password: str, client: ClientInfo
@@ -50,18 +50,13 @@ class EmailChangeService:
         """
         self._links.available()
         user = await self._accounts.current_user(claims.user_id)
-        await self._checks.confirm_password(
+        await self._reauthentication.confirm(
             user,
-            current_password,
-            client,
-            session_id=claims.session_id,
+            lambda: self._accounts.check_password(user, current_password),
+            claims=claims,
+            client=client,
             throttled=EventKind.EMAIL_CHANGE_THROTTLED,
             failed=EventKind.EMAIL_CHANGE_FAILED,
         )
         await self._links.send(self._link, user=user, email=email)
-        await self._report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)
-
-    async def _report(self, kind: EventKind, claims: AccessClaims, client: ClientInfo) -> None:
-        await self._observer.record(
-            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
-        )
+        await self._reauthentication.report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)

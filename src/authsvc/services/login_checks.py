@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authsvc.errors import (
-    AccountDisabled,
-    EmailNotVerified,
-    InvalidCredentials,
-    Throttled,
-    WrongPassword,
-)
+from authsvc.errors import AccountDisabled, EmailNotVerified, InvalidCredentials, Throttled
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.services.accounts import AccountService, account_key
 from authsvc.services.email_verification import EmailVerification
@@ -65,40 +59,6 @@ class LoginChecks:
         await self.throttle.succeeded(account, client.ip)
         await self.admit_account(user, client)
         return user
-
-    async def confirm_password(
-        self,
-        user: UserRecord,
-        password: str,
-        client: ClientInfo,
-        *,
-        session_id: str,
-        throttled: EventKind,
-        failed: EventKind,
-    ) -> None:
-        """A signed-in user's password asked for again before a sensitive change, throttled
-        like a login: a stolen access token must not become a password oracle. `throttled`
-        and `failed` name the events the refusals report.
-
-        Raises: Throttled, WrongPassword, HashingBusy.
-        """
-
-        async def report(kind: EventKind) -> None:
-            await self.observer.record(
-                SecurityEvent(kind, user_id=user.id, session_id=session_id, client=client)
-            )
-
-        try:
-            await self.throttle.reserve(user.username, client.ip)
-        except Throttled:
-            await report(throttled)
-            raise
-        try:
-            await self.accounts.check_password(user, password)
-        except WrongPassword:
-            await report(failed)
-            raise
-        await self.throttle.succeeded(user.username, client.ip)
 
     async def admit_account(self, user: UserRecord, client: ClientInfo) -> None:
         """The checks of the account itself, once its holder has proved who they are.

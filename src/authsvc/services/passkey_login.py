@@ -20,12 +20,11 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.login_checks import LoginChecks
 from authsvc.services.passkeys import (
     CeremonyStart,
-    PasskeyFactor,
     PasskeyService,
     issue_challenge,
     use_challenge,
 )
-from authsvc.services.second_factors import FactorKind, SecondFactors
+from authsvc.services.second_factors import SecondFactors
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.settings import Settings
 from authsvc.store.base import PasskeyStore
@@ -177,8 +176,6 @@ class PasskeyFlows:
 
     manage: PasskeyService
     login: PasskeyLogin
-    # Every kind of second factor an account can hold; passkeys are one kind.
-    factors: SecondFactors
 
 
 def build_passkey_flows(
@@ -187,19 +184,19 @@ def build_passkey_flows(
     store: PasskeyStore,
     accounts: AccountService,
     sessions: SessionService,
+    other_factors: SecondFactors,
     throttle: LoginThrottle,
     clock: Clock,
     observer: Observer,
 ) -> PasskeyFlows:
+    """`other_factors`: every kind of second factor but passkeys (an authenticator app)."""
     party = settings.webauthn
-    # Every other kind of second factor goes here as it is built (an authenticator app).
-    other_kinds: list[FactorKind] = []
     manage = PasskeyService(
         store=store,
         ceremonies=Ceremonies(party) if party is not None else None,
         accounts=accounts,
-        other_factors=SecondFactors(other_kinds),
-        checks=sessions.checks,
+        other_factors=other_factors,
+        throttle=throttle,
         clock=clock,
         observer=observer,
     )
@@ -213,5 +210,4 @@ def build_passkey_flows(
         observer=observer,
         checks=sessions.checks,
     )
-    factors = SecondFactors([*other_kinds, PasskeyFactor(store)])
-    return PasskeyFlows(manage=manage, login=login, factors=factors)
+    return PasskeyFlows(manage=manage, login=login)

@@ -22,10 +22,10 @@ from authsvc.errors import (
     PasskeyNotFound,
     PasskeysOff,
 )
-from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import is_passkey_record_id
-from authsvc.services.login_checks import LoginChecks
+from authsvc.services.reauthentication import Reauthentication
 from authsvc.services.second_factors import Held, SecondFactors
 from authsvc.store.base import PasskeyStore
 from authsvc.store.records import (
@@ -35,6 +35,7 @@ from authsvc.store.records import (
     PasskeyRecord,
     PasskeyRemoval,
 )
+from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
 from authsvc.webauthn_ceremonies import Ceremonies, challenge_hash
 
@@ -60,6 +61,9 @@ class PasskeyFactor:
     async def held(self, user_id: str) -> Held:
         count = len(await self._store.list_passkeys(user_id))
         return Held(methods=(PASSKEY_METHOD,), factors=count) if count else Held()
+
+    async def remove_all(self, user_id: str) -> int:
+        return await self._store.remove_all_passkeys(user_id)
 
 
 async def issue_challenge(
@@ -112,7 +116,7 @@ class PasskeyService:
         ceremonies: Ceremonies | None,
         accounts: AccountService,
         other_factors: SecondFactors,
-        checks: LoginChecks,
+        throttle: LoginThrottle,
         clock: Clock,
         observer: Observer,
     ) -> None:
@@ -121,7 +125,7 @@ class PasskeyService:
         self._accounts = accounts
         # The kinds of second factor other than passkeys (an authenticator app).
         self._other_factors = other_factors
-        self._checks = checks
+        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
         self._clock = clock
         self._observer = observer
 
@@ -191,7 +195,7 @@ class PasskeyService:
                 created_at=self._clock(),
             )
         )
-        await self._report(EventKind.PASSKEY_REGISTERED, claims, client)
+        await self._reauthentication.report(EventKind.PASSKEY_REGISTERED, claims, client)
         return passkey
 
     async def list(self, claims: AccessClaims) -> list[PasskeyRecord]:
@@ -209,7 +213,7 @@ class PasskeyService:
         renamed = await self._store.rename_passkey(claims.user_id, passkey_id, name=name)
         if renamed is None:
             raise PasskeyNotFound
-        await self._report(EventKind.PASSKEY_RENAMED, claims, client)
+        await self._reauthentication.report(EventKind.PASSKEY_RENAMED, claims, client)
         return renamed
 
     async def remove(
@@ -230,11 +234,12 @@ class PasskeyService:
         if not is_passkey_record_id(passkey_id):
             raise PasskeyNotFound
         if current_password is not None:
-            await self._checks.confirm_password(
-                await self._accounts.current_user(claims.user_id),
-                current_password,
-                client,
-                session_id=claims.session_id,
+            user = await self._accounts.current_user(claims.user_id)
+            await self._reauthentication.confirm(
+                user,
+                lambda: self._accounts.check_password(user, current_password),
+                claims=claims,
+                client=client,
                 throttled=EventKind.PASSWORD_CHANGE_THROTTLED,
                 failed=EventKind.PASSKEY_REMOVE_FAILED,
             )
@@ -249,9 +254,4 @@ class PasskeyService:
             raise PasskeyNotFound
         if outcome is PasskeyRemoval.LAST:
             raise CurrentPasswordRequired
-        await self._report(EventKind.PASSKEY_REMOVED, claims, client)
-
-    async def _report(self, kind: EventKind, claims: AccessClaims, client: ClientInfo) -> None:
-        await self._observer.record(
-            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
-        )
+        await self._reauthentication.report(EventKind.PASSKEY_REMOVED, claims, client)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from authsvc.clock import Clock
-from authsvc.errors import Throttled, WrongPassword
-from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
+from authsvc.services.reauthentication import Reauthentication
 from authsvc.services.session_ending import SessionEnder
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -22,10 +22,9 @@ class PasswordChangeService:
         observer: Observer,
     ) -> None:
         self._accounts = accounts
-        self._throttle = throttle
+        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
         self._ender = ender
         self._clock = clock
-        self._observer = observer
 
     async def change_password(
         self, claims: AccessClaims, current: str, new: str, client: ClientInfo
@@ -35,25 +34,16 @@ class PasswordChangeService:
         Raises: Throttled, WrongPassword, PasswordRejected, SessionEnded.
         """
         user = await self._accounts.current_user(claims.user_id)
-        # A stolen access token must not become an unthrottled password oracle.
-        try:
-            await self._throttle.reserve(user.username, client.ip)
-        except Throttled:
-            await self._report(EventKind.PASSWORD_CHANGE_THROTTLED, claims, client)
-            raise
-        try:
-            await self._accounts.change_password(user, current, new)
-        except WrongPassword:
-            await self._report(EventKind.PASSWORD_CHANGE_FAILED, claims, client)
-            raise
-        await self._throttle.succeeded(user.username, client.ip)
+        await self._reauthentication.confirm(
+            user,
+            lambda: self._accounts.change_password(user, current, new),
+            claims=claims,
+            client=client,
+            throttled=EventKind.PASSWORD_CHANGE_THROTTLED,
+            failed=EventKind.PASSWORD_CHANGE_FAILED,
+        )
         now = self._clock()
         await self._ender.end_all(
             user.id, reason="password_changed", now=now, keep=claims.session_id, client=client
         )
-        await self._report(EventKind.PASSWORD_CHANGED, claims, client)
-
-    async def _report(self, kind: EventKind, claims: AccessClaims, client: ClientInfo) -> None:
-        await self._observer.record(
-            SecurityEvent(kind, user_id=claims.user_id, session_id=claims.session_id, client=client)
-        )
+        await self._reauthentication.report(EventKind.PASSWORD_CHANGED, claims, client)

@@ -97,8 +97,8 @@ class PasswordReset:
             await self._report(EventKind.PASSWORD_RESET_FAILED, None, client)
             raise InvalidEmailToken
         self._policy.check(new_password, username=user.username)
-        # A second factor, once accounts can have one, is asked for here, before the new
-        # password is stored: a reset proves control of the mailbox, not of the factor.
+        # A reset proves control of the mailbox, not of a second factor: it leaves every
+        # factor in place, so the next login still asks for one (services/two_step_login.py).
         new_hash = await self._passwords.hash(new_password)
         now = self._clock()
         # Used and checked again in one transaction: of concurrent resets one wins, and a

@@ -24,6 +24,10 @@ class Held:
 class FactorKind(Protocol):
     async def held(self, user_id: str) -> Held: ...
 
+    async def remove_all(self, user_id: str) -> int:
+        """Remove every factor of this kind the account holds; how many there were."""
+        ...
+
 
 class SecondFactors:
     def __init__(self, kinds: Sequence[FactorKind]) -> None:
@@ -39,3 +43,7 @@ class SecondFactors:
 
     async def has_any(self, user_id: str) -> bool:
         return (await self.held(user_id)).factors > 0
+
+    async def remove_all(self, user_id: str) -> int:
+        """Remove every second factor of every kind (an administrator's reset); how many."""
+        return sum([await kind.remove_all(user_id) for kind in self._kinds])

@@ -96,8 +96,15 @@ class SessionService:
 
         Raises: Throttled, InvalidCredentials, AccountDisabled, EmailNotVerified.
         """
-        user = await self._checks.admit(username, password, client)
+        user = await self.admit(username, password, client)
         return await self.establish(user, client, amr=methods(PWD))
+
+    async def admit(self, username: str, password: str, client: ClientInfo) -> UserRecord:
+        """The account these credentials prove, before any session is opened for it.
+
+        Raises: Throttled, InvalidCredentials, AccountDisabled, EmailNotVerified.
+        """
+        return await self._checks.admit(username, password, client)
 
     async def establish(
         self, user: UserRecord, client: ClientInfo, *, amr: tuple[str, ...]

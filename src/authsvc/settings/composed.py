@@ -16,6 +16,7 @@ from authsvc.secret_rules import check_secrets
 from authsvc.settings.audit import AuditSettings
 from authsvc.settings.cookie import CookieSettings
 from authsvc.settings.mail import DEV_PUBLIC_URL, MailMode, MailSettings
+from authsvc.settings.mfa import MfaSettings
 from authsvc.settings.passwords import PasswordSettings
 from authsvc.settings.requests import RequestSettings
 from authsvc.settings.server import ServerSettings
@@ -31,6 +32,7 @@ from authsvc.settings.webauthn import RelyingParty, WebAuthnSettings, origin_of
 # that order: the sections are listed last first. A new section goes first in this list.
 class Settings(
     WebAuthnSettings,
+    MfaSettings,
     MailSettings,
     AuditSettings,
     PasswordSettings,
@@ -83,6 +85,14 @@ class Settings(
         # the order of the bases.
         self._check_secrets()
         self._check_signing_keys()
+        self._resolve_mfa_keys(
+            production=self.is_production,
+            refresh_secret=(
+                self.refresh_token_secret.get_secret_value()
+                if self.refresh_token_secret is not None
+                else None
+            ),
+        )
         self._resolve_cookie()
         self._check_consistency()
         _ = self.webauthn  # refuses origins and an RP id that do not fit together

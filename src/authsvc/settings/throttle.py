@@ -40,8 +40,13 @@ class ThrottleSettings(BaseModel):
     )
     @classmethod
     def _check_limits(cls, value: str) -> str:
-        try:
-            parse_many(value)
-        except ValueError:
-            raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
-        return value
+        return check_rate_limit(value)
+
+
+def check_rate_limit(value: str) -> str:
+    """Raises: ValueError unless `value` is in `limits` notation ("N/period;M/period")."""
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"not a rate limit like '10/minute;100/hour': {value!r}") from None
+    return value

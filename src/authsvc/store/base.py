@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from authsvc.store.mfa_base import MfaStore
 from authsvc.store.records import (
     AuditRecord,
     EmailChange,
@@ -297,6 +298,10 @@ class PasskeyStore(Protocol):
         other cannot together take the last."""
         ...
 
+    async def remove_all_passkeys(self, user_id: str) -> int:
+        """Delete every passkey of the user (an administrator's reset); how many there were."""
+        ...
+
     async def passkey_used(
         self, passkey_id: str, *, sign_count: int, backed_up: bool, now: datetime
     ) -> bool:
@@ -306,7 +311,14 @@ class PasskeyStore(Protocol):
 
 
 class Store(
-    UserStore, SessionStore, AuditStore, MailOutbox, EmailTokenStore, PasskeyStore, Protocol
+    UserStore,
+    SessionStore,
+    AuditStore,
+    MailOutbox,
+    EmailTokenStore,
+    MfaStore,
+    PasskeyStore,
+    Protocol,
 ):
     async def ping(self) -> None:
         """Raises: StoreUnavailable when the database does not answer."""

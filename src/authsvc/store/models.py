@@ -196,6 +196,45 @@ email_tokens = Table(
     Index("ix_email_tokens_user_id", "user_id", "purpose"),
 )
 
+# One authenticator app per account (services/totp.py). The secret is sealed (mfa/sealing.py):
+# a database leak yields no code generator.
+totp_credentials = Table(
+    "totp_credentials",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("sealed_secret", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # NULL until the first code proves the app holds the secret; only then does it count.
+    Column("confirmed_at", UTCDateTime(), nullable=True),
+    # The newest time step a code was accepted for: no code of it or before works again.
+    Column("last_step", BigInteger, nullable=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # SHA-256 of the account id and the code (mfa/recovery.py).
+    Column("code_hash", String(64), primary_key=True),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+
+# The second login step: a password was right, a factor is still owed.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    # SHA-256 of the mfa_token handed to the client.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the password hash the login checked: a change of password ends the challenge.
+    Column("password_fingerprint", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_mfa_challenges_expires_at", "expires_at"),
+)
+
 # Passkeys (WebAuthn credentials). Deleted with the account's data (sql_user_admin.py).
 passkeys = Table(
     "passkeys",

@@ -233,6 +233,56 @@ class EmailChange:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class TotpRecord:
+    user_id: str
+    sealed_secret: str  # mfa/sealing.py; never the secret itself
+    created_at: datetime
+    confirmed_at: datetime | None  # None until a first code confirmed the enrolment
+    last_step: int | None  # the newest time step a code was accepted for
+
+
+@dataclass(frozen=True, slots=True)
+class NewMfaChallenge:
+    """The second login step, as issued once the password was right."""
+
+    token_hash: str  # SHA-256 of the mfa_token: the token itself is never stored
+    user_id: str
+    # SHA-256 of the password hash the login checked: a change of password ends the step.
+    password_fingerprint: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MfaChallenge(NewMfaChallenge):
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class TotpStep:
+    """Proof by authenticator app: a code of this time step, accepted once."""
+
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodeHash:
+    """Proof by recovery code: the stored form of one, used once."""
+
+    code_hash: str
+
+
+# What a second step presents; another factor kind adds its own proof here.
+FactorProof = TotpStep | RecoveryCodeHash
+
+
+class ChallengeOutcome(enum.Enum):
+    COMPLETED = "completed"  # the challenge is used and the proof consumed, together
+    UNUSABLE = "unusable"  # unknown, used, expired or failed too often
+    REFUSED = "refused"  # the proof was not accepted (a replayed step, a used code)
+
+
 # The purposes of WebAuthn challenges (the `purpose` column).
 REGISTRATION = "registration"
 LOGIN = "login"

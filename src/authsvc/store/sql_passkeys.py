@@ -167,6 +167,11 @@ class SqlPasskeyStore:
             await conn.execute(delete(passkeys).where(_KEY.id == passkey_id))
         return PasskeyRemoval.REMOVED
 
+    async def remove_all_passkeys(self, user_id: str) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(delete(passkeys).where(_KEY.user_id == user_id))
+        return result.rowcount or 0
+
     async def passkey_used(
         self, passkey_id: str, *, sign_count: int, backed_up: bool, now: datetime
     ) -> bool:

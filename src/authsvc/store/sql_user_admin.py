@@ -17,7 +17,14 @@ from sqlalchemy.sql import ColumnElement
 
 from authsvc.errors import LastAdmin
 from authsvc.store.engine import Database
-from authsvc.store.models import passkeys, sessions, users
+from authsvc.store.models import (
+    mfa_challenges,
+    passkeys,
+    recovery_codes,
+    sessions,
+    totp_credentials,
+    users,
+)
 from authsvc.store.records import KEEP, UserChanges, UserRecord, UserUpdate
 from authsvc.store.sql_users import LIVE_USER, encode_roles, user_record
 
@@ -104,8 +111,6 @@ class SqlUserAdminStore:
                 return None
             await self._refuse_last_holder(conn, user, keep_holder_of)
             revoked = await self._end_sessions(conn, user_id, reason="user_deleted", now=now)
-            # The row stays, its ways in go: no passkey may open a session for it again.
-            await conn.execute(delete(passkeys).where(passkeys.c.user_id == user_id))
             # Scrubbed rather than deleted: deleting would cascade to the revoked sessions,
             # and a replica started afterwards reloads revocations from exactly those rows.
             # The name and its skeleton are freed for a new account at once.
@@ -123,6 +128,10 @@ class SqlUserAdminStore:
                     deleted_at=now,
                 )
             )
+            # Second factors are the account's data too: a TOTP secret outlives nothing, and
+            # no passkey may open a session for the account again.
+            for table in (totp_credentials, recovery_codes, mfa_challenges, passkeys):
+                await conn.execute(delete(table).where(table.c.user_id == user_id))
         return revoked
 
     async def _locked_user(self, conn: AsyncConnection, user_id: str) -> UserRecord | None:

@@ -71,7 +71,7 @@ async def test_delivers_every_queued_mail_in_batches_and_deletes_it(
     store = InMemoryStore()
     await queue(store, clock, 7)  # more than two batches of three
     assert await sender_for(sink, store, clock).drain() == 7
-    received = await asyncio.to_thread(sink.wait_for, 7)
+    received = await sink.arrived(7)
     assert sorted(m["To"] for m in received) == sorted(f"user{i}@example.com" for i in range(7))
     first = next(m for m in received if m["To"] == "user0@example.com")
     assert first["Subject"] == "Mail 0"
@@ -95,7 +95,7 @@ async def test_logs_in_with_the_credentials_of_the_url_over_starttls(
 ) -> None:
     sink, store = await one_mail_for_a_login_sink(smtp_sinks, clock)
     await sender_for(sink, store, clock, url=sink.url_with_login()).drain()
-    await asyncio.to_thread(sink.wait_for, 1)
+    await sink.arrived(1)
     assert sink.logins == ["mailer"]
 
 
@@ -142,7 +142,7 @@ async def test_a_451_is_retried_after_a_jittered_backoff_then_delivered(
         assert sink.refused == attempt
         clock.advance(delay)
     await sender.drain()
-    assert len(await asyncio.to_thread(sink.wait_for, 1)) == 1
+    assert len(await sink.arrived(1)) == 1
     assert store.outbox == {}
     scrape = Scrape.parse(metrics.render(sessions_active=None).decode())
     assert scrape.value("authsvc_mails_sent_total", kind="verify_email") == 1

@@ -78,6 +78,7 @@ def test_the_high_volume_and_accountless_kinds_are_the_ones_skipped() -> None:
         EventKind.REGISTRATION_THROTTLED,
         EventKind.PASSWORD_RESET_THROTTLED,
         EventKind.PASSKEY_LOGIN_THROTTLED,
+        EventKind.MFA_THROTTLED,
         EventKind.SESSIONS_PURGED,
         EventKind.AUDIT_EVENTS_PURGED,
     }

@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from authsvc.container import Core
 from authsvc.errors import InvalidCursor, InvalidRoles, LastAdmin, UserNotFound
 from authsvc.events import ClientInfo, EventKind
-from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.revocation import MemoryRevocationList
 from authsvc.services.admin import Actor, AdminService
 from authsvc.store.records import UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD
 from tests.support.records import make_session
+from tests.support.services import rig_core
 from tests.support.settings import FakeClock, make_settings
 from tests.unit.services.test_sessions_in_memory import RecordingObserver
 
@@ -43,22 +42,10 @@ class Rig:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     settings = make_settings(tmp_path)
     clock, store, observer = FakeClock(), InMemoryStore(), RecordingObserver()
-    passwords = PasswordService(settings)
     revocations = MemoryRevocationList(remember_for=timedelta(minutes=20))
     # Built as the app and the command line build it.
-    core = Core(
-        settings=settings,
-        clock=clock,
-        store=store,
-        passwords=passwords,
-        policy=PasswordPolicy(settings),
-        observer=observer,
-    )
-    admin = core.admin(revocations)
-    try:
-        yield Rig(admin, store, revocations, observer, clock)
-    finally:
-        await passwords.aclose()
+    async with rig_core(settings, store=store, clock=clock, observer=observer) as core:
+        yield Rig(core.admin(revocations), store, revocations, observer, clock)
 
 
 async def test_create_applies_roles_and_reports_the_actor(rig: Rig) -> None:

@@ -98,12 +98,8 @@ async def test_the_periodic_purge_deletes_audit_events_older_than_the_retention(
     tmp_path: Path, database_url: str
 ) -> None:
     clock = FakeClock()
-    settings = make_settings(
-        tmp_path,
-        database_url=database_url,
-        audit_retention_days=2,
-        session_purge_interval_seconds=0.05,
-    )
+    purging = {"audit_retention_days": 2, "session_purge_interval_seconds": 0.05}
+    settings = make_settings(tmp_path, database_url=database_url, **purging)
     async with running_app(settings, clock=clock) as app, asgi_client(app) as client:
         await register(client)
         await login(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,15 @@ from authsvc.errors import InvalidCredentials
 from authsvc.events import ClientInfo, Observer
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import build_observer
-from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.revocation import MemoryRevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import SessionService
 from authsvc.settings import Settings
 from authsvc.store import Store, open_store
 from authsvc.store.records import UserRecord
-from authsvc.tokens import TokenService
 from tests.support.http import PASSWORD
 from tests.support.logs import security_events
 from tests.support.scrape import Scrape
-from tests.support.services import memory_revocations, memory_throttle
+from tests.support.services import rig_core, rig_services
 from tests.support.settings import FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
@@ -50,50 +48,30 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
         yield opened
 
 
-def make_accounts(
-    settings: Settings,
-    store: Store,
-    accounts_class: type[AccountService] = AccountService,
-) -> AccountService:
-    return accounts_class(
+@asynccontextmanager
+async def racing(
+    settings: Settings, store: Store, observer: Observer | None = None
+) -> AsyncIterator[SessionService]:
+    """The session flows as the container builds them, with alice registered, over account
+    flows that let a password change land in the middle of each login."""
+    async with rig_core(
+        settings,
         store=store,
-        passwords=PasswordService(settings),
-        policy=PasswordPolicy(settings),
         clock=FakeClock(),
-        registration_enabled=True,
-    )
-
-
-def make_service(
-    settings: Settings,
-    store: Store,
-    accounts_class: type[AccountService] = AccountService,
-    observer: Observer | None = None,
-) -> tuple[SessionService, MemoryRevocationList]:
-    clock = FakeClock()
-    accounts = make_accounts(settings, store, accounts_class)
-    revocations = memory_revocations(settings)
-    service = SessionService(
-        store=store,
-        tokens=TokenService(settings),
-        accounts=accounts,
-        revocations=revocations,
-        throttle=memory_throttle(settings),
-        settings=settings,
-        clock=clock,
         observer=observer,
-    )
-    return service, revocations
+        accounts_class=PasswordChangedMidLogin,
+    ) as core:
+        services = rig_services(core)
+        await services.accounts.create_user("alice", PASSWORD, email=None)
+        yield services.sessions
 
 
 async def test_login_whose_password_changed_after_the_check_opens_no_session(
     settings: Settings, store: Store
 ) -> None:
-    await make_accounts(settings, store).create_user("alice", PASSWORD, email=None)
-    racing, _ = make_service(settings, store, PasswordChangedMidLogin)
-
-    with pytest.raises(InvalidCredentials):
-        await racing.login("alice", PASSWORD, CLIENT)
+    async with racing(settings, store) as sessions:
+        with pytest.raises(InvalidCredentials):
+            await sessions.login("alice", PASSWORD, CLIENT)
 
     user = await store.get_user_by_username("alice")
     assert user is not None
@@ -104,14 +82,10 @@ async def test_a_login_outpaced_by_a_password_change_is_logged_and_counted_as_fa
     settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="authsvc.security")
-    await make_accounts(settings, store).create_user("alice", PASSWORD, email=None)
     metrics = Metrics()
-    racing, _ = make_service(
-        settings, store, PasswordChangedMidLogin, observer=build_observer(metrics)
-    )
-
-    with pytest.raises(InvalidCredentials):
-        await racing.login("alice", PASSWORD, CLIENT)
+    async with racing(settings, store, build_observer(metrics)) as sessions:
+        with pytest.raises(InvalidCredentials):
+            await sessions.login("alice", PASSWORD, CLIENT)
 
     logged = security_events(caplog)
     assert [(line["event"], line["ip"]) for line in logged] == [

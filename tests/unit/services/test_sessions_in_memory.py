@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,15 +17,14 @@ import pytest
 
 from authsvc.errors import InvalidCredentials, RefreshReused, SessionEnded, SessionNotFound
 from authsvc.events import ClientInfo, EventKind, SecurityEvent
-from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.revocation import MemoryRevocationList
+from authsvc.revocation import RevocationList
 from authsvc.services.accounts import AccountService
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.store.records import UserRecord
 from authsvc.tokens import AccessClaims, TokenService
 from tests.support.fakes import InMemoryStore
 from tests.support.http import PASSWORD
-from tests.support.services import memory_revocations, memory_throttle
+from tests.support.services import rig_core, rig_services
 from tests.support.settings import FakeClock, make_settings
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
@@ -58,7 +58,7 @@ class Rig:
     accounts: AccountService
     store: InMemoryStore
     tokens: TokenService
-    revocations: MemoryRevocationList
+    revocations: RevocationList
     clock: FakeClock
     observer: RecordingObserver
 
@@ -81,46 +81,36 @@ MakeRig = Callable[..., Awaitable[Rig]]
 
 @pytest.fixture
 async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
-    """Builds the service as the container's `assemble()` does, over the in-memory store."""
-    opened: list[PasswordService] = []
+    """Builds the services as the container's `assemble()` does, over the in-memory store."""
+    async with AsyncExitStack() as stack:
 
-    async def make(
-        accounts_class: type[AccountService] = AccountService, **overrides: object
-    ) -> Rig:
-        settings = make_settings(tmp_path, refresh_grace_seconds=GRACE, **overrides)
-        clock = FakeClock()
-        store = InMemoryStore()
-        observer = RecordingObserver()
-        passwords = PasswordService(settings)
-        opened.append(passwords)
-        throttle = memory_throttle(settings)
-        accounts = accounts_class(
-            store=store,
-            passwords=passwords,
-            policy=PasswordPolicy(settings),
-            clock=clock,
-            registration_enabled=True,
-            throttle=throttle,
-            observer=observer,
-        )
-        revocations = memory_revocations(settings)
-        tokens = TokenService(settings)
-        service = SessionService(
-            store=store,
-            tokens=tokens,
-            accounts=accounts,
-            revocations=revocations,
-            throttle=throttle,
-            settings=settings,
-            clock=clock,
-            observer=observer,
-        )
-        await accounts.create_user("alice", PASSWORD, email=None)
-        return Rig(service, accounts, store, tokens, revocations, clock, observer)
+        async def make(
+            accounts_class: type[AccountService] = AccountService, **overrides: object
+        ) -> Rig:
+            settings = make_settings(tmp_path, refresh_grace_seconds=GRACE, **overrides)
+            clock, store, observer = FakeClock(), InMemoryStore(), RecordingObserver()
+            core = await stack.enter_async_context(
+                rig_core(
+                    settings,
+                    store=store,
+                    clock=clock,
+                    observer=observer,
+                    accounts_class=accounts_class,
+                )
+            )
+            services = rig_services(core)
+            await services.accounts.create_user("alice", PASSWORD, email=None)
+            return Rig(
+                services.sessions,
+                services.accounts,
+                store,
+                services.tokens,
+                services.revocations,
+                clock,
+                observer,
+            )
 
-    yield make
-    for passwords in opened:
-        await passwords.aclose()
+        yield make
 
 
 @pytest.fixture

@@ -1,0 +1,93 @@
+"""The methods the second login step accepts, one entry each: how a code becomes a proof the
+store consumes, which RFC 8176 names the login then carries, and what follows a use.
+
+Another kind of factor (passkeys) adds one more `MfaMethod` to the table `TwoStepLogin` is
+given; nothing else in the login step changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from authsvc.amr import OTP
+from authsvc.clock import Clock
+from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.mail.outbox import Mailer
+from authsvc.mfa import recovery
+from authsvc.services.email_verification import NOTICE_LIFETIME
+from authsvc.services.totp import RECOVERY_CODE, TOTP, TotpService
+from authsvc.store.mfa_base import MfaStore
+from authsvc.store.records import FactorProof, RecoveryCodeHash, UserRecord
+
+RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
+
+
+class MfaMethod(Protocol):
+    @property
+    def name(self) -> str:
+        """What `method` says in POST /auth/login/mfa."""
+        ...
+
+    @property
+    def amr(self) -> tuple[str, ...]:
+        """The RFC 8176 methods a login completed this way used, besides the password."""
+        ...
+
+    async def proof(self, user_id: str, code: str) -> FactorProof | None:
+        """What `code` proves for the account, for the store to consume once; None when it
+        proves nothing."""
+        ...
+
+    async def used(self, user: UserRecord, client: ClientInfo) -> None:
+        """After a login completed with this method."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TotpMethod:
+    totp: TotpService
+    name: str = TOTP
+    amr: tuple[str, ...] = (OTP,)
+
+    async def proof(self, user_id: str, code: str) -> FactorProof | None:
+        return await self.totp.proof(user_id, code)
+
+    async def used(self, user: UserRecord, client: ClientInfo) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodeMethod:
+    """A recovery code stands in for the authenticator app: also `otp` in RFC 8176 terms.
+
+    Using one is worth telling the owner: it is what someone holding the password and a
+    stolen code sheet would do. The notice goes to a verified address only.
+    """
+
+    store: MfaStore
+    mailer: Mailer | None
+    clock: Clock
+    observer: Observer
+    name: str = RECOVERY_CODE
+    amr: tuple[str, ...] = (OTP,)
+
+    async def proof(self, user_id: str, code: str) -> FactorProof | None:
+        normalised = recovery.normalise(code)
+        if normalised is None:
+            return None
+        return RecoveryCodeHash(recovery.code_hash(user_id, normalised))
+
+    async def used(self, user: UserRecord, client: ClientInfo) -> None:
+        left = await self.store.recovery_codes_left(user.id)
+        await self.observer.record(
+            SecurityEvent(EventKind.RECOVERY_CODE_USED, user_id=user.id, count=left, client=client)
+        )
+        if self.mailer is None or user.email is None or user.email_verified_at is None:
+            return
+        await self.mailer.queue(
+            RECOVERY_CODE_USED_NOTICE,
+            to=user.email,
+            context={"username": user.username, "codes_left": left},
+            expires_at=self.clock() + NOTICE_LIFETIME,
+        )
