@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    func,
     text,
 )
 
@@ -80,6 +81,9 @@ users = Table(
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index("uq_users_username_skeleton", "username_skeleton", unique=True),
 )
+# The forgot-password request finds an account by address, case-insensitively: without this,
+# every such request (unauthenticated, and cheap to send) would read the whole table.
+Index("ix_users_email_lower", func.lower(users.c.email))
 
 sessions = Table(
     "sessions",
