@@ -156,10 +156,11 @@ def tables(run: Run) -> str:
                     f"{workers}w",
                     f"{_median(c['rate'] for c in entries):,.0f}",
                     f"{_median(c['p99_ms'] for c in entries):.1f}",
+                    f"{_median(c.get('cpu_ms_per_request', 0.0) for c in entries):.2f}",
                     str(int(sum(c["errors"] for c in entries))),
                 ]
             )
-    out += _table(["during size", "workers", "req/s", "p99 ms", "errors"], rows)
+    out += _table(["during size", "workers", "req/s", "p99 ms", "CPU ms/req", "errors"], rows)
     if run.argon2:
         out += ["", "### argon2-cffi alone, same parameters, one thread per core", ""]
         sizes = sorted({int(a["size"]) for a in run.argon2})

@@ -173,11 +173,13 @@ def _round(
     load = plan.load
     ceiling_rates: dict[int, float] = {}
     for workers, server in ceilings.items():
-        result = scenarios.ceiling(server, load)
+        measured = scenarios.ceiling(server, load)
+        result = measured.result
         ceiling_rates[workers] = result.rate
         outcome.ceilings.append(
             {"workers": workers, "size": size, "round": round_, "rate": result.rate,
-             "p99_ms": result.p99_ms, "errors": result.errors}
+             "p99_ms": result.p99_ms, "errors": result.errors,
+             "cpu_ms_per_request": 1000 * measured.cpu_seconds / max(1, measured.requests)}
         )  # fmt: skip
         say(f"[{size} r{round_}] ceiling {workers}w: {result.rate:,.0f} req/s")
     if "login" in names:

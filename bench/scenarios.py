@@ -174,7 +174,8 @@ def mixed(target: Target, load: Load) -> Outcome:
     )
 
 
-def ceiling(server: ServerProcess, load: Load) -> wrk.WrkResult:
+def ceiling(server: ServerProcess, load: Load) -> Outcome:
+    """The bare route under `load`, with its server's CPU time, as authsvc's is taken."""
     job = wrk.WrkJob(
         script="get.lua",
         url=server.base_url,
@@ -183,7 +184,11 @@ def ceiling(server: ServerProcess, load: Load) -> wrk.WrkResult:
         seconds=load.seconds,
         env={"BENCH_PATH": "/"},
     )
-    return wrk.run(job)
+    before = server.cpu_seconds()
+    result = wrk.run(job)
+    cpu = server.cpu_seconds() - before
+    server.check_alive()
+    return Outcome(result, cpu, result.requests, result.errors)
 
 
 Scenario = Callable[[Target, Load], Outcome]

@@ -129,10 +129,12 @@ def warm_up(lineup: Lineup, load: Load) -> None:
 
 
 def run_round(lineup: Lineup, load: Load, round_: int, outcome: PeersRun) -> None:
-    bare = scenarios.ceiling(lineup.bare, load)
+    measured = scenarios.ceiling(lineup.bare, load)
+    bare = measured.result
     outcome.bare.append(
         {"round": round_, "rate": bare.rate, "p50_ms": bare.p50_ms, "p99_ms": bare.p99_ms,
-         "errors": bare.errors}
+         "errors": bare.errors,
+         "cpu_ms_per_request": 1000 * measured.cpu_seconds / max(1, measured.requests)}
     )  # fmt: skip
     say(f"[peers r{round_}] bare route: {bare.rate:,.0f} req/s")
     for pair in PAIRS:

@@ -130,7 +130,7 @@ def tables(run: PeersRun) -> str:
             "1.00",
             f"{_median(b['p50_ms'] for b in bare):.1f}",
             f"{_median(b['p99_ms'] for b in bare):.1f}",
-            "-",
+            f"{_median(b.get('cpu_ms_per_request', 0.0) for b in bare):.2f}",
             str(int(sum(b["errors"] for b in bare))),
         ]
     ]

@@ -12,7 +12,8 @@ from authsvc import __version__
 from authsvc.api import build_routers
 from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.errors import install_error_handlers
-from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware
+from authsvc.api.forward_auth import ForwardAuthEndpoint
+from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware, verify_route
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
@@ -70,13 +71,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     for router in build_routers(settings):
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
+    limits = {"max_bytes": settings.max_body_bytes, "max_header_bytes": settings.max_header_bytes}
+    app.add_middleware(RequestLimitsMiddleware, **limits)
+    # Outside the limits, so their refusals on the verify route reach the gateway as 401. The
+    # verify path skips the router: the gateway's check is the hot path (api/forward_auth.py).
+    verify_endpoint = ForwardAuthEndpoint(route=verify_route())
     app.add_middleware(
-        RequestLimitsMiddleware,
-        max_bytes=settings.max_body_bytes,
-        max_header_bytes=settings.max_header_bytes,
+        GatewayMiddleware, endpoint=RequestLimitsMiddleware(verify_endpoint, **limits)
     )
-    # Outside the limits, so their refusals on the verify route reach the gateway as 401.
-    app.add_middleware(GatewayMiddleware)
     if settings.allowed_origins:
         app.add_middleware(
             SpaCorsMiddleware,

@@ -37,6 +37,7 @@ from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import periodic_purge
 from authsvc.services.mail_flows import build_mail_flows
 from authsvc.services.mfa_wiring import build_mfa
+from authsvc.services.passkey_login import PasskeyFlows, build_passkey_flows
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
@@ -68,6 +69,7 @@ class Services:
     email_verification: EmailVerification
     password_reset: PasswordReset
     email_change: EmailChangeService
+    passkeys: PasskeyFlows
     # Work requests start without waiting for it (reset mails), finished at shutdown.
     background: BackgroundWork
     # None in production without SMTP_URL: no mail is queued.
@@ -166,9 +168,24 @@ def assemble(
         email_verification=mail.verification,
         password_reset=mail.password_reset,
         email_change=mail.email_change,
+        passkeys=build_passkey_flows(
+            settings=core.settings,
+            store=core.store,
+            accounts=mail.accounts,
+            sessions=sessions,
+            other_factors=core.second_factors,
+            throttle=throttle,
+            clock=core.clock,
+            observer=core.observer,
+        ),
         background=background,
         mailer=mailer,
-        authenticator=Authenticator(tokens=tokens, revocations=revocations, clock=core.clock),
+        authenticator=Authenticator(
+            tokens=tokens,
+            revocations=revocations,
+            clock=core.clock,
+            cache_size=core.settings.verify_cache_size,
+        ),
         audit=AuditService(store=core.store),
         admin=core.admin(revocations),
         client_addresses=ClientAddressResolver(core.settings.trusted_proxies),

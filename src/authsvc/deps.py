@@ -29,6 +29,8 @@ from authsvc.services.audit import AuditService
 from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification
+from authsvc.services.passkey_login import PasskeyLogin
+from authsvc.services.passkeys import PasskeyService
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
@@ -82,6 +84,8 @@ PasswordResetDep = Annotated[PasswordReset, _field(lambda s: s.password_reset)]
 AdminDep = Annotated[AdminService, _field(lambda s: s.admin)]
 AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]
+PasskeysDep = Annotated[PasskeyService, _field(lambda s: s.passkeys.manage)]
+PasskeyLoginDep = Annotated[PasskeyLogin, _field(lambda s: s.passkeys.login)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]
 # Every recipient of the app's security events, as one (observers/fan_out.py).

@@ -30,6 +30,14 @@
     ├── MailNotConfigured          production without SMTP_URL: the e-mail flows are off
     ├── NoEmailAddress             the account has no address to verify
     ├── EmailAlreadyVerified
+    ├── PasskeysOff                production without WEBAUTHN_RP_ID: passkeys are off
+    ├── InvalidChallenge           a WebAuthn challenge id unknown, used, expired or not yours
+    ├── MalformedCredential        a WebAuthn credential that is not one
+    ├── PasskeyNotVerified         a registration response that fails verification
+    ├── PasskeyRefused             a login assertion that fails verification
+    │   └── SignCountRegressed     its counter did not advance: a cloned authenticator
+    ├── PasskeyTaken               the credential is registered already
+    ├── PasskeyNotFound            no such passkey of the caller's
     ├── TotpNotConfigured          production without MFA_ENCRYPTION_KEY: TOTP is off
     ├── TotpAlreadyEnabled
     ├── TotpNotEnabled             nothing to remove
@@ -169,6 +177,40 @@ class NoEmailAddress(AuthError):
 
 
 class EmailAlreadyVerified(AuthError):
+    pass
+
+
+class PasskeysOff(AuthError):
+    pass
+
+
+class InvalidChallenge(AuthError):
+    pass
+
+
+class MalformedCredential(AuthError):
+    pass
+
+
+class PasskeyNotVerified(AuthError):
+    pass
+
+
+class PasskeyRefused(AuthError):
+    def __init__(self, user_id: str | None = None) -> None:
+        super().__init__()
+        self.user_id = user_id  # the passkey's owner when it was found; never shown
+
+
+class SignCountRegressed(PasskeyRefused):
+    pass
+
+
+class PasskeyTaken(AuthError):
+    pass
+
+
+class PasskeyNotFound(AuthError):
     pass
 
 

@@ -61,6 +61,17 @@ class EventKind(StrEnum):
     USER_DELETED = "user_deleted"
     PASSWORD_SET_BY_ADMIN = "password_set_by_admin"
     SESSIONS_ENDED_BY_ADMIN = "sessions_ended_by_admin"
+    # Passkeys (WebAuthn); a passkey login also reports LOGIN_SUCCEEDED with its session.
+    PASSKEY_REGISTERED = "passkey_registered"
+    PASSKEY_RENAMED = "passkey_renamed"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_REMOVE_FAILED = "passkey_remove_failed"  # the current password was wrong
+    PASSKEY_LOGIN = "passkey_login"
+    # An assertion that failed verification: a known passkey's owner in `user_id`.
+    PASSKEY_LOGIN_FAILED = "passkey_login_failed"
+    PASSKEY_LOGIN_THROTTLED = "passkey_login_throttled"
+    # The authenticator's counter did not advance: a copy of the key is in use somewhere.
+    PASSKEY_SIGN_COUNT_REGRESSED = "passkey_sign_count_regressed"
     # Second factors (services/totp.py, services/mfa_login.py).
     TOTP_ENABLED = "totp_enabled"
     TOTP_DISABLED = "totp_disabled"

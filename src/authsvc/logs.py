@@ -13,6 +13,11 @@ request_id_var: ContextVar[str] = ContextVar("authsvc_request_id", default="-")
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        # Built once: `json.dumps(..., default=str)` would build an encoder per line.
+        self._encode = json.JSONEncoder(default=str).encode
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -26,7 +31,7 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return self._encode(entry)
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -48,6 +48,7 @@ THROTTLED_FLOWS = (
     "email_resend",
     "password_reset",
     "email_change",
+    "passkey_login",
 )
 # The kinds of mail authsvc sends (templates of the same names in authsvc/mail/templates/).
 MAIL_KINDS = (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
+from collections.abc import Iterable
+from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,15 @@ SECURITY_HEADERS = {
 # JSON responses need no resources at all. The docs pages set their own, narrower than "anything
 # goes" but wider than this (api/docs.py); a response that sets one keeps it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Every response passes here, the gateway's checks most of all: the rows are encoded once.
+_HARDENING_ROWS = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {**SECURITY_HEADERS, "Content-Security-Policy": API_CSP}.items()
+)
+_REQUEST_ID_HEADER = b"x-request-id"
+_HSTS_HEADER = b"strict-transport-security"
+
+RawHeaders = Iterable[tuple[bytes, bytes]]
 
 
 class RequestIdAndSecurityHeadersMiddleware:
@@ -40,27 +50,21 @@ class RequestIdAndSecurityHeadersMiddleware:
         self, app: ASGIApp, *, hsts: str | None, client_addresses: ClientAddressResolver
     ) -> None:
         self.app = app
-        self.hsts = hsts
+        self.hsts = hsts.encode("latin-1") if hsts else None
         self.client_addresses = client_addresses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = _request_id(scope["headers"])
         # RFC 6797 §7.2: never over plain HTTP, where anyone on the path could forge it.
         hsts = self.hsts if self.hsts and self.client_addresses.is_https(Request(scope)) else None
+        stamp = request_id.encode("latin-1")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", API_CSP)
-                if hsts is not None:
-                    headers["Strict-Transport-Security"] = hsts
+                message["headers"] = _hardened(message.get("headers", ()), stamp, hsts)
             await send(message)
 
         token = request_id_var.set(request_id)
@@ -68,6 +72,30 @@ class RequestIdAndSecurityHeadersMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             request_id_var.reset(token)
+
+
+def _request_id(headers: RawHeaders) -> str:
+    """The gateway's `X-Request-ID` (the first one) when harmless to log, else a new one."""
+    for name, value in headers:
+        if name == _REQUEST_ID_HEADER:
+            incoming = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(incoming):
+                return incoming
+            break
+    return os.urandom(16).hex()
+
+
+def _hardened(headers: RawHeaders, request_id: bytes, hsts: bytes | None) -> list[Any]:
+    """`headers` with this request's id and HSTS (replacing any), and the security headers
+    the response does not set itself."""
+    replaced = (_REQUEST_ID_HEADER, _HSTS_HEADER) if hsts is not None else (_REQUEST_ID_HEADER,)
+    rows: list[Any] = [row for row in headers if row[0] not in replaced]
+    present = {row[0] for row in rows}
+    rows.extend(row for row in _HARDENING_ROWS if row[0] not in present)
+    rows.append((_REQUEST_ID_HEADER, request_id))
+    if hsts is not None:
+        rows.append((_HSTS_HEADER, hsts))
+    return rows
 
 
 class RequestLimitsMiddleware:
@@ -92,11 +120,16 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
 
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        # One pass over the headers: every request, the gateway's checks above all, comes here.
+        header_bytes = 0
+        declared: str | None = None
+        for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
+            if declared is None and name == b"content-length":
+                declared = value.decode("latin-1")
         if header_bytes > self.max_header_bytes:
             await _reject(send, 431, "Request headers too large")
             return
-        declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _reject(send, 400, "Invalid Content-Length header")

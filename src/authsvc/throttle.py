@@ -86,6 +86,7 @@ def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
         per_email_resend=settings.throttle_email_resend,
         per_forgot_ip=settings.throttle_forgot_per_ip,
         per_forgot_email=settings.throttle_forgot_per_email,
+        per_passkey_ip=settings.throttle_passkey_per_ip,
         per_mfa_account=settings.throttle_mfa_per_account,
         ipv6_prefix=settings.throttle_ipv6_prefix,
         proven_for=timedelta(days=settings.throttle_proven_address_days),
@@ -125,6 +126,7 @@ class LoginThrottle:
         per_email_resend: str = "3/hour",
         per_forgot_ip: str = "5/minute;20/hour",
         per_forgot_email: str = "3/hour",
+        per_passkey_ip: str = "30/minute;300/hour",
         per_mfa_account: str = "5/minute;30/hour",
         ipv6_prefix: int = 64,
         proven_for: timedelta = timedelta(days=30),
@@ -143,6 +145,7 @@ class LoginThrottle:
         self._email_resend: Buckets = [("email_resend", parse_many(per_email_resend))]
         self._forgot_ip: Buckets = [("forgot_ip", parse_many(per_forgot_ip))]
         self._forgot_email: Buckets = [("forgot_email", parse_many(per_forgot_email))]
+        self._passkey_ip: Buckets = [("passkey_ip", parse_many(per_passkey_ip))]
         self._mfa: Buckets = [("mfa", parse_many(per_mfa_account))]
 
     def account_reference(self, account: str) -> str:
@@ -163,6 +166,7 @@ class LoginThrottle:
             "email_resend": self._hash("email_resend", account),
             "forgot_ip": self._hash("forgot_ip", address),
             "forgot_email": self._hash("forgot_email", account),
+            "passkey_ip": self._hash("passkey_ip", address),
             "mfa": self._hash("mfa", account),
         }
 
@@ -200,6 +204,13 @@ class LoginThrottle:
         Raises: Throttled.
         """
         await self._reserve_only(self._forgot_email, email, None)
+
+    async def reserve_passkey(self, ip: str | None) -> None:
+        """Take one passkey login request (options or verification) from this address's budget.
+
+        Raises: Throttled.
+        """
+        await self._reserve_only(self._passkey_ip, "", ip)
 
     async def reserve_mfa(self, user_id: str) -> None:
         """Take one second-factor code check from this account's budget, before the code is

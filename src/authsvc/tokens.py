@@ -102,6 +102,11 @@ class TokenService:
         self._leeway = settings.jwt_leeway_seconds
 
     @property
+    def leeway_seconds(self) -> int:
+        """The clock-skew allowance on `iat` and `exp` (JWT_LEEWAY_SECONDS)."""
+        return self._leeway
+
+    @property
     def access_key_id(self) -> str:
         """The kid of the key that signs new access tokens."""
         return self._keys.kid

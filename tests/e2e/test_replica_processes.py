@@ -106,3 +106,18 @@ def test_concurrent_refreshes_across_replicas_yield_one_successor(
     assert statuses.count(200) == 50, statuses
     with b.client() as on_b:
         assert refresh_sync(on_b, token_pair(successors[0]).refresh).status_code == 200
+
+
+def test_a_token_cached_on_one_replica_dies_there_when_the_other_revokes_it(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+    with a.client() as on_a, b.client() as on_b:
+        register_sync(on_a, "alice")
+        tokens = login_sync(on_a, "alice")
+        # B verifies the signature once and answers the rest from its cache.
+        for _ in range(5):
+            assert on_b.get("/auth/verify", headers=tokens.bearer).status_code == 200
+        assert on_a.post("/auth/logout", headers=cookie_header(tokens.refresh)).status_code == 204
+        soon_refused(on_b, tokens.access)
+        assert on_b.get("/auth/me", headers=tokens.bearer).status_code == 401

@@ -40,7 +40,9 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from authsvc.app import create_app
+from tests.support import authenticator
 from tests.support.http import COOKIE, CSRF_HEADER, PASSWORD
+from tests.support.passkeys import PASSKEY_SETTINGS
 from tests.support.settings import (
     UNTHROTTLED,
     make_settings,
@@ -59,6 +61,7 @@ SESSION_ENDING = {
 }
 
 FORWARD_AUTH = "/auth/verify"
+JSON = "application/json"
 
 # schemathesis' default list of statuses that count as refusing invalid input lacks the caps.
 CONFIG = schemathesis.Config.from_dict(
@@ -200,7 +203,8 @@ def refresh_cookie(response: schemathesis.Response) -> str:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveApp]:
-    app = create_app(make_settings(tmp_path, **UNTHROTTLED))
+    # Passkeys on, so their routes do their real work rather than answer 404.
+    app = create_app(make_settings(tmp_path, **UNTHROTTLED, **PASSKEY_SETTINGS))
     assert app.openapi() == OPENAPI_DOCUMENT, "the tested schema is not the app's own"
     live = LiveApp(app)
     try:
@@ -243,6 +247,46 @@ def test_success_answers_match_the_schema(live: LiveApp) -> None:
     everywhere = {"Authorization": f"Bearer {third.json()['access_token']}"}
     assert live.call("POST", "/auth/logout-all", headers=everywhere).status_code == 204
     assert live.call("GET", "/auth/me", headers=everywhere).status_code == 401
+
+
+def test_passkey_answers_match_the_schema(live: LiveApp) -> None:
+    """Each passkey route's 2xx, produced by hand with the software authenticator."""
+    bearer = live.bearer()
+    start = live.call("POST", "/auth/passkeys/register/options", headers=bearer)
+    assert start.status_code == 200
+    credential, answer = authenticator.create(start.json()["publicKey"])
+    body = {"challenge_id": start.json()["challenge_id"], "credential": answer}
+    created = live.call(
+        "POST", "/auth/passkeys/register/verify", headers=bearer, body=body, media_type=JSON
+    )
+    assert created.status_code == 201
+    one = {"passkey_id": created.json()["id"]}
+    assert live.call("GET", "/auth/passkeys", headers=bearer).status_code == 200
+    renamed = live.call(
+        "PATCH",
+        "/auth/passkeys/{passkey_id}",
+        path_parameters=one,
+        headers=bearer,
+        body={"name": "Phone"},
+        media_type=JSON,
+    )
+    assert renamed.status_code == 200
+
+    challenge = live.call("POST", "/auth/passkeys/login/options").json()
+    signed = authenticator.get(challenge["publicKey"], credential)
+    body = {"challenge_id": challenge["challenge_id"], "credential": signed}
+    logged_in = live.call("POST", "/auth/passkeys/login/verify", body=body, media_type=JSON)
+    assert logged_in.status_code == 200
+    assert refresh_cookie(logged_in)
+    removed = live.call(
+        "DELETE",
+        "/auth/passkeys/{passkey_id}",
+        path_parameters=one,
+        headers=bearer,
+        body={"current_password": PASSWORD},
+        media_type=JSON,
+    )
+    assert removed.status_code == 204
 
 
 @schema.parametrize()

@@ -41,6 +41,7 @@ from authsvc.store.sql_user_admin import changed_values
 from authsvc.store.sql_users import decode_roles
 from authsvc.usernames import username_skeleton
 from tests.support.fake_mfa import InMemoryMfaStore
+from tests.support.fake_passkeys import InMemoryPasskeys
 
 
 def _ascii_lower(text: str) -> str:
@@ -64,9 +65,10 @@ class _QueuedMail:
     last_error: str | None = None
 
 
-class InMemoryStore(InMemoryMfaStore):
+class InMemoryStore(InMemoryMfaStore, InMemoryPasskeys):
     def __init__(self) -> None:
-        super().__init__()
+        InMemoryMfaStore.__init__(self)
+        InMemoryPasskeys.__init__(self)
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
         self._skeletons: dict[str, str] = {}  # skeleton -> user id
@@ -166,6 +168,7 @@ class InMemoryStore(InMemoryMfaStore):
         self._refuse_last_holder(user, keep_holder_of)
         # No row to keep here: the sessions stay in their own dict, unlike SQL's cascade.
         del self.users[user_id]
+        self.forget_passkeys(user_id)
         self._skeletons.pop(username_skeleton(user.username), None)
         self.forget_second_factors(user_id)
         return self._revoke_all(user_id, reason="user_deleted", now=now)

@@ -155,7 +155,14 @@ async def get_page(
     client: httpx.AsyncClient, path: str, tokens: Tokens, **params: Any
 ) -> dict[str, Any]:
     """One page of a paged list, which must answer 200 and never be cached."""
-    response = await client.get(path, headers=tokens.bearer, params=params)
+    return _page(await client.get(path, headers=tokens.bearer, params=params))
+
+
+def get_page_sync(client: httpx.Client, path: str, tokens: Tokens, **params: Any) -> dict[str, Any]:
+    return _page(client.get(path, headers=tokens.bearer, params=params))
+
+
+def _page(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body: dict[str, Any] = response.json()

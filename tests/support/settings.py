@@ -22,6 +22,7 @@ UNTHROTTLED = {
     "throttle_registration_per_ip": "100000/minute",
     "throttle_forgot_per_ip": "100000/minute",
     "throttle_forgot_per_email": "100000/minute",
+    "throttle_passkey_per_ip": "100000/minute",
 }
 
 

@@ -16,6 +16,7 @@ from authsvc.api import (
     keys,
     metrics,
     mfa,
+    passkeys,
     password_reset,
     sessions,
 )
@@ -29,6 +30,7 @@ def build_routers(settings: Settings) -> list[APIRouter]:
         auth.build_router(
             RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
         ),
+        passkeys.build_router(RefreshCookie.from_settings(settings)),
         account.router,
         email.router,
         mfa.router,

@@ -29,17 +29,12 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         "parameters": [*csrf_openapi.get("parameters", []), cookie.openapi_parameter()],
     }
 
-    def token_response(response: Response, issued: IssuedTokens) -> TokenOut:
-        if issued.refresh is not None:  # None inside the grace window: keep the newer cookie
-            cookie.set(response, issued.refresh)
-        return TokenOut.from_token(issued.access)
-
     def first_step_response(
         response: Response, begun: IssuedTokens | MfaRequired
     ) -> TokenOut | MfaRequiredOut:
         if isinstance(begun, MfaRequired):  # no token, no cookie until the second step
             return MfaRequiredOut.from_challenge(begun)
-        return token_response(response, begun)
+        return cookie.answer(response, begun)
 
     @router.post(
         "/login", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
@@ -62,7 +57,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut:
         """Complete a login with a code of the second factor: the usual token and cookie."""
         issued = await login.complete(body.mfa_token, body.method, body.code, client)
-        return token_response(response, issued)
+        return cookie.answer(response, issued)
 
     @router.post(
         "/token", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
@@ -93,7 +88,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut:
         """Trade the refresh cookie for a new access token, rotating the cookie."""
         issued = await sessions.rotate(await cookie.read(request, observer), client)
-        return token_response(response, issued)
+        return cookie.answer(response, issued)
 
     @router.post(
         "/logout",

@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from fastapi import Request, Response
 
+from authsvc.api.schemas import TokenOut
 from authsvc.errors import DuplicateCookie
 from authsvc.events import EventKind, Observer, SecurityEvent
+from authsvc.services.sessions import IssuedTokens
 from authsvc.settings import Settings
 from authsvc.tokens import IssuedToken
 
@@ -44,6 +46,12 @@ class RefreshCookie:
         response.set_cookie(
             self.name, refresh.token, max_age=refresh.lifetime_seconds, **self._attributes()
         )
+
+    def answer(self, response: Response, issued: IssuedTokens) -> TokenOut:
+        """The body of a token response, with the refresh cookie set on `response`."""
+        if issued.refresh is not None:  # None inside the grace window: keep the newer cookie
+            self.set(response, issued.refresh)
+        return TokenOut.from_token(issued.access)
 
     def clear(self, response: Response) -> None:
         # Attributes must match the ones the cookie was set with, or browsers keep the old one.

@@ -11,48 +11,28 @@ rules no route can: it answers every method and turns every refusal made before 
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authsvc.api.errors import BEARER_CHALLENGE, status_for
+from authsvc.api.errors import BEARER_CHALLENGE
+from authsvc.api.forward_auth import Answer, decide
 from authsvc.deps import AuthenticatorDep, bearer_scheme
-from authsvc.errors import AuthError, NotAuthenticated, RoleRequired, SecondFactorRequired
 
 VERIFY_PATH = "/auth/verify"
-
-log = logging.getLogger("authsvc.gateway")
 
 router = APIRouter(tags=["gateway"])
 
 
-def _refused(exc: AuthError) -> Response:
-    # The same bodies as every other route's 401 and 403, so clients parse one shape.
-    _, detail = status_for(exc)
-    if isinstance(exc, RoleRequired):
-        # RFC 9470 §3 for a session that needs a stronger login; RFC 6750 §3.1 for a valid
-        # token without the privilege asked for.
-        error = (
-            "insufficient_user_authentication"
-            if isinstance(exc, SecondFactorRequired)
-            else "insufficient_scope"
-        )
-        challenge = f'Bearer error="{error}"'
-        return JSONResponse(
-            {"detail": detail},
-            status_code=403,
-            headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"},
-        )
-    return JSONResponse(
-        {"detail": detail},
-        status_code=401,
-        headers={**BEARER_CHALLENGE, "Cache-Control": "no-store"},
-    )
+class _AnswerResponse(Response):
+    """An `Answer` as a Starlette response, for the route below."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(content=answer.body, status_code=answer.status)
+        self.raw_headers = [*answer.headers]
 
 
 @router.get(
@@ -91,29 +71,16 @@ async def verify(
 
     Gateways call this with GET (nginx subrequests, Traefik ForwardAuth); any other method is
     presented as GET by `GatewayMiddleware`, so a gateway that passes the original method
-    still gets a 200 or a 401.
+    still gets a 200 or a 401. `create_app` answers this path with `ForwardAuthEndpoint`
+    (forward_auth.py), which gives the same answers without FastAPI's dependency solving;
+    this function answers it when the router is reached instead.
     """
-    try:
-        claims = await authenticator.authorize(token, roles=role or (), multi_factor=mfa)
-    except AuthError as exc:
-        return _refused(exc)
-    except Exception:
-        # Fail closed: a bug here must not open the gateway, nor turn into a 500 there.
-        log.exception("verify failed unexpectedly")
-        return _refused(NotAuthenticated())
-    return Response(
-        status_code=200,
-        headers={
-            "X-Auth-Subject": claims.user_id,
-            # Header values are Latin-1 on the wire; usernames may be any script.
-            "X-Auth-Username": quote(claims.username, safe="@.+-_"),
-            "X-Auth-Session": claims.session_id,
-            # Role names are ASCII by construction (roles.py), so they travel as they are.
-            "X-Auth-Roles": ",".join(claims.roles),
-            "X-Auth-AMR": ",".join(claims.amr),
-            "Cache-Control": "no-store",
-        },
-    )
+    return _AnswerResponse(await decide(authenticator, token, roles=role or (), multi_factor=mfa))
+
+
+def verify_route() -> BaseRoute:
+    """The route above, as the router would set it in the scope of a request it matched."""
+    return next(route for route in router.routes if getattr(route, "path", None) == VERIFY_PATH)
 
 
 class GatewayMiddleware:
@@ -121,10 +88,13 @@ class GatewayMiddleware:
 
     Added outside the request limits, so their refusals (431, 413, 400) reach the gateway as
     401 with the same `{"detail": …}` body; the limits themselves know nothing of gateways.
+    With an `endpoint` (`ForwardAuthEndpoint` behind its own request limits), the verify path
+    goes straight to it instead of through the layers inside and the router.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, endpoint: ASGIApp | None = None) -> None:
         self.app = app
+        self.endpoint = endpoint if endpoint is not None else app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != VERIFY_PATH:
@@ -145,4 +115,4 @@ class GatewayMiddleware:
                 MutableHeaders(scope=message).update(BEARER_CHALLENGE)
             await send(message)
 
-        await self.app(scope, receive, send_only_200_401_or_403)
+        await self.endpoint(scope, receive, send_only_200_401_or_403)

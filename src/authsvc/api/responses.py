@@ -115,6 +115,40 @@ ADMIN_WRITE: Responses = {
     **HASHING_BUSY,
 }
 
+PASSKEYS_OFF = _describe(404, "Passkeys are not configured (or, with an id, no such passkey)")
+_PASSKEY_ANSWER: Responses = {
+    **BODY_ERRORS,
+    **_describe(
+        400,
+        "Unknown, used or expired challenge, a malformed credential, or (registration) one "
+        "that could not be verified",
+    ),
+}
+PASSKEY_REGISTER: Responses = {
+    **NOT_AUTHENTICATED,
+    **_PASSKEY_ANSWER,
+    **_describe(409, "This passkey is registered already"),
+}
+PASSKEY_CHANGE: Responses = {**NOT_AUTHENTICATED, **BODY_ERRORS}
+PASSKEY_REMOVE: Responses = {
+    **_describe(401, "Not authenticated, or the current password is wrong"),
+    **_describe(403, "current_password is required to remove the last second factor"),
+    **BODY_ERRORS,
+    **PASSWORD_CHECKS_THROTTLED,
+    **HASHING_BUSY,
+}
+_PASSKEY_THROTTLED = _describe(429, "Too many passkey logins from this client; see Retry-After")
+PASSKEY_LOGIN_OPTIONS: Responses = {**CROSS_SITE, **_PASSKEY_THROTTLED}
+PASSKEY_LOGIN: Responses = {
+    **_PASSKEY_ANSWER,
+    **_describe(401, "The passkey was not accepted"),
+    **_describe(
+        403,
+        "Cross-site request refused, or the account is disabled or its address unverified "
+        "(said only to the passkey's holder)",
+    ),
+    **_PASSKEY_THROTTLED,
+}
 MFA_LOGIN: Responses = {
     **_describe(401, "Invalid or expired mfa_token, or a wrong, replayed or used code"),
     **_describe(403, "Cross-site request refused, or the account is disabled"),

@@ -45,6 +45,7 @@ SKIPPED: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.EMAIL_CHANGE_THROTTLED: _FLOOD,
         EventKind.REGISTRATION_THROTTLED: _FLOOD,
         EventKind.PASSWORD_RESET_THROTTLED: _FLOOD,
+        EventKind.PASSKEY_LOGIN_THROTTLED: _FLOOD,
         EventKind.MFA_THROTTLED: _FLOOD,
         EventKind.SESSIONS_PURGED: _HOUSEKEEPING,
         EventKind.AUDIT_EVENTS_PURGED: _HOUSEKEEPING,

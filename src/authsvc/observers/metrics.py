@@ -18,6 +18,7 @@ _THROTTLED_FLOWS: Final[Mapping[EventKind, str]] = MappingProxyType(
         EventKind.EMAIL_RESEND_THROTTLED: "email_resend",
         EventKind.PASSWORD_RESET_THROTTLED: "password_reset",
         EventKind.EMAIL_CHANGE_THROTTLED: "email_change",
+        EventKind.PASSKEY_LOGIN_THROTTLED: "passkey_login",
         EventKind.MFA_THROTTLED: "mfa",
     }
 )
@@ -42,6 +43,8 @@ class MetricsRecorder:
             EventKind.LOGIN_FAILED,
             EventKind.LOGIN_PASSWORD_CHANGED,
             EventKind.LOGIN_DISABLED,
+            EventKind.PASSKEY_LOGIN_FAILED,
+            EventKind.PASSKEY_SIGN_COUNT_REGRESSED,
         ):
             metrics.login_failed()
         elif kind is EventKind.REFRESH_ROTATED:

@@ -77,6 +77,15 @@ LINES: Final[Mapping[EventKind, tuple[int, tuple[str, ...]]]] = MappingProxyType
         EventKind.RECOVERY_CODE_USED: (logging.INFO, ("user_id", "count", *_CLIENT)),
         EventKind.MFA_LOGIN_COMPLETED: (logging.INFO, ("user_id", "reason", *_CLIENT)),
         **{kind: (logging.INFO, _ADMIN) for kind in ADMIN_KINDS},
+        EventKind.PASSKEY_REGISTERED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSKEY_RENAMED: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSKEY_REMOVED: (logging.INFO, ("user_id", "session_id", "count", *_CLIENT)),
+        EventKind.PASSKEY_REMOVE_FAILED: (logging.WARNING, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSKEY_LOGIN: (logging.INFO, ("user_id", "session_id", *_CLIENT)),
+        EventKind.PASSKEY_LOGIN_FAILED: (logging.WARNING, ("user_id", "reason", *_CLIENT)),
+        EventKind.PASSKEY_LOGIN_THROTTLED: (logging.WARNING, _CLIENT),
+        # A copy of a private key at work: worth an alert of its own.
+        EventKind.PASSKEY_SIGN_COUNT_REGRESSED: (logging.ERROR, ("user_id", *_CLIENT)),
     }
 )
 

@@ -83,6 +83,11 @@ def is_user_id(value: str) -> bool:
     return _SESSION_ID.fullmatch(value) is not None
 
 
+def is_passkey_record_id(value: str) -> bool:
+    """Passkey and WebAuthn challenge ids are lower-case UUIDs too (services/passkeys.py)."""
+    return _SESSION_ID.fullmatch(value) is not None
+
+
 def encode_user_cursor(username: str) -> str:
     """The username of the last account on a page: accounts are listed by username."""
     return base64.urlsafe_b64encode(username.encode()).decode().rstrip("=")

@@ -57,6 +57,14 @@ class LoginChecks:
             )
             raise
         await self.throttle.succeeded(account, client.ip)
+        await self.admit_account(user, client)
+        return user
+
+    async def admit_account(self, user: UserRecord, client: ClientInfo) -> None:
+        """The checks of the account itself, once its holder has proved who they are.
+
+        Raises: AccountDisabled, EmailNotVerified.
+        """
         if user.disabled_at is not None:
             # Said only to whoever knows the password: to a guesser it stays a 401.
             await self.observer.record(
@@ -70,4 +78,3 @@ class LoginChecks:
             if self.verification is not None:
                 await self.verification.login_refused(user)
             raise EmailNotVerified
-        return user

@@ -86,6 +86,11 @@ class SessionService:
         self._grace_seconds = settings.refresh_grace_seconds
         self._max_sessions = settings.max_sessions_per_user
 
+    @property
+    def checks(self) -> LoginChecks:
+        """The checks a login passes, for the other ways in (passkeys) to apply the same."""
+        return self._checks
+
     async def login(self, username: str, password: str, client: ClientInfo) -> IssuedTokens:
         """Check credentials and open a session.
 

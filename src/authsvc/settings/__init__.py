@@ -4,8 +4,8 @@ Weak setups are refused when `Settings` is built, so a misconfigured replica nev
 serving. Development mode may run without secrets: it generates throwaway ones and says so.
 
 One module per section (server, signing, sessions, store, cookie, throttle, requests,
-passwords, audit, mail, mfa), composed in composed.py; where values come from (the environment,
-`.env`, `SECRETS_DIR`) is sources.py.
+passwords, audit, mail, mfa, webauthn), composed in composed.py; where values come from (the
+environment, `.env`, `SECRETS_DIR`) is sources.py.
 """
 
 from authsvc.settings.composed import ManagementSettings, Settings

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from authsvc.secret_rules import check_secrets
 from authsvc.settings.audit import AuditSettings
 from authsvc.settings.cookie import CookieSettings
-from authsvc.settings.mail import MailMode, MailSettings
+from authsvc.settings.mail import DEV_PUBLIC_URL, MailMode, MailSettings
 from authsvc.settings.mfa import MfaSettings
 from authsvc.settings.passwords import PasswordSettings
 from authsvc.settings.requests import RequestSettings
@@ -25,11 +25,13 @@ from authsvc.settings.signing import EXAMPLE_SECRETS, TokenSettings, ephemeral_s
 from authsvc.settings.sources import ranked_sources
 from authsvc.settings.store import StoreSettings
 from authsvc.settings.throttle import ThrottleSettings
+from authsvc.settings.webauthn import RelyingParty, WebAuthnSettings, origin_of
 
 
 # pydantic orders fields from the last base up, and errors and the settings' listing follow
 # that order: the sections are listed last first. A new section goes first in this list.
 class Settings(
+    WebAuthnSettings,
     MfaSettings,
     MailSettings,
     AuditSettings,
@@ -66,6 +68,17 @@ class Settings(
         """Where mail goes: SMTP, the console (development) or nowhere (production)."""
         return self.mail_mode(production=self.is_production)
 
+    @property
+    def webauthn(self) -> RelyingParty | None:
+        """The passkeys' relying party; None when passkeys are off (production without
+        WEBAUTHN_RP_ID)."""
+        public_url = self.public_url or (None if self.is_production else DEV_PUBLIC_URL)
+        public_origin = origin_of(public_url) if public_url else None
+        trusted = [*self.allowed_origins, *([public_origin] if public_origin else [])]
+        return self.relying_party(
+            production=self.is_production, trusted_origins=trusted, public_origin=public_origin
+        )
+
     @model_validator(mode="after")
     def _check_model(self) -> Self:
         # One validator, so that the first fault found, the one reported, does not depend on
@@ -82,6 +95,7 @@ class Settings(
         )
         self._resolve_cookie()
         self._check_consistency()
+        _ = self.webauthn  # refuses origins and an RP id that do not fit together
         return self
 
     def _check_secrets(self) -> None:

@@ -12,6 +12,25 @@ from pydantic_settings import NoDecode
 from authsvc.settings.sources import split_commas
 
 
+def checked_origin(origin: str) -> str:
+    """An origin (scheme://host[:port]) without its trailing slash.
+
+    Raises: ValueError for anything else, a wildcard included.
+    """
+    parsed = urlsplit(origin)
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or "*" in origin
+        or parsed.path not in ("", "/")
+        or parsed.query
+        or parsed.fragment
+    ):
+        # A wildcard with credentials would hand every site the refresh cookie.
+        raise ValueError(f"not an origin like https://app.example.com: {origin!r}")
+    return origin.rstrip("/")
+
+
 class RequestSettings(BaseModel):
     # Cross-site defences for the cookie routes (see api/csrf.py) and CORS for SPA origins.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -35,19 +54,7 @@ class RequestSettings(BaseModel):
     @field_validator("allowed_origins")
     @classmethod
     def _check_origins(cls, value: list[str]) -> list[str]:
-        for origin in value:
-            parsed = urlsplit(origin)
-            if (
-                parsed.scheme not in ("http", "https")
-                or not parsed.netloc
-                or "*" in origin
-                or parsed.path not in ("", "/")
-                or parsed.query
-                or parsed.fragment
-            ):
-                # A wildcard with credentials would hand every site the refresh cookie.
-                raise ValueError(f"not an origin like https://app.example.com: {origin!r}")
-        return [origin.rstrip("/") for origin in value]
+        return [checked_origin(origin) for origin in value]
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -43,6 +43,9 @@ class TokenSettings(BaseModel):
     jwt_issuer: str = Field(default="authsvc", min_length=1)
     jwt_audience: str = Field(default="authsvc", min_length=1)
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    # Access tokens each process remembers as verified (signature and claims), until they
+    # expire; the revocation list is still asked on every check. 0 verifies every time.
+    verify_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
 
     # False for commands that neither issue nor verify tokens (see `ManagementSettings`).
     signs_tokens: ClassVar[bool] = True

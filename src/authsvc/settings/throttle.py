@@ -24,6 +24,9 @@ class ThrottleSettings(BaseModel):
     # about (over that: the same 202, and no mail, so the limit tells nothing about accounts).
     throttle_forgot_per_ip: str = "5/minute;20/hour"
     throttle_forgot_per_email: str = "3/hour"
+    # Passkey login requests (options and verification alike) per client address: neither
+    # checks a password, but each stores a challenge or verifies a signature.
+    throttle_passkey_per_ip: str = "30/minute;300/hour"
 
     @field_validator(
         "throttle_per_ip",
@@ -33,6 +36,7 @@ class ThrottleSettings(BaseModel):
         "throttle_email_resend",
         "throttle_forgot_per_ip",
         "throttle_forgot_per_email",
+        "throttle_passkey_per_ip",
     )
     @classmethod
     def _check_limits(cls, value: str) -> str:

@@ -7,17 +7,21 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
+    false,
+    func,
     text,
 )
 
@@ -77,6 +81,9 @@ users = Table(
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index("uq_users_username_skeleton", "username_skeleton", unique=True),
 )
+# The forgot-password request finds an account by address, case-insensitively: without this,
+# every such request (unauthenticated, and cheap to send) would read the whole table.
+Index("ix_users_email_lower", func.lower(users.c.email))
 
 sessions = Table(
     "sessions",
@@ -230,4 +237,43 @@ mfa_challenges = Table(
     Column("failures", Integer, nullable=False, server_default="0"),
     Column("used_at", UTCDateTime(), nullable=True),
     Index("ix_mfa_challenges_expires_at", "expires_at"),
+)
+
+# Passkeys (WebAuthn credentials). Deleted with the account's data (sql_user_admin.py).
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # base64url of the credential's raw id, which a discoverable login names it by.
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    # The COSE_Key the authenticator gave at registration; public, but integrity matters.
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False, server_default="0"),
+    # Space-separated transport hints (usb, nfc, ble, internal, hybrid) for excludeCredentials.
+    Column("transports", String(200), nullable=False, server_default=""),
+    Column("aaguid", String(36), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    # Synced by a passkey provider (BS flag): it lives on more than one device.
+    Column("backed_up", Boolean, nullable=False, server_default=false()),
+    Index("ix_passkeys_user_id", "user_id"),
+)
+
+# Challenges of WebAuthn ceremonies: single-use, short-lived, in the database so that any
+# replica can complete a ceremony another one began.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    # The account a registration challenge was issued to; NULL for a discoverable login.
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    # SHA-256 of the challenge: a database leak yields no answerable challenge.
+    Column("challenge_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_webauthn_challenges_expires_at", "expires_at"),
 )

@@ -281,3 +281,48 @@ class ChallengeOutcome(enum.Enum):
     COMPLETED = "completed"  # the challenge is used and the proof consumed, together
     UNUSABLE = "unusable"  # unknown, used, expired or failed too often
     REFUSED = "refused"  # the proof was not accepted (a replayed step, a used code)
+
+
+# The purposes of WebAuthn challenges (the `purpose` column).
+REGISTRATION = "registration"
+LOGIN = "login"
+
+
+@dataclass(frozen=True, slots=True)
+class NewChallenge:
+    """A WebAuthn challenge as handed out; only its hash is kept."""
+
+    id: str
+    purpose: str  # REGISTRATION or LOGIN
+    # The account a registration challenge was issued to; None for a (discoverable) login.
+    user_id: str | None
+    challenge_hash: str  # SHA-256 of the challenge's bytes, hex
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewPasskey:
+    """A verified credential, as registered."""
+
+    id: str
+    user_id: str
+    credential_id: str  # base64url, as the browser names it
+    public_key: bytes  # COSE_Key, as the authenticator gave it
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    name: str
+    backed_up: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyRecord(NewPasskey):
+    last_used_at: datetime | None = None
+
+
+class PasskeyRemoval(enum.Enum):
+    REMOVED = "removed"
+    NOT_FOUND = "not_found"  # no such passkey of this user
+    LAST = "last"  # kept: it is the user's last passkey and `keep_last` was asked

@@ -1,8 +1,8 @@
 """`SqlStore`: the storage interface on SQLAlchemy 2 async, for SQLite and PostgreSQL.
 
 The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_audit.py,
-sql_outbox.py, sql_email_tokens.py, sql_mfa.py); the engine, SQLite's pragmas and the read and write
-connections in engine.py.
+sql_outbox.py, sql_email_tokens.py, sql_mfa.py, sql_passkeys.py); the engine, SQLite's pragmas
+and the read and write connections in engine.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from authsvc.store.sql_audit import SqlAuditStore
 from authsvc.store.sql_email_tokens import SqlEmailTokenStore
 from authsvc.store.sql_mfa import SqlMfaStore
 from authsvc.store.sql_outbox import SqlOutboxStore
+from authsvc.store.sql_passkeys import SqlPasskeyStore
 from authsvc.store.sql_sessions import SqlSessionStore
 from authsvc.store.sql_user_admin import SqlUserAdminStore
 from authsvc.store.sql_users import SqlUserStore
@@ -29,9 +30,10 @@ class SqlStore(
     SqlOutboxStore,
     SqlEmailTokenStore,
     SqlMfaStore,
+    SqlPasskeyStore,
 ):
-    """Users, sessions, the audit log, the mail outbox, e-mail tokens and second factors over
-    one engine; one method, one transaction."""
+    """Users, sessions, the audit log, the mail outbox, e-mail tokens, second factors and
+    passkeys over one engine; one method, one transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)

@@ -19,6 +19,7 @@ from authsvc.errors import LastAdmin
 from authsvc.store.engine import Database
 from authsvc.store.models import (
     mfa_challenges,
+    passkeys,
     recovery_codes,
     sessions,
     totp_credentials,
@@ -127,8 +128,9 @@ class SqlUserAdminStore:
                     deleted_at=now,
                 )
             )
-            # Second factors are the account's data too: a TOTP secret outlives nothing.
-            for table in (totp_credentials, recovery_codes, mfa_challenges):
+            # Second factors are the account's data too: a TOTP secret outlives nothing, and
+            # no passkey may open a session for the account again.
+            for table in (totp_credentials, recovery_codes, mfa_challenges, passkeys):
                 await conn.execute(delete(table).where(table.c.user_id == user_id))
         return revoked
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 
 from authsvc.errors import UsernameTaken
 from authsvc.store.engine import Database
@@ -42,6 +43,16 @@ def encode_roles(roles: tuple[str, ...]) -> str:
 
 def decode_roles(stored: str | None) -> tuple[str, ...]:
     return tuple(stored.split()) if stored else ()
+
+
+def users_by_email_statement(email: str) -> Select[Any]:
+    """Live accounts with this address in any letter case, through ix_users_email_lower."""
+    # lower() on both sides: SQLite's folds ASCII only, which is what the contract asks.
+    return (
+        select(users)
+        .where(LIVE_USER, func.lower(users.c.email) == email.lower())
+        .order_by(users.c.username)
+    )
 
 
 class SqlUserStore:
@@ -123,10 +134,8 @@ class SqlUserStore:
         return [user_record(row._mapping) for row in rows]
 
     async def users_by_email(self, email: str) -> list[UserRecord]:
-        # lower() on both sides: SQLite's folds ASCII only, which is what the contract asks.
-        statement = select(users).where(LIVE_USER, func.lower(users.c.email) == email.lower())
         async with self._db.read() as conn:
-            rows = await conn.execute(statement.order_by(users.c.username))
+            rows = await conn.execute(users_by_email_statement(email))
         return [user_record(row._mapping) for row in rows]
 
     async def set_password_hash(

@@ -77,6 +77,7 @@ def test_the_high_volume_and_accountless_kinds_are_the_ones_skipped() -> None:
         EventKind.EMAIL_CHANGE_THROTTLED,
         EventKind.REGISTRATION_THROTTLED,
         EventKind.PASSWORD_RESET_THROTTLED,
+        EventKind.PASSKEY_LOGIN_THROTTLED,
         EventKind.MFA_THROTTLED,
         EventKind.SESSIONS_PURGED,
         EventKind.AUDIT_EVENTS_PURGED,

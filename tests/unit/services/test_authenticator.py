@@ -12,6 +12,7 @@ from authsvc.revocation import MemoryRevocationList
 from authsvc.services.authenticator import Authenticator
 from authsvc.tokens import TokenService
 from tests.support.settings import FakeClock, make_settings
+from tests.support.tokens import access_token
 
 
 @pytest.fixture
@@ -37,13 +38,7 @@ def authenticator(
 
 
 def _token(tokens: TokenService, clock: FakeClock, session_id: str = "s-1") -> str:
-    return tokens.issue_access(
-        user_id="u-1",
-        username="alice",
-        session_id=session_id,
-        now=clock(),
-        expires_at=clock() + timedelta(seconds=60),
-    ).token
+    return access_token(tokens, clock(), session_id=session_id)
 
 
 async def test_valid_token_gives_its_claims(

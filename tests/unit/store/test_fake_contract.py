@@ -14,6 +14,7 @@ from authsvc.store.records import NewAuditEvent, NewSession, RotateResult, Rotat
 from tests.support.fakes import InMemoryStore
 from tests.support.records import audit_entry, make_session
 from tests.unit.store import test_outbox as outbox
+from tests.unit.store import test_passkeys as passkeys
 from tests.unit.store import test_reset_tokens as reset_tokens
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -257,3 +258,11 @@ test_reset_after_change = (
 )
 test_reset_other_address = reset_tokens.test_a_link_mailed_to_another_address_resets_nothing
 test_change_email = reset_tokens.test_a_change_token_moves_the_account_to_its_address_once
+test_challenge_once = passkeys.test_a_challenge_is_used_once_by_its_purpose_and_owner_only
+test_challenge_expiry = passkeys.test_a_challenge_expires_and_expired_ones_are_cleared
+test_login_challenge = passkeys.test_a_login_challenge_is_not_a_users
+test_passkeys_basics = passkeys.test_passkeys_are_added_found_listed_renamed_and_unique
+test_passkey_counter = passkeys.test_the_counter_only_moves_forward
+test_passkey_no_counter = passkeys.test_a_counter_that_stays_zero_is_an_authenticator_without_one
+test_passkey_removal = passkeys.test_removal_keeps_the_last_passkey_when_asked
+test_passkeys_of_deleted = passkeys.test_a_deleted_accounts_passkeys_are_gone
