@@ -186,7 +186,7 @@ class SpaCorsMiddleware:
             app,
             allow_origins=allow_origins,
             allow_credentials=True,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=allow_headers,
             max_age=600,
         )

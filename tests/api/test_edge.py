@@ -86,6 +86,22 @@ async def test_cors_still_serves_the_spa_elsewhere(spa_client: httpx.AsyncClient
     assert response.headers["access-control-allow-origin"] == SPA
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
+async def test_cors_admits_every_method_the_api_takes(
+    spa_client: httpx.AsyncClient, method: str
+) -> None:
+    # PATCH renames a passkey and changes a user: an SPA on another origin preflights it.
+    response = await preflight(
+        spa_client,
+        "/admin/users/some-id",
+        SPA,
+        "authorization, content-type",
+        extra={"Access-Control-Request-Method": method},
+    )
+    assert response.status_code == 200, response.text
+    assert method in response.headers["access-control-allow-methods"]
+
+
 async def edge_client(
     tmp_path: Path, database_url: str, base_url: str, **overrides: object
 ) -> AsyncIterator[httpx.AsyncClient]:
