@@ -7,6 +7,7 @@ opened on, so the two differ only in their port and are one site, as app.example
 auth.example.com are. The sample API is reached through the gateway's forward-auth rules.
 authsvc's mailed links (PUBLIC_URL) lead to the demo's pages; the mails themselves are printed
 in authsvc's log, or sent to the SMTP server `--smtp-url` names (a local Mailpit, say).
+Passkeys work on the `localhost` origin (WEBAUTHN_RP_ID=localhost).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +32,8 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - printed for the person trying it
 DEMO_EMAIL = "demo@example.com"
 DEMO_MAIL_FROM = "authsvc demo <no-reply@example.com>"
+# The demo's origin on which passkeys work (WebAuthn takes no IP address).
+LOOPBACK_HOST_NAME = "localhost"
 READY_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 5.0
 
@@ -63,6 +67,11 @@ def authsvc_env(
         ACCESS_TOKEN_TTL_SECONDS=str(access_ttl),
         # Reset and verification links open the demo's /reset-password and /verify-email.
         PUBLIC_URL=demo_origins[0],
+        # Passkeys are bound to a host name, never an IP address: the demo on localhost.
+        WEBAUTHN_RP_ID=LOOPBACK_HOST_NAME,
+        WEBAUTHN_ORIGINS=",".join(
+            origin for origin in demo_origins if urlsplit(origin).hostname == LOOPBACK_HOST_NAME
+        ),
         PYTHONUNBUFFERED="1",
     )
     if smtp_url:

@@ -1,5 +1,6 @@
 // The demo's page logic: everything it knows about tokens goes through authsvc's client.
 import { AUTHSVC_URL, DEMO_ACCOUNT } from "./config.js";
+import { installPasskeys } from "./passkeys.js";
 import { installTwoFactor } from "./twofactor.js";
 
 // The client as authsvc serves it; an app could as well ship its own copy.
@@ -136,6 +137,7 @@ function showPage(id) {
 function clearAccount() {
   showPage("profile-page");
   twoFactor.clear();
+  passkeys.clear();
   $("profile").textContent = "";
   $("sessions").replaceChildren();
   $("more-sessions").hidden = true;
@@ -179,6 +181,7 @@ if (DEMO_ACCOUNT) {
 }
 
 const twoFactor = installTwoFactor(auth, { onSubmit, say, svgDataUrl });
+const passkeys = installPasskeys(auth, { act, onSubmit, say });
 
 for (const button of document.querySelectorAll("[data-page]")) {
   button.addEventListener("click", () => showPage(button.dataset.page));
@@ -196,7 +199,8 @@ auth.onChange(render);
 auth.subscribe((event) => {
   log(describe(event), { kind: event.kind, reason: event.reason ?? "" });
   if (event.kind === "signed_in") {
-    act(() => Promise.all([loadProfile(), loadSessions(), twoFactor.load()]), { byUser: false });
+    const load = () => Promise.all([loadProfile(), loadSessions(), twoFactor.load(), passkeys.load()]);
+    act(load, { byUser: false });
   }
   if (event.kind === "signed_out") clearAccount();
 });

@@ -164,14 +164,21 @@ def deploy(
     servers: ServerFactory, demo_servers: DemoServers, tmp_path: Path
 ) -> Callable[..., Deployment]:
     """`deploy(**settings)`: the demo and an authsvc that allows its origin, with `settings`;
-    `deploy(mail=sink)` also mails through `sink`, with links to the demo's pages."""
+    `deploy(mail=sink)` also mails through `sink`, with links to the demo's pages;
+    `deploy(passkeys=True)` turns passkeys on for the demo opened on `localhost` (WebAuthn
+    takes no IP address)."""
 
-    def start(*, mail: Sink | None = None, **settings: str) -> Deployment:
+    def start(*, mail: Sink | None = None, passkeys: bool = False, **settings: str) -> Deployment:
         demo = demo_servers.start()
         origins = ",".join(demo.origins)
         mailing = mail.env(PUBLIC_URL=demo.origin) if mail is not None else {}
+        webauthn = (
+            {"WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": f"http://localhost:{demo.port}"}
+            if passkeys
+            else {}
+        )
         env = server_env(
-            tmp_path / "authsvc.db", ALLOWED_ORIGINS=origins, **{**mailing, **settings}
+            tmp_path / "authsvc.db", ALLOWED_ORIGINS=origins, **{**mailing, **webauthn, **settings}
         )
         authsvc = servers.start(env)
         demo.authsvc_url = authsvc.base_url

@@ -76,9 +76,26 @@ def reach_second_step(page: Page, username: str, password: str = PASSWORD) -> No
     page.wait_for_selector("#mfa:not([hidden])")
 
 
+def sign_out(page: Page) -> None:
+    page.click("#logout")
+    wait_for_state(page, "signed-out")
+
+
+def clear_error(page: Page) -> None:
+    """Forget the refusal the demo shows, so that `shown_error` waits for the next one."""
+    page.evaluate("() => { document.getElementById('error').textContent = '' }")
+
+
+def shown_amr(page: Page) -> str:
+    """How the signed-in view says the session was opened: the token's `amr`, comma-separated."""
+    value = page.get_attribute("#amr", "data-amr")
+    assert value is not None
+    return value
+
+
 def send_second_step(page: Page, code: str, method: str = "totp") -> None:
     """Answer the demo's second-step form; the caller waits for the outcome it expects."""
-    page.evaluate("() => { document.getElementById('error').textContent = '' }")
+    clear_error(page)
     page.select_option("#mfa select[name=method]", method)
     page.fill("#mfa input[name=code]", code)
     page.click("#mfa button[type=submit]")

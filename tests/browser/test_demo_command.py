@@ -1,6 +1,6 @@
 """`python -m demo`, the README's one command: every server up, the demo user signs in on
-either loopback host name, with the credentials the sign-in page shows, and the links in
-authsvc's mails (printed in its log) lead to the demo's pages."""
+either loopback host name, with the credentials the sign-in page shows, the links in
+authsvc's mails (printed in its log) lead to the demo's pages, and passkeys are on for it."""
 
 from __future__ import annotations
 
@@ -71,6 +71,14 @@ def test_one_command_serves_the_demo_and_authsvc(context: BrowserContext, tmp_pa
         )
         assert forgot.status_code == 202
         wait_for_line(process, log, f"http://127.0.0.1:{demo_port}/reset-password#token=")
+        # Passkeys are on for the demo on localhost, the host name they are bound to.
+        options = httpx.post(
+            f"http://localhost:{authsvc_port}/auth/passkeys/login/options",
+            headers={"Origin": f"http://localhost:{demo_port}"},
+            timeout=5.0,
+        )
+        assert options.status_code == 200, options.text
+        assert options.json()["publicKey"]["rpId"] == "localhost"
     finally:
         status = demo.stop(signal.SIGTERM)
     assert status == 0, log.read_text(errors="replace")

@@ -20,8 +20,10 @@ from tests.browser.spa import (
     reach_second_step,
     refresh_cookies,
     send_second_step,
+    shown_amr,
     shown_error,
     sign_in,
+    sign_out,
     signed_in_tab,
     wait_for_state,
 )
@@ -53,20 +55,9 @@ def code_after_enrolment(secret: str) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30)
 
 
-def sign_out(page: Page) -> None:
-    page.click("#logout")
-    wait_for_state(page, "signed-out")
-
-
 def open_two_factor_page(page: Page) -> None:
     page.click("[data-page=two-factor-page]")
     page.wait_for_selector("#two-factor-page:not([hidden]) #totp-status[data-enabled]")
-
-
-def amr(page: Page) -> str:
-    value = page.get_attribute("#amr", "data-amr")
-    assert value is not None
-    return value
 
 
 def test_totp_enrolled_in_the_demo_is_asked_for_at_the_next_sign_in(
@@ -75,7 +66,7 @@ def test_totp_enrolled_in_the_demo_is_asked_for_at_the_next_sign_in(
     page = signed_in_tab(context, deployment.demo_url, alice)
     open_two_factor_page(page)
     page.wait_for_selector("#totp-status[data-enabled=false]")
-    assert amr(page) == "pwd"
+    assert shown_amr(page) == "pwd"
 
     page.click("#totp-start button[type=submit]")  # a fresh login: no password asked
     page.wait_for_selector("#totp-enrol:not([hidden])")
@@ -116,7 +107,7 @@ def test_totp_enrolled_in_the_demo_is_asked_for_at_the_next_sign_in(
 
     send_second_step(page, code_after_enrolment(secret))
     wait_for_state(page, "signed-in")
-    assert amr(page) == "pwd,otp,mfa"
+    assert shown_amr(page) == "pwd,otp,mfa"
     assert page.text_content("#amr") == "Signed in with: pwd, otp, mfa"
     assert logged_events(page)[events_before:] == [("signed_in", "")]
     assert len(refresh_cookies(context)) == 1
@@ -131,7 +122,7 @@ def test_a_recovery_code_signs_in_once(
     reach_second_step(page, alice)
     send_second_step(page, recovery_code, method="recovery_code")
     wait_for_state(page, "signed-in")
-    assert amr(page) == "pwd,otp,mfa"
+    assert shown_amr(page) == "pwd,otp,mfa"
     sign_out(page)
 
     reach_second_step(page, alice)
@@ -193,7 +184,7 @@ def test_totp_turned_off_in_the_demo_leaves_the_password_alone(
 
     sign_out(page)
     sign_in(page, alice)
-    assert amr(page) == "pwd"
+    assert shown_amr(page) == "pwd"
 
 
 def test_one_challenge_completed_many_times_at_once_opens_one_session(

@@ -11,6 +11,7 @@
  * - client/session.js: the session core (login, restore, refresh, fetch, logout);
  * - client/account.js: the core plus the account routes;
  * - client/totp.js: plus the second factors' status and TOTP enrolment;
+ * - client/passkeys.js: plus passkeys (client/webauthn.js: their options and answers in JSON);
  * - client/auth.js: AuthClient, every part together;
  * - client/challenge.js: the second login step `login` may resolve to;
  * - client/events.js: the session's state and the events reporting its changes;
@@ -33,8 +34,8 @@
  *   refresh together; authsvc's grace window answers the loser without touching the cookie.
  *
  * Besides signing in and out it wraps the account routes (registration, e-mail verification,
- * password reset, change of address, the user's sessions), the second login step and TOTP
- * enrolment, and reports what happens to the session as events (`subscribe`).
+ * password reset, change of address, the user's sessions), the second login step, TOTP
+ * enrolment and passkeys, and reports what happens to the session as events (`subscribe`).
  *
  * @example
  * import { createAuthClient, isMfaChallenge } from "https://auth.example.com/auth/client.js";
@@ -64,5 +65,6 @@ export { svgDataUrl } from "./client/totp.js";
 /** @typedef {import("./client/totp.js").MfaStatus} MfaStatus */
 /** @typedef {import("./client/totp.js").TotpSetup} TotpSetup */
 /** @typedef {import("./client/totp.js").TotpProof} TotpProof */
+/** @typedef {import("./client/passkeys.js").Passkey} Passkey */
 /** @typedef {import("./client/tokens.js").Token} Token */
 /** @typedef {import("./client/tabs.js").Message} Message */

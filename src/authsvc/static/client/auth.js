@@ -2,14 +2,14 @@
 /**
  * AuthClient: every part's calls on the session core, in layers of one concern each:
  * session.js (sign in, keep the session, sign out) ← account.js (the account routes) ←
- * totp.js (second factors, TOTP).
+ * totp.js (second factors, TOTP) ← passkeys.js (passkeys).
  */
 
-import { TotpClient } from "./totp.js";
+import { PasskeyClient } from "./passkeys.js";
 
 /** @typedef {import("./session.js").AuthClientOptions} AuthClientOptions */
 
-export class AuthClient extends TotpClient {}
+export class AuthClient extends PasskeyClient {}
 
 /**
  * @param {AuthClientOptions} [options]
