@@ -199,8 +199,8 @@ auth.onChange(render);
 auth.subscribe((event) => {
   log(describe(event), { kind: event.kind, reason: event.reason ?? "" });
   if (event.kind === "signed_in") {
-    const load = () => Promise.all([loadProfile(), loadSessions(), twoFactor.load(), passkeys.load()]);
-    act(load, { byUser: false });
+    const loads = [loadProfile, loadSessions, twoFactor.load, passkeys.load];
+    act(() => Promise.all(loads.map((load) => load())), { byUser: false });
   }
   if (event.kind === "signed_out") clearAccount();
 });
