@@ -49,7 +49,7 @@ async def test_setup_answers_the_secret_as_text_uri_and_qr_code(
     assert parse_qs(uri.query)["secret"] == [body["secret"]]
     assert parse_qs(uri.query)["issuer"] == ["authsvc"]
     assert len(base64.b32decode(body["secret"])) == 20  # 160 bits
-    assert body["qr_svg"].startswith("<svg")
+    assert body["qr_svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert await status(client, alice) == {
         "totp_enabled": False,
         "totp_pending": True,

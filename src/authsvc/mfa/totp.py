@@ -10,6 +10,7 @@ once and never an older one (§5.2: "the verifier MUST NOT accept the second att
 from __future__ import annotations
 
 import hmac
+import io
 import re
 from datetime import datetime
 
@@ -36,8 +37,11 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The URI as a QR code in SVG, to scan from the screen."""
-    return segno.make(uri, error="m").svg_inline(scale=4)
+    """The URI as a QR code in SVG, to scan from the screen: a standalone document (with its
+    namespace, without an XML declaration), so it shows as an image as well as inline."""
+    document = io.BytesIO()
+    segno.make(uri, error="m").save(document, kind="svg", scale=4, xmldecl=False, nl=False)
+    return document.getvalue().decode()
 
 
 def time_step(at: datetime) -> int:

@@ -103,7 +103,7 @@ export class TotpClient extends AccountClient {
  * @returns {string}
  */
 export function svgDataUrl(svg) {
-  // authsvc's SVG is made for inline use, without the namespace a standalone image needs.
+  // authsvc's SVG carries the namespace a standalone image needs; an SVG from elsewhere may not.
   const document = /^\s*<svg\b(?![^>]*\sxmlns=)/.test(svg)
     ? svg.replace(/<svg\b/, `<svg xmlns="${SVG_NAMESPACE}"`)
     : svg;
