@@ -38,6 +38,8 @@ from authsvc.services.housekeeping import periodic_purge
 from authsvc.services.mail_flows import build_mail_flows
 from authsvc.services.mfa_wiring import build_mfa
 from authsvc.services.passkey_login import PasskeyFlows, build_passkey_flows
+from authsvc.services.passkey_step import PasskeyStep
+from authsvc.services.passkeys import PasskeyFactor
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
 from authsvc.services.sessions import SessionService
@@ -70,6 +72,8 @@ class Services:
     password_reset: PasswordReset
     email_change: EmailChangeService
     passkeys: PasskeyFlows
+    # A passkey as the second login step: its challenge (the answer goes to `login`).
+    passkey_step: PasskeyStep
     # Work requests start without waiting for it (reset mails), finished at shutdown.
     background: BackgroundWork
     # None in production without SMTP_URL: no mail is queued.
@@ -141,6 +145,16 @@ def assemble(
         observer=core.observer,
         verification=mail.verification,
     )
+    passkeys = build_passkey_flows(
+        settings=core.settings,
+        store=core.store,
+        accounts=mail.accounts,
+        sessions=sessions,
+        other_factors=core.second_factors.without(PasskeyFactor),
+        throttle=throttle,
+        clock=core.clock,
+        observer=core.observer,
+    )
     mfa = build_mfa(
         core,
         sessions=sessions,
@@ -148,6 +162,7 @@ def assemble(
         throttle=throttle,
         mailer=mailer,
         sealer=sealer,
+        passkeys=passkeys,
     )
     return Services(
         core=core,
@@ -168,16 +183,8 @@ def assemble(
         email_verification=mail.verification,
         password_reset=mail.password_reset,
         email_change=mail.email_change,
-        passkeys=build_passkey_flows(
-            settings=core.settings,
-            store=core.store,
-            accounts=mail.accounts,
-            sessions=sessions,
-            other_factors=core.second_factors,
-            throttle=throttle,
-            clock=core.clock,
-            observer=core.observer,
-        ),
+        passkeys=passkeys,
+        passkey_step=mfa.passkey_step,
         background=background,
         mailer=mailer,
         authenticator=Authenticator(

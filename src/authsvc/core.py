@@ -21,6 +21,7 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import AuditPurger, SessionPurger
+from authsvc.services.passkeys import PasskeyFactor
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.totp import TotpFactor
@@ -78,7 +79,7 @@ class Core:
     @property
     def second_factors(self) -> SecondFactors:
         """Every kind of second factor an account may hold; another kind is one more entry."""
-        return SecondFactors([TotpFactor(self.store)])
+        return SecondFactors([TotpFactor(self.store), PasskeyFactor(self.store)])
 
     def ender(self, revocations: RevocationList) -> SessionEnder:
         """The one way a session ends; `revocations` stops its access tokens at once."""

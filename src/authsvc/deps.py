@@ -30,6 +30,7 @@ from authsvc.services.authenticator import Authenticator
 from authsvc.services.email_change import EmailChangeService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.passkey_login import PasskeyLogin
+from authsvc.services.passkey_step import PasskeyStep
 from authsvc.services.passkeys import PasskeyService
 from authsvc.services.password_change import PasswordChangeService
 from authsvc.services.password_reset import PasswordReset
@@ -86,6 +87,7 @@ AuthenticatorDep = Annotated[Authenticator, _field(lambda s: s.authenticator)]
 AuditDep = Annotated[AuditService, _field(lambda s: s.audit)]
 PasskeysDep = Annotated[PasskeyService, _field(lambda s: s.passkeys.manage)]
 PasskeyLoginDep = Annotated[PasskeyLogin, _field(lambda s: s.passkeys.login)]
+PasskeyStepDep = Annotated[PasskeyStep, _field(lambda s: s.passkey_step)]
 ReadinessProbesDep = Annotated[Mapping[str, Probe], _field(lambda s: s.readiness_probes)]
 MetricsDep = Annotated[Metrics, _field(_metrics)]
 # Every recipient of the app's security events, as one (observers/fan_out.py).

@@ -45,6 +45,7 @@
     ├── InvalidMfaCode             a wrong, replayed or used TOTP or recovery code
     ├── InvalidMfaToken            the second login step's token is unknown, used or dead
     ├── MfaMethodUnavailable       a method the account does not hold
+    ├── MfaAnswerMismatch          an answer of another kind than the method takes
     ├── CurrentPasswordRequired    the action needs the password (no recent login)
     ├── StoreUnavailable           the database did not answer in time
     └── NotReady                   a configured dependency did not answer the readiness probe
@@ -247,6 +248,10 @@ class InvalidMfaToken(AuthError):
 
 
 class MfaMethodUnavailable(AuthError):
+    pass
+
+
+class MfaAnswerMismatch(AuthError):
     pass
 
 

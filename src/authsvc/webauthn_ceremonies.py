@@ -129,14 +129,17 @@ class Ceremonies:
         )
         return _as_json(options_to_json(options))
 
-    def authentication_options(self, *, challenge: bytes) -> dict[str, Any]:
-        """PublicKeyCredentialRequestOptions as JSON, for a discoverable credential: no
-        allowCredentials, so the browser offers whichever passkeys it holds for the RP."""
+    def authentication_options(
+        self, *, challenge: bytes, allowed: list[tuple[str, tuple[str, ...]]] | None = None
+    ) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptions as JSON. Without `allowed` (credential id,
+        transports), for a discoverable credential: no allowCredentials, so the browser offers
+        whichever passkeys it holds for the RP; with it, only those (a known account's)."""
         options = generate_authentication_options(
             rp_id=self.party.rp_id,
             challenge=challenge,
             timeout=self.party.challenge_ttl_seconds * 1000,
-            allow_credentials=[],
+            allow_credentials=[_descriptor(cid, transports) for cid, transports in allowed or []],
             user_verification=UserVerificationRequirement.REQUIRED,
         )
         return _as_json(options_to_json(options))

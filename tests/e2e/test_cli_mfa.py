@@ -18,6 +18,7 @@ from tests.support.mfa import (
     next_code,
     second_step_sync,
 )
+from tests.support.passkeys import PASSKEY_ENV, register_passkey_sync
 from tests.support.processes import ServerFactory, run_cli
 from tests.support.settings import MFA_KEY
 
@@ -92,9 +93,16 @@ def test_generate_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -
 def test_reset_mfa_lets_the_password_alone_log_in_again(
     servers: ServerFactory, env: dict[str, str], database: Path, tmp_path: Path
 ) -> None:
-    enrol_alice(servers, env)
+    env = {**env, **PASSKEY_ENV}
+    server = servers.start(env)
+    with server.client() as client:
+        register_sync(client, "alice")
+        tokens = login_sync(client, "alice")
+        enrol_totp_sync(client, tokens)
+        register_passkey_sync(client, tokens)
+    server.stop()
     assert cli(env, tmp_path, "users", "reset-mfa", "alice") == (
-        "second factors of alice removed: 1\n"
+        "second factors of alice removed: 2\n"
     )
     assert cli(env, tmp_path, "users", "reset-mfa", "alice") == (
         "second factors of alice removed: 0\n"
@@ -105,6 +113,7 @@ def test_reset_mfa_lets_the_password_alone_log_in_again(
         ).fetchall()
         (user_id,) = conn.execute("SELECT id FROM users WHERE username = 'alice'").fetchone()
         assert conn.execute("SELECT count(*) FROM totp_credentials").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM passkeys").fetchone() == (0,)
     # The command line acts as nobody: the actor is the account itself, as for every CLI verb.
     assert actors == [(user_id, user_id)] * 2
     with servers.start(env).client() as client:

@@ -1,7 +1,8 @@
 """Passkeys through real `authsvc serve` processes, on SQLite and PostgreSQL: one login answer
-fired many times at once opens one session; a ceremony begun on one replica completes on
-another; removals racing each other never take the last passkey without the password; a burst
-of login requests gets exactly the per-address allowance."""
+fired many times at once opens one session, and so does one second-step answer with its
+mfa_token; a ceremony begun on one replica completes on another; removals racing each other
+never take the last passkey without the password; a burst of login requests gets exactly the
+per-address allowance."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 
 from tests.support.authenticator import SoftCredential
 from tests.support.http import (
+    CSRF_HEADER,
     PASSWORD,
     Tokens,
     bearer,
@@ -20,7 +22,13 @@ from tests.support.http import (
     login_sync,
     register_sync,
 )
-from tests.support.passkeys import PASSKEY_ENV, login_answer_sync, register_passkey_sync
+from tests.support.mfa import first_step_sync
+from tests.support.passkeys import (
+    PASSKEY_ENV,
+    login_answer_sync,
+    register_passkey_sync,
+    second_step_answer_sync,
+)
 from tests.support.processes import Server, ServerFactory, redis_env, server_env
 
 BURST = 20
@@ -34,6 +42,7 @@ def start(
         tmp_path / "unused.db",
         DATABASE_URL=database_url,
         THROTTLE_PASSKEY_PER_IP=limit,
+        THROTTLE_MFA_PER_ACCOUNT="10000/minute",
         **PASSKEY_ENV,
     )
     return servers.start(env)
@@ -80,6 +89,25 @@ def test_one_login_answer_fired_at_once_opens_exactly_one_session(
     with server.client() as client:
         sessions = get_page_sync(client, "/auth/sessions", tokens)["sessions"]
     assert len(sessions) == 2  # the password login's and the passkey login's
+
+
+def test_one_second_step_answer_fired_at_once_opens_exactly_one_session(
+    servers: ServerFactory, tmp_path: Path, database_url: str
+) -> None:
+    server = start(servers, tmp_path, database_url)
+    tokens, (credential,) = alice_with_passkeys(server, 1)
+    with server.client() as client:
+        body = second_step_answer_sync(client, first_step_sync(client, "alice"), credential)
+
+    responses = fire(server, [("POST", "/auth/login/mfa", body, CSRF_HEADER)] * BURST)
+
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1, statuses
+    # The others find the challenge used (400) or, later, the mfa_token used (401).
+    assert set(statuses) <= {200, 400, 401}, statuses
+    with server.client() as client:
+        sessions = get_page_sync(client, "/auth/sessions", tokens)["sessions"]
+    assert len(sessions) == 2  # the password login's and the second step's
 
 
 def test_racing_removals_leave_the_last_passkey(

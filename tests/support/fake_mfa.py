@@ -11,12 +11,16 @@ from authsvc.store.records import (
     FactorProof,
     MfaChallenge,
     NewMfaChallenge,
+    PasskeyAssertion,
+    PasskeyRecord,
     TotpRecord,
     TotpStep,
 )
 
 
 class InMemoryMfaStore:
+    passkeys: dict[str, PasskeyRecord]  # kept by the passkeys half (fake_passkeys.py)
+
     def __init__(self) -> None:
         self.totp: dict[str, TotpRecord] = {}
         self.recovery: dict[tuple[str, str], datetime | None] = {}  # (user, hash) -> used_at
@@ -56,6 +60,9 @@ class InMemoryMfaStore:
         return self._consume(user_id, proof, now)
 
     def _consume(self, user_id: str, proof: FactorProof, now: datetime) -> bool:
+        if isinstance(proof, PasskeyAssertion):
+            passkey = self.passkeys.get(proof.passkey_id)
+            return passkey is not None and passkey.user_id == user_id
         if isinstance(proof, TotpStep):
             current = self.totp.get(user_id)
             if current is None or current.confirmed_at is None:

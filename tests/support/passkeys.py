@@ -84,3 +84,42 @@ def login_answer_sync(client: httpx.Client, credential: SoftCredential) -> dict[
     options = _ok(client.post("/auth/passkeys/login/options"))
     answer = authenticator.get(options["publicKey"], credential)
     return {"challenge_id": options["challenge_id"], "credential": answer}
+
+
+async def second_step_options(client: httpx.AsyncClient, mfa_token: str) -> httpx.Response:
+    return await client.post("/auth/login/mfa/passkey/options", json={"mfa_token": mfa_token})
+
+
+async def second_step_answer(
+    client: httpx.AsyncClient, mfa_token: str, credential: SoftCredential, **get: Any
+) -> dict[str, Any]:
+    """A /auth/login/mfa body: a fresh second-step challenge answered by `credential`."""
+    options = _ok(await second_step_options(client, mfa_token))
+    answer = authenticator.get(options["publicKey"], credential, **get)
+    return {
+        "mfa_token": mfa_token,
+        "method": "passkey",
+        "challenge_id": options["challenge_id"],
+        "credential": answer,
+    }
+
+
+async def passkey_second_step(
+    client: httpx.AsyncClient, mfa_token: str, credential: SoftCredential, **get: Any
+) -> httpx.Response:
+    body = await second_step_answer(client, mfa_token, credential, **get)
+    return await client.post("/auth/login/mfa", json=body)
+
+
+def second_step_answer_sync(
+    client: httpx.Client, mfa_token: str, credential: SoftCredential
+) -> dict[str, Any]:
+    path = "/auth/login/mfa/passkey/options"
+    options = _ok(client.post(path, json={"mfa_token": mfa_token}))
+    answer = authenticator.get(options["publicKey"], credential)
+    return {
+        "mfa_token": mfa_token,
+        "method": "passkey",
+        "challenge_id": options["challenge_id"],
+        "credential": answer,
+    }

@@ -10,9 +10,17 @@ from fastapi.security import OAuth2PasswordRequestForm
 from authsvc.api import responses
 from authsvc.api.cookies import RefreshCookie, no_store
 from authsvc.api.csrf import require_allowed_origin, require_csrf_header
-from authsvc.api.mfa_schemas import LoginMfaIn, MfaRequiredOut
+from authsvc.api.mfa_schemas import LoginMfaIn, MfaRequiredOut, PasskeyStepIn
+from authsvc.api.passkey_schemas import CeremonyOut
 from authsvc.api.schemas import LoginIn, TokenOut
-from authsvc.deps import ClientDep, CurrentClaimsDep, LoginDep, ObserverDep, SessionsDep
+from authsvc.deps import (
+    ClientDep,
+    CurrentClaimsDep,
+    LoginDep,
+    ObserverDep,
+    PasskeyStepDep,
+    SessionsDep,
+)
 from authsvc.services.sessions import IssuedTokens
 from authsvc.services.two_step_login import MfaRequired
 
@@ -55,9 +63,22 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     async def login_mfa(
         body: LoginMfaIn, response: Response, login: LoginDep, client: ClientDep
     ) -> TokenOut:
-        """Complete a login with a code of the second factor: the usual token and cookie."""
-        issued = await login.complete(body.mfa_token, body.method, body.code, client)
+        """Complete a login with a second factor (a code, or a passkey's answer to the
+        challenge of /auth/login/mfa/passkey/options): the usual token and cookie."""
+        issued = await login.complete(body.mfa_token, body.method, body.answer(), client)
         return cookie.answer(response, issued)
+
+    @router.post(
+        "/login/mfa/passkey/options",
+        responses=responses.MFA_PASSKEY_OPTIONS,
+        dependencies=[Depends(require_allowed_origin)],
+    )
+    async def login_mfa_passkey_options(
+        body: PasskeyStepIn, step: PasskeyStepDep, client: ClientDep
+    ) -> CeremonyOut:
+        """Options for navigator.credentials.get() with the passkeys of the mfa_token's
+        account, to answer with `method: "passkey"` at /auth/login/mfa."""
+        return CeremonyOut.from_start(await step.options(body.mfa_token, client))
 
     @router.post(
         "/token", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]

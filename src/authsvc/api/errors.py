@@ -37,6 +37,7 @@ from authsvc.errors import (
     LastAdmin,
     MailNotConfigured,
     MalformedCredential,
+    MfaAnswerMismatch,
     MfaMethodUnavailable,
     NoEmailAddress,
     NotAuthenticated,
@@ -118,6 +119,10 @@ HTTP_STATUS: Mapping[type[AuthError], tuple[int, str]] = {
     InvalidMfaCode: (401, "Invalid code"),
     InvalidMfaToken: (401, "Invalid or expired mfa_token; log in again"),
     MfaMethodUnavailable: (422, "This method is not available for the account"),
+    MfaAnswerMismatch: (
+        422,
+        "totp and recovery_code take a code; passkey takes challenge_id and credential",
+    ),
     CurrentPasswordRequired: (403, "The current password is required"),
 }
 

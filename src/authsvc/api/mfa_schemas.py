@@ -6,6 +6,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from authsvc.api.passkey_schemas import ChallengeId, Credential
+from authsvc.services.mfa_methods import CodeAnswer, MfaAnswer, PasskeyAnswer
 from authsvc.services.totp import MfaStatus, TotpEnrolment
 from authsvc.services.two_step_login import MfaRequired
 from authsvc.settings import PASSWORD_HARD_LIMIT
@@ -37,8 +39,35 @@ class MfaRequiredOut(BaseModel):
 class LoginMfaIn(BaseModel):
     mfa_token: str = MfaToken
     # Checked against the methods the account holds: an unknown one is a 422 as well.
-    method: str = Field(max_length=32, description="`totp` or `recovery_code`")
-    code: str = Code
+    method: str = Field(max_length=32, description="`totp`, `recovery_code` or `passkey`")
+    code: str | None = Field(
+        default=None, min_length=1, max_length=64, description="`totp`, `recovery_code`"
+    )
+    challenge_id: ChallengeId | None = Field(
+        default=None, description="`passkey`: from /auth/login/mfa/passkey/options"
+    )
+    credential: Credential | None = Field(
+        default=None, description="`passkey`: the browser's answer (`toJSON()`)"
+    )
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> Self:
+        passkey = (self.challenge_id, self.credential)
+        if self.code is not None and passkey == (None, None):
+            return self
+        if self.code is None and None not in passkey:
+            return self
+        raise ValueError("give code, or challenge_id and credential")
+
+    def answer(self) -> MfaAnswer:
+        """Which fields the method needs is the method's to say (services/mfa_methods.py)."""
+        if self.challenge_id is not None and self.credential is not None:
+            return PasskeyAnswer(self.challenge_id, self.credential)
+        return CodeAnswer(self.code or "")
+
+
+class PasskeyStepIn(BaseModel):
+    mfa_token: str = MfaToken
 
 
 class TotpSetupIn(BaseModel):

@@ -150,12 +150,32 @@ PASSKEY_LOGIN: Responses = {
     **_PASSKEY_THROTTLED,
 }
 MFA_LOGIN: Responses = {
-    **_describe(401, "Invalid or expired mfa_token, or a wrong, replayed or used code"),
+    **_describe(
+        401,
+        "Invalid or expired mfa_token, a wrong, replayed or used code, or a passkey not accepted",
+    ),
     **_describe(403, "Cross-site request refused, or the account is disabled"),
-    **_describe(404, "TOTP is not configured on this server"),
-    **_describe(422, "A method the account does not hold, or a malformed body"),
+    **_describe(404, "TOTP, or passkeys, are not configured on this server"),
+    **_describe(
+        422,
+        "A method the account does not hold, fields that do not fit the method, or a "
+        "malformed body",
+    ),
     **BODY_ERRORS,
+    **_describe(
+        400,
+        "The body could not be parsed, or (passkey) an unknown, used or expired challenge or "
+        "a malformed credential",
+    ),
     **_describe(429, "Too many codes tried for this account; see Retry-After"),
+}
+MFA_PASSKEY_OPTIONS: Responses = {
+    **_describe(401, "Invalid or expired mfa_token"),
+    **_describe(403, "Cross-site request refused, or the account is disabled"),
+    **_describe(404, "Passkeys are not configured on this server"),
+    **_describe(422, "The account holds no passkey, or a malformed body"),
+    **BODY_ERRORS,
+    **_PASSKEY_THROTTLED,
 }
 _TOTP_CODES = {
     **_describe(404, "TOTP is not configured on this server"),

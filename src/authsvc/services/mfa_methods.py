@@ -1,17 +1,19 @@
-"""The methods the second login step accepts, one entry each: how a code becomes a proof the
-store consumes, which RFC 8176 names the login then carries, and what follows a use.
+"""The methods the second login step accepts, one entry each: which answer it takes, how that
+becomes a proof the store consumes, which RFC 8176 names the login then carries, what a
+refusal says, and what follows a use.
 
-Another kind of factor (passkeys) adds one more `MfaMethod` to the table `TwoStepLogin` is
-given; nothing else in the login step changes.
+Another kind of factor adds one more `MfaMethod` to the table `TwoStepLogin` is given
+(passkeys: services/passkey_step.py); nothing else in the login step changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from authsvc.amr import OTP
 from authsvc.clock import Clock
+from authsvc.errors import AuthError, InvalidMfaCode, MfaAnswerMismatch
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.mail.outbox import Mailer
 from authsvc.mfa import recovery
@@ -23,6 +25,31 @@ from authsvc.store.records import FactorProof, RecoveryCodeHash, UserRecord
 RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
 
 
+@dataclass(frozen=True, slots=True)
+class CodeAnswer:
+    """A code typed in: TOTP or a recovery code."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyAnswer:
+    """The browser's answer to a second-step passkey challenge."""
+
+    challenge_id: str
+    credential: dict[str, Any]
+
+
+MfaAnswer = CodeAnswer | PasskeyAnswer
+
+
+def code_of(answer: MfaAnswer) -> str:
+    """Raises: MfaAnswerMismatch."""
+    if not isinstance(answer, CodeAnswer):
+        raise MfaAnswerMismatch
+    return answer.code
+
+
 class MfaMethod(Protocol):
     @property
     def name(self) -> str:
@@ -30,13 +57,29 @@ class MfaMethod(Protocol):
         ...
 
     @property
+    def answer_type(self) -> type[CodeAnswer] | type[PasskeyAnswer]:
+        """The kind of answer it takes; another is refused before anything is checked."""
+        ...
+
+    @property
     def amr(self) -> tuple[str, ...]:
         """The RFC 8176 methods a login completed this way used, besides the password."""
         ...
 
-    async def proof(self, user_id: str, code: str) -> FactorProof | None:
-        """What `code` proves for the account, for the store to consume once; None when it
-        proves nothing."""
+    @property
+    def refusal(self) -> type[AuthError]:
+        """What a refused answer raises (after it was counted against the mfa_token)."""
+        ...
+
+    async def proof(
+        self, user_id: str, answer: MfaAnswer, client: ClientInfo
+    ) -> FactorProof | None:
+        """What `answer` proves for the account, for the store to consume once; None when it
+        proves nothing (counted against the mfa_token).
+
+        Raises: MfaAnswerMismatch, and what the method says of an answer that is no attempt
+        at a proof (a malformed or unknown passkey challenge), which is not counted.
+        """
         ...
 
     async def used(self, user: UserRecord, client: ClientInfo) -> None:
@@ -48,10 +91,14 @@ class MfaMethod(Protocol):
 class TotpMethod:
     totp: TotpService
     name: str = TOTP
+    answer_type: type[CodeAnswer] = CodeAnswer
     amr: tuple[str, ...] = (OTP,)
+    refusal: type[AuthError] = InvalidMfaCode
 
-    async def proof(self, user_id: str, code: str) -> FactorProof | None:
-        return await self.totp.proof(user_id, code)
+    async def proof(
+        self, user_id: str, answer: MfaAnswer, client: ClientInfo
+    ) -> FactorProof | None:
+        return await self.totp.proof(user_id, code_of(answer))
 
     async def used(self, user: UserRecord, client: ClientInfo) -> None:
         return None
@@ -70,10 +117,14 @@ class RecoveryCodeMethod:
     clock: Clock
     observer: Observer
     name: str = RECOVERY_CODE
+    answer_type: type[CodeAnswer] = CodeAnswer
     amr: tuple[str, ...] = (OTP,)
+    refusal: type[AuthError] = InvalidMfaCode
 
-    async def proof(self, user_id: str, code: str) -> FactorProof | None:
-        normalised = recovery.normalise(code)
+    async def proof(
+        self, user_id: str, answer: MfaAnswer, client: ClientInfo
+    ) -> FactorProof | None:
+        normalised = recovery.normalise(code_of(answer))
         if normalised is None:
             return None
         return RecoveryCodeHash(recovery.code_hash(user_id, normalised))

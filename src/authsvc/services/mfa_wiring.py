@@ -1,5 +1,6 @@
 """The second-factor services of one app: TOTP enrolment and the two-step login with its
-methods, built over the core's store and the login's own session service."""
+methods (a passkey among them), built over the core's store and the login's own session
+service."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from authsvc.mail.outbox import Mailer
 from authsvc.mfa.sealing import Sealer
 from authsvc.services.accounts import AccountService
 from authsvc.services.mfa_methods import MfaMethod, RecoveryCodeMethod, TotpMethod
+from authsvc.services.passkey_login import PasskeyFlows
+from authsvc.services.passkey_step import PasskeyMethod, PasskeyStep
 from authsvc.services.sessions import SessionService
 from authsvc.services.totp import TotpService
 from authsvc.services.two_step_login import TwoStepLogin
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # the container imports this module
 class MfaServices:
     login: TwoStepLogin
     totp: TotpService
+    passkey_step: PasskeyStep
 
 
 def build_mfa(
@@ -34,6 +38,7 @@ def build_mfa(
     throttle: LoginThrottle,
     mailer: Mailer | None,
     sealer: Sealer | None,
+    passkeys: PasskeyFlows,
 ) -> MfaServices:
     """`sealer` None: TOTP is off (production without MFA_ENCRYPTION_KEY)."""
     factors = core.second_factors
@@ -53,6 +58,7 @@ def build_mfa(
         RecoveryCodeMethod(
             store=core.store, mailer=mailer, clock=core.clock, observer=core.observer
         ),
+        PasskeyMethod(passkeys.assertions),
     ]
     login = TwoStepLogin(
         sessions=sessions,
@@ -64,4 +70,5 @@ def build_mfa(
         clock=core.clock,
         observer=core.observer,
     )
-    return MfaServices(login=login, totp=totp)
+    step = PasskeyStep(login=login, passkeys=passkeys.manage, assertions=passkeys.assertions)
+    return MfaServices(login=login, totp=totp, passkey_step=step)

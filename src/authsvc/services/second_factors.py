@@ -41,6 +41,10 @@ class SecondFactors:
             factors=sum(held.factors for held in answers),
         )
 
+    def without(self, kind: type[object]) -> SecondFactors:
+        """The other kinds: what remains beside `kind` (a removal of one passkey asks)."""
+        return SecondFactors([k for k in self._kinds if not isinstance(k, kind)])
+
     async def has_any(self, user_id: str) -> bool:
         return (await self.held(user_id)).factors > 0
 

@@ -1,11 +1,12 @@
 """Login with a second factor: the password opens a session only for an account without one;
-otherwise it earns an `mfa_token`, and a code of a method the account holds completes it.
+otherwise it earns an `mfa_token`, and an answer of a method the account holds (a code, a
+passkey's assertion) completes it.
 
 The mfa_token is 32 random bytes (URL-safe), stored only as SHA-256. It works once (the store
-uses it and consumes the code's proof in one transaction), for MFA_TOKEN_TTL_SECONDS at most,
-for fewer than `MAX_FAILURES` wrong codes, and only while the account's password hash is the
-one the first step checked (a fingerprint of it is kept with the challenge). The code checks
-count against the account's second-factor throttle, whichever mfa_token carries them.
+uses it and consumes the answer's proof in one transaction), for MFA_TOKEN_TTL_SECONDS at
+most, for fewer than `MAX_FAILURES` refused answers, and only while the account's password
+hash is the one the first step checked (a fingerprint of it is kept with the challenge). The
+answers count against the account's second-factor throttle, whichever mfa_token carries them.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from authsvc.amr import PWD, methods
 from authsvc.clock import Clock
 from authsvc.errors import (
     AccountDisabled,
-    InvalidMfaCode,
     InvalidMfaToken,
+    MfaAnswerMismatch,
     MfaMethodUnavailable,
     Throttled,
 )
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.services.email_verification import TOKEN_SHAPE
-from authsvc.services.mfa_methods import MfaMethod
+from authsvc.services.mfa_methods import MfaAnswer, MfaMethod
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.store.base import UserStore
@@ -36,7 +37,7 @@ from authsvc.store.mfa_base import MfaStore
 from authsvc.store.records import ChallengeOutcome, NewMfaChallenge, UserRecord
 from authsvc.throttle import LoginThrottle
 
-# Wrong codes one mfa_token survives; the fifth ends it.
+# Refused answers one mfa_token survives; the fifth ends it.
 MAX_FAILURES = 5
 
 
@@ -103,19 +104,55 @@ class TwoStepLogin:
         )
         return MfaRequired(token, held.methods, int(self._ttl.total_seconds()))
 
-    async def complete(
-        self, mfa_token: str, method_name: str, code: str, client: ClientInfo
-    ) -> IssuedTokens:
-        """Open the session a first step began, with a code of `method_name`.
+    async def pending(self, mfa_token: str, method_name: str) -> UserRecord:
+        """The account a live mfa_token is for, when it holds `method_name` (a passkey
+        challenge is issued for it).
 
-        Raises: InvalidMfaToken, MfaMethodUnavailable, AccountDisabled, Throttled,
-        InvalidMfaCode, TotpNotConfigured, InvalidCredentials (the password changed while
-        the session opened).
+        Raises: InvalidMfaToken, AccountDisabled, MfaMethodUnavailable.
         """
+        _, user, _ = await self._pending(mfa_token, method_name)
+        return user
+
+    async def complete(
+        self, mfa_token: str, method_name: str, answer: MfaAnswer, client: ClientInfo
+    ) -> IssuedTokens:
+        """Open the session a first step began, with an answer of `method_name`.
+
+        Raises: MfaAnswerMismatch, InvalidMfaToken, MfaMethodUnavailable, AccountDisabled,
+        Throttled, the method's refusal (InvalidMfaCode, PasskeyRefused), TotpNotConfigured,
+        PasskeysOff, MalformedCredential, InvalidChallenge.
+        """
+        known = self._methods.get(method_name)
+        if known is not None and not isinstance(answer, known.answer_type):
+            raise MfaAnswerMismatch  # a malformed request: nothing looked up, nothing counted
+        token_hash, user, method = await self._pending(mfa_token, method_name)
+        await self._reserve(user, client)
+        proof = await method.proof(user.id, answer, client)
+        outcome = (
+            await self._store.complete_mfa_challenge(
+                token_hash, proof, now=self._clock(), max_failures=MAX_FAILURES
+            )
+            if proof is not None
+            else ChallengeOutcome.REFUSED
+        )
+        if outcome is ChallengeOutcome.UNUSABLE:
+            raise InvalidMfaToken  # completed, or failed too often, by a request racing this
+        if outcome is ChallengeOutcome.REFUSED:
+            await self._store.fail_mfa_challenge(token_hash, now=self._clock())
+            await self._report(EventKind.MFA_CHALLENGE_FAILED, user, client, method_name)
+            raise method.refusal
+        issued = await self._sessions.establish(user, client, amr=methods(PWD, *method.amr))
+        await self._report(EventKind.MFA_LOGIN_COMPLETED, user, client, method_name)
+        await method.used(user, client)
+        return issued
+
+    async def _pending(self, mfa_token: str, method_name: str) -> tuple[str, UserRecord, MfaMethod]:
+        """The token's hash, its account and the method. Raises: as `pending`."""
         token_hash = _digest(mfa_token) if TOKEN_SHAPE.fullmatch(mfa_token) else None
-        now = self._clock()
         challenge = (
-            await self._store.live_mfa_challenge(token_hash, now=now, max_failures=MAX_FAILURES)
+            await self._store.live_mfa_challenge(
+                token_hash, now=self._clock(), max_failures=MAX_FAILURES
+            )
             if token_hash is not None
             else None
         )
@@ -131,25 +168,7 @@ class TwoStepLogin:
         method = self._methods.get(method_name)
         if method is None or method_name not in (await self._factors.held(user.id)).methods:
             raise MfaMethodUnavailable
-        await self._reserve(user, client)
-        proof = await method.proof(user.id, code)
-        outcome = (
-            await self._store.complete_mfa_challenge(
-                token_hash, proof, now=self._clock(), max_failures=MAX_FAILURES
-            )
-            if proof is not None
-            else ChallengeOutcome.REFUSED
-        )
-        if outcome is ChallengeOutcome.UNUSABLE:
-            raise InvalidMfaToken  # completed, or failed too often, by a request racing this
-        if outcome is ChallengeOutcome.REFUSED:
-            await self._store.fail_mfa_challenge(token_hash, now=now)
-            await self._report(EventKind.MFA_CHALLENGE_FAILED, user, client, method_name)
-            raise InvalidMfaCode
-        issued = await self._sessions.establish(user, client, amr=methods(PWD, *method.amr))
-        await self._report(EventKind.MFA_LOGIN_COMPLETED, user, client, method_name)
-        await method.used(user, client)
-        return issued
+        return token_hash, user, method
 
     async def _reserve(self, user: UserRecord, client: ClientInfo) -> None:
         try:

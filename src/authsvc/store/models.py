@@ -268,7 +268,7 @@ webauthn_challenges = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("purpose", String(16), nullable=False),
-    # The account a registration challenge was issued to; NULL for a discoverable login.
+    # The account a registration or second-step challenge is for; NULL for a passkey login.
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     # SHA-256 of the challenge: a database leak yields no answerable challenge.
     Column("challenge_hash", String(64), nullable=False),

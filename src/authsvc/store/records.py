@@ -273,8 +273,17 @@ class RecoveryCodeHash:
     code_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class PasskeyAssertion:
+    """Proof by passkey: an assertion the passkey flow verified already (its WebAuthn
+    challenge used and its counter moved, once each); completing the step claims the
+    mfa_token's challenge, while this passkey is still the account's."""
+
+    passkey_id: str
+
+
 # What a second step presents; another factor kind adds its own proof here.
-FactorProof = TotpStep | RecoveryCodeHash
+FactorProof = TotpStep | RecoveryCodeHash | PasskeyAssertion
 
 
 class ChallengeOutcome(enum.Enum):
@@ -286,6 +295,7 @@ class ChallengeOutcome(enum.Enum):
 # The purposes of WebAuthn challenges (the `purpose` column).
 REGISTRATION = "registration"
 LOGIN = "login"
+SECOND_STEP = "second_step"  # a passkey after the password, for the mfa_token's account
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +303,9 @@ class NewChallenge:
     """A WebAuthn challenge as handed out; only its hash is kept."""
 
     id: str
-    purpose: str  # REGISTRATION or LOGIN
-    # The account a registration challenge was issued to; None for a (discoverable) login.
+    purpose: str  # REGISTRATION, LOGIN or SECOND_STEP
+    # The account a registration or second-step challenge was issued to; None for a
+    # (discoverable) login.
     user_id: str | None
     challenge_hash: str  # SHA-256 of the challenge's bytes, hex
     created_at: datetime

@@ -1,4 +1,5 @@
 """The second-factor half of `SqlStore`: TOTP credentials, recovery codes, login challenges.
+A passkey's proof is spent by the passkey store (sql_passkeys.py) when it is verified.
 
 Every "once" is one conditional UPDATE: a time step is accepted only above the last one
 accepted, a recovery code only while unused, a challenge only while unused, unexpired and
@@ -16,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from authsvc.store.engine import Database
-from authsvc.store.models import mfa_challenges, recovery_codes, totp_credentials
+from authsvc.store.models import mfa_challenges, passkeys, recovery_codes, totp_credentials
 from authsvc.store.records import (
     ChallengeOutcome,
     FactorProof,
     MfaChallenge,
     NewMfaChallenge,
+    PasskeyAssertion,
     TotpRecord,
     TotpStep,
 )
@@ -37,6 +39,15 @@ class _Refused(Exception):
 
 async def consume(conn: AsyncConnection, user_id: str, proof: FactorProof, now: datetime) -> bool:
     """Accept a proof inside the caller's transaction; False when it was used already."""
+    if isinstance(proof, PasskeyAssertion):
+        # Its challenge and counter were spent when it was verified; what is left to check
+        # is that the passkey is still the account's (an administrator's reset meanwhile).
+        owned = await conn.scalar(
+            select(func.count())
+            .select_from(passkeys)
+            .where(passkeys.c.id == proof.passkey_id, passkeys.c.user_id == user_id)
+        )
+        return bool(owned)
     if isinstance(proof, TotpStep):
         statement = (
             update(totp_credentials)

@@ -32,3 +32,14 @@ async def test_remove_all_asks_every_kind_and_counts_what_went() -> None:
     assert not await factors.has_any("u1")
     assert await factors.has_any("u2")
     assert await factors.remove_all("u1") == 0
+
+
+async def test_without_leaves_out_one_kind() -> None:
+    class Keys(Kind):
+        pass
+
+    app = Kind({"u1": Held(("totp", "recovery_code"), 1)})
+    factors = SecondFactors([app, Keys({"u1": Held(("passkey",), 2)})])
+
+    assert await factors.without(Keys).held("u1") == Held(("totp", "recovery_code"), 1)
+    assert await factors.held("u1") == Held(("totp", "recovery_code", "passkey"), 3)

@@ -13,10 +13,12 @@ from authsvc.store import Store, open_store
 from authsvc.store.records import (
     ChallengeOutcome,
     NewMfaChallenge,
+    PasskeyAssertion,
     RecoveryCodeHash,
     TotpStep,
 )
 from tests.support.fakes import InMemoryStore
+from tests.unit.store.test_passkeys import passkey
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LIMIT = 5
@@ -98,6 +100,32 @@ async def test_a_challenge_completes_once_with_a_proof_it_consumes(store: Store)
     again = await store.complete_mfa_challenge("t1", TotpStep(102), now=NOW, max_failures=LIMIT)
     assert again is ChallengeOutcome.UNUSABLE
     assert await store.use_factor(alice, TotpStep(102), now=NOW)  # 102 was not consumed
+
+
+async def test_a_passkey_proof_completes_a_challenge_only_with_the_accounts_passkey(
+    store: Store,
+) -> None:
+    alice = await enabled(store)
+    bob = await enabled(store, "bob")
+    alices = await store.add_passkey(passkey(alice))
+    bobs = await store.add_passkey(passkey(bob))
+    await store.create_mfa_challenge(challenge(alice))
+
+    crossed = await store.complete_mfa_challenge(
+        "t1", PasskeyAssertion(bobs.id), now=NOW, max_failures=LIMIT
+    )
+    assert crossed is ChallengeOutcome.REFUSED
+    await store.remove_all_passkeys(alice)  # an administrator's reset meanwhile
+    gone = await store.complete_mfa_challenge(
+        "t1", PasskeyAssertion(alices.id), now=NOW, max_failures=LIMIT
+    )
+    assert gone is ChallengeOutcome.REFUSED
+
+    again = await store.add_passkey(passkey(alice))
+    done = await store.complete_mfa_challenge(
+        "t1", PasskeyAssertion(again.id), now=NOW, max_failures=LIMIT
+    )
+    assert done is ChallengeOutcome.COMPLETED
 
 
 async def test_a_challenge_dies_at_its_expiry_and_at_its_failure_limit(store: Store) -> None:
