@@ -211,16 +211,18 @@ onSubmit("login", async ({ username, password }) => {
   // Not signed in yet: the account has a second factor, and the client stays signed out.
   if (isMfaChallenge(outcome)) {
     challenge = outcome;
-    for (const option of $("mfa").method.options) {
-      option.hidden = !outcome.methods.includes(option.value);
-    }
+    const codes = [...$("mfa").method.options];
+    for (const option of codes) option.hidden = !outcome.methods.includes(option.value);
+    $("mfa-code").hidden = codes.every((option) => option.hidden);
+    $("mfa").method.value = codes.find((option) => !option.hidden)?.value ?? "";
+    $("mfa-passkey").hidden = !outcome.methods.includes("passkey");
     showForm("mfa");
   }
 });
 
-onSubmit("mfa", async ({ method, code }) => {
+async function finishSecondStep(step) {
   try {
-    await challenge.complete(method, code.trim());
+    await step();
   } catch (error) {
     // A dead mfa_token (expired, used, too many wrong codes) needs the password again.
     if (error instanceof AuthError && /log in again/.test(error.message)) showForm("login");
@@ -228,7 +230,15 @@ onSubmit("mfa", async ({ method, code }) => {
   }
   challenge = null;
   showForm("login");
-});
+}
+
+onSubmit("mfa", ({ method, code }) =>
+  finishSecondStep(() => challenge.complete(method, code.trim())),
+);
+
+$("mfa-passkey").addEventListener("click", () =>
+  act(() => finishSecondStep(() => challenge.completeWithPasskey())),
+);
 
 onSubmit("register", async ({ username, email, password }) => {
   await auth.register(username, password, email || null);

@@ -1,6 +1,7 @@
 """Passkeys in the demo, in real Chromium with its virtual authenticator (driven over the
-DevTools protocol): registering one, signing in with it without a username, renaming and
-deleting it, and a cloned credential whose sign count went back refused."""
+DevTools protocol): registering one, signing in with it without a username or as the second
+step after the password, renaming and deleting it, and a cloned credential whose sign count
+went back refused."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.browser.spa import (
     shown_error,
     sign_in,
     sign_out,
+    submit_credentials,
     wait_for_state,
 )
 from tests.support.http import PASSWORD
@@ -134,6 +136,23 @@ def test_a_passkey_registered_in_the_demo_signs_in_without_a_username(
     assert page.text_content("#status") == f"Signed in as {alice}"
     assert shown_amr(page) == "hwk,mfa"
     assert page.text_content("#amr") == "Signed in with: hwk, mfa"
+
+
+def test_a_passkey_is_the_second_step_after_the_password(
+    passkey_deployment: Deployment, alice: str, context: BrowserContext
+) -> None:
+    page, _ = demo_with_authenticator(passkey_deployment, context, alice)
+    add_passkey(page, "Laptop")
+    sign_out(page)
+
+    # The password alone no longer signs in: the demo offers the passkey, and no code.
+    submit_credentials(page, alice, PASSWORD)
+    page.wait_for_selector("#mfa:not([hidden]) #mfa-passkey:not([hidden])")
+    assert page.is_hidden("#mfa-code")
+    assert auth_state(page)["status"] == "signed-out"
+    page.click("#mfa-passkey")
+    wait_for_state(page, "signed-in")
+    assert shown_amr(page) == "pwd,hwk,mfa"
 
 
 def test_passkeys_are_renamed_and_deleted_in_the_demo(

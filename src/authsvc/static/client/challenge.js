@@ -10,6 +10,7 @@
  */
 
 import { AuthError } from "./errors.js";
+import { assertion } from "./webauthn.js";
 
 /** @typedef {import("./events.js").AuthState} AuthState */
 
@@ -18,11 +19,15 @@ import { AuthError } from "./errors.js";
  * @property {"mfa-required"} status
  * @property {true} mfaRequired
  * @property {ReadonlyArray<string>} methods what the login can be completed with: "totp",
- *   "recovery_code"
+ *   "recovery_code", "passkey"
  * @property {number} expiresAt ms since the epoch; after it, log in with the password again
  * @property {(method: string, code: string) => Promise<AuthState>} complete send a code of
  *   `method`; resolves signed in. Rejects with an AuthError: 401 "Invalid code" (try again,
  *   a few times at most), 401 "Invalid or expired mfa_token; log in again", 429 too many codes
+ * @property {() => Promise<AuthState>} completeWithPasskey when `methods` has "passkey": ask
+ *   the browser for one of the account's passkeys and send its answer; resolves signed in.
+ *   Rejects with the browser's DOMException (cancelled, no passkey here) or an AuthError:
+ *   401 "Passkey not accepted", 401 "Invalid or expired mfa_token; log in again", 429
  */
 
 /**
@@ -43,11 +48,20 @@ export function isMfaChallenge(outcome) {
 }
 
 /**
+ * A route that needs no credentials, answering JSON (Routes.call, parsed).
+ * @callback Call
+ * @param {string} path
+ * @param {Record<string, unknown>} body
+ * @returns {Promise<any>}
+ */
+
+/**
  * @param {{ mfa_token: string, methods: string[], expires_in: number }} body authsvc's answer
  * @param {SignIn} signIn
+ * @param {Call} call
  * @returns {MfaChallenge}
  */
-export function challengeFrom(body, signIn) {
+export function challengeFrom(body, signIn, call) {
   const mfaToken = body.mfa_token;
   /** @type {MfaChallenge} */
   const challenge = {
@@ -57,6 +71,14 @@ export function challengeFrom(body, signIn) {
     expiresAt: Date.now() + body.expires_in * 1000,
     complete: async (method, code) =>
       signedIn(await signIn("/login/mfa", { mfa_token: mfaToken, method, code })),
+    completeWithPasskey: async () => {
+      const start = await call("/login/mfa/passkey/options", { mfa_token: mfaToken });
+      const credential = await assertion(start.publicKey);
+      const answer = { challenge_id: start.challenge_id, credential };
+      return signedIn(
+        await signIn("/login/mfa", { mfa_token: mfaToken, method: "passkey", ...answer }),
+      );
+    },
   };
   return Object.freeze(challenge);
 }

@@ -14,7 +14,7 @@ import { AuthError } from "./errors.js";
 import { Routes } from "./routes.js";
 import { SIGN_IN } from "./session.js";
 import { TotpClient } from "./totp.js";
-import { creationOptions, credentialJson, requestOptions } from "./webauthn.js";
+import { assertion, creationOptions, credentialJson } from "./webauthn.js";
 
 /** @typedef {import("./session.js").AuthClientOptions} AuthClientOptions */
 /** @typedef {import("./events.js").AuthState} AuthState */
@@ -123,10 +123,7 @@ export class PasskeyClient extends TotpClient {
    */
   async signInWithPasskey() {
     const start = await (await this.#routes.call("POST", "/passkeys/login/options", {})).json();
-    const asserted = await navigator.credentials.get({
-      publicKey: requestOptions(start.publicKey),
-    });
-    const credential = credentialJson(publicKeyCredential(asserted));
+    const credential = await assertion(start.publicKey);
     const body = { challenge_id: start.challenge_id, credential };
     return signedIn(await this[SIGN_IN]("/passkeys/login/verify", body));
   }

@@ -122,7 +122,11 @@ export class SessionClient extends EventTarget {
       return null;
     });
     if (answer === null) return this.#events.state;
-    return challengeFrom(answer, (next, nextBody) => this[SIGN_IN](next, nextBody));
+    return challengeFrom(
+      answer,
+      (next, nextBody) => this[SIGN_IN](next, nextBody),
+      async (path, callBody) => (await this.#routes.call("POST", path, callBody)).json(),
+    );
   }
 
   /**

@@ -6,6 +6,8 @@
  * `toJSON` convert both ways themselves; for the others it is done here, member by member.
  */
 
+import { AuthError } from "./errors.js";
+
 /**
  * @param {string} text base64url, padded or not
  * @returns {ArrayBuffer}
@@ -93,4 +95,18 @@ export function credentialJson(credential) {
     clientExtensionResults: credential.getClientExtensionResults(),
     response,
   };
+}
+
+/**
+ * The browser's authenticator answering authsvc's request options, as the JSON authsvc takes.
+ * Rejects with the browser's DOMException when the user cancels or has no passkey here.
+ * @param {any} json PublicKeyCredentialRequestOptionsJSON
+ * @returns {Promise<Record<string, unknown>>}
+ */
+export async function assertion(json) {
+  const asserted = await navigator.credentials.get({ publicKey: requestOptions(json) });
+  if (!(asserted instanceof PublicKeyCredential)) {
+    throw new AuthError("The browser gave no passkey", 400);
+  }
+  return credentialJson(asserted);
 }
