@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import datetime
 
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     ChallengeOutcome,
     FactorProof,
     MfaChallenge,

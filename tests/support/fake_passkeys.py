@@ -7,13 +7,8 @@ from dataclasses import asdict, replace
 from datetime import datetime
 
 from authsvc.errors import PasskeyTaken
-from authsvc.store.records import (
-    NewChallenge,
-    NewPasskey,
-    PasskeyRecord,
-    PasskeyRemoval,
-    UserRecord,
-)
+from authsvc.store.factor_records import NewChallenge, NewPasskey, PasskeyRecord, PasskeyRemoval
+from authsvc.store.records import UserRecord
 
 
 class InMemoryPasskeys:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from authsvc.services.passkeys import CeremonyStart
 from authsvc.settings import PASSWORD_HARD_LIMIT
-from authsvc.store.records import PasskeyRecord
+from authsvc.store.factor_records import PasskeyRecord
 
 NAME_MAX = 64
 

@@ -19,8 +19,9 @@ from authsvc.mail.outbox import Mailer
 from authsvc.mfa import recovery
 from authsvc.services.email_verification import NOTICE_LIFETIME
 from authsvc.services.totp import RECOVERY_CODE, TOTP, TotpService
+from authsvc.store.factor_records import FactorProof, RecoveryCodeHash
 from authsvc.store.mfa_base import MfaStore
-from authsvc.store.records import FactorProof, RecoveryCodeHash, UserRecord
+from authsvc.store.records import UserRecord
 
 RECOVERY_CODE_USED_NOTICE = "recovery_code_used_notice"
 

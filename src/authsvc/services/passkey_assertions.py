@@ -16,8 +16,8 @@ from authsvc.clock import Clock
 from authsvc.errors import PasskeyRefused, SignCountRegressed, Throttled
 from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.services.passkeys import CeremonyStart, PasskeyService, issue_challenge, use_challenge
-from authsvc.store.base import PasskeyStore
-from authsvc.store.records import PasskeyRecord
+from authsvc.store.factor_records import PasskeyRecord
+from authsvc.store.passkey_base import PasskeyStore
 from authsvc.throttle import LoginThrottle
 from authsvc.webauthn_ceremonies import Assertion, Ceremonies
 

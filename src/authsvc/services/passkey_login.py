@@ -21,8 +21,9 @@ from authsvc.services.passkeys import CeremonyStart, PasskeyService
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.settings import Settings
-from authsvc.store.base import PasskeyStore
-from authsvc.store.records import LOGIN, PasskeyRecord, UserRecord
+from authsvc.store.factor_records import LOGIN, PasskeyRecord
+from authsvc.store.passkey_base import PasskeyStore
+from authsvc.store.records import UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.webauthn_ceremonies import Ceremonies
 

@@ -23,7 +23,8 @@ from authsvc.services.mfa_methods import MfaAnswer, PasskeyAnswer
 from authsvc.services.passkey_assertions import PasskeyAssertions
 from authsvc.services.passkeys import PASSKEY_METHOD, CeremonyStart, PasskeyService
 from authsvc.services.two_step_login import TwoStepLogin
-from authsvc.store.records import SECOND_STEP, FactorProof, PasskeyAssertion, UserRecord
+from authsvc.store.factor_records import SECOND_STEP, FactorProof, PasskeyAssertion
+from authsvc.store.records import UserRecord
 
 
 @dataclass(frozen=True, slots=True)

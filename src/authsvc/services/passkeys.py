@@ -27,14 +27,14 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import is_passkey_record_id
 from authsvc.services.reauthentication import Reauthentication
 from authsvc.services.second_factors import Held, SecondFactors
-from authsvc.store.base import PasskeyStore
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     REGISTRATION,
     NewChallenge,
     NewPasskey,
     PasskeyRecord,
     PasskeyRemoval,
 )
+from authsvc.store.passkey_base import PasskeyStore
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
 from authsvc.webauthn_ceremonies import Ceremonies, challenge_hash

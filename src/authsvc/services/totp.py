@@ -35,8 +35,9 @@ from authsvc.mfa.sealing import Sealer, UnsealError
 from authsvc.services.accounts import AccountService
 from authsvc.services.second_factors import Held, SecondFactors
 from authsvc.store.base import SessionStore
+from authsvc.store.factor_records import TotpStep
 from authsvc.store.mfa_base import MfaStore
-from authsvc.store.records import TotpStep, UserRecord
+from authsvc.store.records import UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
 

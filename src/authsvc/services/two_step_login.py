@@ -33,8 +33,9 @@ from authsvc.services.mfa_methods import MfaAnswer, MfaMethod
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.sessions import IssuedTokens, SessionService
 from authsvc.store.base import UserStore
+from authsvc.store.factor_records import ChallengeOutcome, NewMfaChallenge
 from authsvc.store.mfa_base import MfaStore
-from authsvc.store.records import ChallengeOutcome, NewMfaChallenge, UserRecord
+from authsvc.store.records import UserRecord
 from authsvc.throttle import LoginThrottle
 
 # Refused answers one mfa_token survives; the fifth ends it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     ChallengeOutcome,
     FactorProof,
     MfaChallenge,

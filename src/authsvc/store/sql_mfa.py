@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from authsvc.store.engine import Database
-from authsvc.store.models import mfa_challenges, passkeys, recovery_codes, totp_credentials
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     ChallengeOutcome,
     FactorProof,
     MfaChallenge,
@@ -27,6 +26,7 @@ from authsvc.store.records import (
     TotpRecord,
     TotpStep,
 )
+from authsvc.store.models import mfa_challenges, passkeys, recovery_codes, totp_credentials
 
 _TOTP = totp_credentials.c
 _CODES = recovery_codes.c

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from authsvc.errors import PasskeyTaken
 from authsvc.store.engine import Database
+from authsvc.store.factor_records import NewChallenge, NewPasskey, PasskeyRecord, PasskeyRemoval
 from authsvc.store.models import passkeys, users, webauthn_challenges
-from authsvc.store.records import NewChallenge, NewPasskey, PasskeyRecord, PasskeyRemoval
 from authsvc.store.sql_users import LIVE_USER
 
 _KEY = passkeys.c

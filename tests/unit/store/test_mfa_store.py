@@ -10,7 +10,7 @@ import pytest
 
 from authsvc.roles import ADMIN
 from authsvc.store import Store, open_store
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     ChallengeOutcome,
     NewMfaChallenge,
     PasskeyAssertion,

@@ -14,7 +14,7 @@ import pytest
 
 from authsvc.errors import PasskeyTaken
 from authsvc.store import Store, open_store
-from authsvc.store.records import (
+from authsvc.store.factor_records import (
     LOGIN,
     REGISTRATION,
     NewChallenge,
