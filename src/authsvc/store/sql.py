@@ -53,4 +53,5 @@ class SqlStore(
             )
 
     async def close(self) -> None:
+        await self.close_profile_reader()
         await self._db.engine.dispose()
