@@ -34,16 +34,22 @@ def roles_on(client: httpx.Client, tokens: Tokens) -> list[str]:
     return roles
 
 
+def admin_and_alice(
+    client: httpx.Client, env: dict[str, str], cwd: Path
+) -> tuple[Tokens, Tokens, str]:
+    """An administrator made by the CLI and alice, both logged in, and alice's id."""
+    make_admin(env, cwd, "root")
+    root = login_sync(client, "root")
+    register_sync(client, "alice")
+    return root, login_sync(client, "alice"), user_id(client, root, "alice")
+
+
 def test_a_change_on_one_replica_is_shown_by_the_other_at_once(
     servers: ServerFactory, replica_env: dict[str, str], tmp_path: Path
 ) -> None:
     a, b = servers.start(replica_env), servers.start(replica_env)
-    make_admin(replica_env, tmp_path, "root")
     with a.client() as on_a, b.client() as on_b:
-        root = login_sync(on_a, "root")
-        register_sync(on_a, "alice")
-        alice = login_sync(on_a, "alice")
-        target = user_id(on_a, root, "alice")
+        root, alice, target = admin_and_alice(on_a, replica_env, tmp_path)
         for roles in (["ops"], ["audit", "ops"], []):
             assert roles_on(on_b, alice) != roles  # B holds the previous profile
             patched = on_a.patch(
@@ -114,12 +120,8 @@ async def race_a_role_change(
 def test_fifty_concurrent_reads_never_show_the_old_roles_after_the_change(
     server: Server, env: dict[str, str], tmp_path: Path
 ) -> None:
-    make_admin(env, tmp_path, "root")
     with server.client() as client:
-        root = login_sync(client, "root")
-        register_sync(client, "alice")
-        alice = login_sync(client, "alice")
-        target = user_id(client, root, "alice")
+        root, alice, target = admin_and_alice(client, env, tmp_path)
         assert roles_on(client, alice) == []  # cached
 
     reads, change_sent, change_done = asyncio.run(race_a_role_change(server, alice, root, target))
