@@ -31,7 +31,6 @@ class EmailChangeService:
         observer: Observer,
     ) -> None:
         self._links = links
-        self._accounts = accounts
         settings = links.settings
         self._link = MailedLink.of(
             CHANGE_EMAIL,
@@ -39,7 +38,9 @@ class EmailChangeService:
             settings.email_verify_url,
             settings.email_token_ttl_seconds,
         )
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
 
     async def request(
         self, claims: AccessClaims, email: str, current_password: str, client: ClientInfo
@@ -50,7 +51,7 @@ class EmailChangeService:
         """
         self._links.available()
         user = await self._reauthentication.confirm_password(
-            self._accounts, claims, current_password, client=client, refusals=EMAIL_CHANGE
+            claims, current_password, client=client, refusals=EMAIL_CHANGE
         )
         await self._links.send(self._link, user=user, email=email)
         await self._reauthentication.report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)

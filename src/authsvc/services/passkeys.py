@@ -125,7 +125,9 @@ class PasskeyService:
         self._accounts = accounts
         # The kinds of second factor other than passkeys (an authenticator app).
         self._other_factors = other_factors
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
         self._clock = clock
         self._observer = observer
 
@@ -235,7 +237,7 @@ class PasskeyService:
             raise PasskeyNotFound
         if current_password is not None:
             await self._reauthentication.confirm_password(
-                self._accounts, claims, current_password, client=client, refusals=PASSKEY_REMOVAL
+                claims, current_password, client=client, refusals=PASSKEY_REMOVAL
             )
             keep_last = False
         else:

@@ -22,7 +22,9 @@ class PasswordChangeService:
         observer: Observer,
     ) -> None:
         self._accounts = accounts
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
         self._ender = ender
         self._clock = clock
 

@@ -33,7 +33,10 @@ PASSKEY_REMOVAL = Refusals(EventKind.PASSWORD_CHANGE_THROTTLED, EventKind.PASSKE
 
 
 class Reauthentication:
-    def __init__(self, *, throttle: LoginThrottle, observer: Observer) -> None:
+    def __init__(
+        self, *, accounts: AccountService, throttle: LoginThrottle, observer: Observer
+    ) -> None:
+        self._accounts = accounts
         self._throttle = throttle
         self._observer = observer
 
@@ -64,22 +67,16 @@ class Reauthentication:
         await self._throttle.succeeded(user.username, client.ip)
 
     async def confirm_password(
-        self,
-        accounts: AccountService,
-        claims: AccessClaims,
-        current_password: str,
-        *,
-        client: ClientInfo,
-        refusals: Refusals,
+        self, claims: AccessClaims, current_password: str, *, client: ClientInfo, refusals: Refusals
     ) -> UserRecord:
         """The signed-in user, once `current_password` proved to be theirs (see `confirm`).
 
         Raises: SessionEnded, Throttled, WrongPassword, HashingBusy.
         """
-        user = await accounts.current_user(claims.user_id)
+        user = await self._accounts.current_user(claims.user_id)
         await self.confirm(
             user,
-            lambda: accounts.check_password(user, current_password),
+            lambda: self._accounts.check_password(user, current_password),
             claims=claims,
             client=client,
             refusals=refusals,
