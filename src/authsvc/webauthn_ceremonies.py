@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from webauthn import (
     base64url_to_bytes,
@@ -48,6 +49,8 @@ from authsvc.errors import MalformedCredential, PasskeyNotVerified, PasskeyRefus
 from authsvc.settings.webauthn import RelyingParty
 
 log = logging.getLogger("authsvc.passkeys")
+
+CredentialT = TypeVar("CredentialT", RegistrationCredential, AuthenticationCredential)
 
 _TRANSPORTS = {transport.value: transport for transport in AuthenticatorTransport}
 
@@ -146,22 +149,14 @@ class Ceremonies:
 
     def parse_attestation(self, credential: dict[str, Any]) -> Attestation:
         """Raises: MalformedCredential."""
-        try:
-            parsed = parse_registration_credential_json(credential)
-            client_data = parse_client_data_json(parsed.response.client_data_json)
-        except Exception as exc:  # anything malformed input makes the parser raise
-            raise _malformed(exc) from exc
-        return Attestation(credential=parsed, challenge=client_data.challenge)
+        parsed, challenge = _parsed(parse_registration_credential_json, credential)
+        return Attestation(credential=parsed, challenge=challenge)
 
     def verify_attestation(self, attestation: Attestation) -> Registration:
         """Raises: PasskeyNotVerified (origin, RP id, flags, format, key type...)."""
         try:
             verified = verify_registration_response(
-                credential=attestation.credential,
-                expected_challenge=attestation.challenge,
-                expected_rp_id=self.party.rp_id,
-                expected_origin=list(self.party.origins),
-                require_user_verification=True,
+                credential=attestation.credential, **self._expected(attestation.challenge)
             )
         except Exception as exc:  # fail closed: whatever failed, nothing is registered
             log.info("passkey registration refused: %s", _reason(exc))
@@ -178,15 +173,11 @@ class Ceremonies:
 
     def parse_assertion(self, credential: dict[str, Any]) -> Assertion:
         """Raises: MalformedCredential."""
-        try:
-            parsed = parse_authentication_credential_json(credential)
-            client_data = parse_client_data_json(parsed.response.client_data_json)
-        except Exception as exc:  # anything malformed input makes the parser raise
-            raise _malformed(exc) from exc
+        parsed, challenge = _parsed(parse_authentication_credential_json, credential)
         return Assertion(
             credential=parsed,
             credential_id=bytes_to_base64url(parsed.raw_id),
-            challenge=client_data.challenge,
+            challenge=challenge,
             user_handle=parsed.response.user_handle,
         )
 
@@ -201,14 +192,11 @@ class Ceremonies:
         try:
             verified = verify_authentication_response(
                 credential=assertion.credential,
-                expected_challenge=assertion.challenge,
-                expected_rp_id=self.party.rp_id,
-                expected_origin=list(self.party.origins),
                 credential_public_key=public_key,
                 # 0 turns the package's counter check off: it would refuse a regression before
                 # checking the signature, and without telling it apart from other failures.
                 credential_current_sign_count=0,
-                require_user_verification=True,
+                **self._expected(assertion.challenge),
             )
         except Exception as exc:  # fail closed: whatever failed, no session opens
             log.info("passkey assertion refused: %s", _reason(exc))
@@ -216,6 +204,31 @@ class Ceremonies:
         return VerifiedAssertion(
             sign_count=verified.new_sign_count, backed_up=verified.credential_backed_up
         )
+
+    def _expected(self, challenge: bytes) -> dict[str, Any]:
+        """What every answer is checked against: its challenge, this relying party and its
+        origins, and user verification (the policy in the module docstring)."""
+        return {
+            "expected_challenge": challenge,
+            "expected_rp_id": self.party.rp_id,
+            "expected_origin": list(self.party.origins),
+            "require_user_verification": True,
+        }
+
+
+def _parsed(
+    parse: Callable[[dict[str, Any]], CredentialT], credential: dict[str, Any]
+) -> tuple[CredentialT, bytes]:
+    """The credential as `parse` reads it, and the challenge its client data names.
+
+    Raises: MalformedCredential.
+    """
+    try:
+        parsed = parse(credential)
+        client_data = parse_client_data_json(parsed.response.client_data_json)
+    except Exception as exc:  # anything malformed input makes the parser raise
+        raise _malformed(exc) from exc
+    return parsed, client_data.challenge
 
 
 def _descriptor(credential_id: str, transports: tuple[str, ...]) -> PublicKeyCredentialDescriptor:
