@@ -74,7 +74,7 @@ async def test_every_hashing_thread_releases_once_hashing_is_idle(tmp_path: Path
 async def test_nothing_is_released_while_hashes_keep_coming(tmp_path: Path) -> None:
     releases = Releases()
     async with hashing(
-        tmp_path, releases, hash_concurrency=1, hash_idle_trim_seconds=0.5
+        tmp_path, releases, hash_concurrency=1, hash_idle_trim_seconds=1.0
     ) as service:
         encoded = await service.hash(PASSWORD)
         releases.threads.clear()
@@ -83,7 +83,7 @@ async def test_nothing_is_released_while_hashes_keep_coming(tmp_path: Path) -> N
             await asyncio.sleep(0.05)
         assert releases.threads == []
 
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
         assert len(releases.threads) == 1
 
 
