@@ -16,43 +16,23 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import bytes_to_base64url, parse_client_data_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.parse_authentication_credential_json import (
-    parse_authentication_credential_json,
-)
-from webauthn.helpers.parse_registration_credential_json import (
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    RegistrationCredential,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from authsvc.errors import MalformedCredential, PasskeyNotVerified, PasskeyRefused
 from authsvc.settings.webauthn import RelyingParty
 
+# The `webauthn` package (about 7 MB resident with its CBOR and COSE dependencies) is imported
+# by the ceremonies themselves, on first use: a worker that never sees a passkey never loads it.
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import (
+        AuthenticationCredential,
+        PublicKeyCredentialDescriptor,
+        RegistrationCredential,
+    )
+
 log = logging.getLogger("authsvc.passkeys")
 
-CredentialT = TypeVar("CredentialT", RegistrationCredential, AuthenticationCredential)
-
-_TRANSPORTS = {transport.value: transport for transport in AuthenticatorTransport}
+CredentialT = TypeVar("CredentialT", "RegistrationCredential", "AuthenticationCredential")
 
 
 def challenge_hash(challenge: bytes) -> str:
@@ -112,6 +92,14 @@ class Ceremonies:
     ) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptions as JSON; `existing` (credential id, transports)
         are excluded, so an authenticator is not registered twice."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AttestationConveyancePreference,
+            AuthenticatorSelectionCriteria,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         options = generate_registration_options(
             rp_id=self.party.rp_id,
             rp_name=self.party.rp_name,
@@ -138,6 +126,9 @@ class Ceremonies:
         """PublicKeyCredentialRequestOptions as JSON. Without `allowed` (credential id,
         transports), for a discoverable credential: no allowCredentials, so the browser offers
         whichever passkeys it holds for the RP; with it, only those (a known account's)."""
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import UserVerificationRequirement
+
         options = generate_authentication_options(
             rp_id=self.party.rp_id,
             challenge=challenge,
@@ -149,11 +140,18 @@ class Ceremonies:
 
     def parse_attestation(self, credential: dict[str, Any]) -> Attestation:
         """Raises: MalformedCredential."""
+        from webauthn.helpers.parse_registration_credential_json import (
+            parse_registration_credential_json,
+        )
+
         parsed, challenge = _parsed(parse_registration_credential_json, credential)
         return Attestation(credential=parsed, challenge=challenge)
 
     def verify_attestation(self, attestation: Attestation) -> Registration:
         """Raises: PasskeyNotVerified (origin, RP id, flags, format, key type...)."""
+        from webauthn import verify_registration_response
+        from webauthn.helpers import bytes_to_base64url
+
         try:
             verified = verify_registration_response(
                 credential=attestation.credential, **self._expected(attestation.challenge)
@@ -173,6 +171,11 @@ class Ceremonies:
 
     def parse_assertion(self, credential: dict[str, Any]) -> Assertion:
         """Raises: MalformedCredential."""
+        from webauthn.helpers import bytes_to_base64url
+        from webauthn.helpers.parse_authentication_credential_json import (
+            parse_authentication_credential_json,
+        )
+
         parsed, challenge = _parsed(parse_authentication_credential_json, credential)
         return Assertion(
             credential=parsed,
@@ -189,6 +192,8 @@ class Ceremonies:
 
         Raises: PasskeyRefused.
         """
+        from webauthn import verify_authentication_response
+
         try:
             verified = verify_authentication_response(
                 credential=assertion.credential,
@@ -223,6 +228,8 @@ def _parsed(
 
     Raises: MalformedCredential.
     """
+    from webauthn.helpers import parse_client_data_json
+
     try:
         parsed = parse(credential)
         client_data = parse_client_data_json(parsed.response.client_data_json)
@@ -232,9 +239,13 @@ def _parsed(
 
 
 def _descriptor(credential_id: str, transports: tuple[str, ...]) -> PublicKeyCredentialDescriptor:
+    from webauthn import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
+    known = {transport.value: transport for transport in AuthenticatorTransport}
     return PublicKeyCredentialDescriptor(
         id=base64url_to_bytes(credential_id),
-        transports=[_TRANSPORTS[t] for t in transports if t in _TRANSPORTS],
+        transports=[known[t] for t in transports if t in known],
     )
 
 
@@ -246,6 +257,8 @@ def _as_json(options: str) -> dict[str, Any]:
 def _reason(exc: Exception) -> str:
     # The package's messages name the check that failed and quote no secret; other
     # exceptions are named by type only, their text may quote the input.
+    from webauthn.helpers.exceptions import WebAuthnException
+
     return str(exc)[:200] if isinstance(exc, WebAuthnException) else type(exc).__name__
 
 
