@@ -150,12 +150,13 @@ def _login(f: _Figures, store: str) -> list[Verdict]:
     if s is None or ratio is None:
         return [Verdict(first, "login did not run", NOT_MEASURED),
                 Verdict(second, "login did not run", NOT_MEASURED)]  # fmt: skip
-    return [
-        judged(first, f"{ratio:.2f} x ({s.rate:,.1f} vs {_median(alone.values()):,.1f}/s)",
-               ratio >= 0.9),
-        judged(second, f"{s.loop_ms_per_request:.2f} ms (all threads {s.cpu_ms_per_request:.2f})",
-               s.loop_ms_per_request <= 1.0),
-    ]  # fmt: skip
+    rate = judged(
+        first, f"{ratio:.2f} x ({s.rate:,.1f} vs {_median(alone.values()):,.1f}/s)", ratio >= 0.9
+    )
+    if s.requests == 0:  # no CPU per login to speak of
+        return [rate, Verdict(second, "no login answered", NOT_MEASURED)]
+    loop = f"{s.loop_ms_per_request:.2f} ms (all threads {s.cpu_ms_per_request:.2f})"
+    return [rate, judged(second, loop, s.loop_ms_per_request <= 1.0)]
 
 
 def _memory(f: _Figures) -> list[Verdict]:
@@ -192,8 +193,11 @@ def _growth(f: _Figures) -> list[Verdict]:
             first, last = f.summary(scenario, one, small), f.summary(scenario, one, large)
             target = (f"{scenario} {one} from {small:,} to {large:,} sessions: x ceiling and CPU "
                       "ms/req each worse by ≤ 10 %")  # fmt: skip
-            if first is None or last is None or first.ratio <= 0 or first.cpu_ms_per_request <= 0:
+            if first is None or last is None:
                 verdicts.append(Verdict(target, "not run at both sizes", NOT_MEASURED))
+                continue
+            if not first.requests or not last.requests:
+                verdicts.append(Verdict(target, "no request answered at one size", NOT_MEASURED))
                 continue
             # Judged on the ratio to the same round's ceiling: the absolute rates of two sizes
             # are minutes apart on a machine whose load changes meanwhile.

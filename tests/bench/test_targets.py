@@ -119,3 +119,12 @@ def test_the_table_prints_each_verdict_with_its_figure() -> None:
         text
     )
     assert "| see tests |" in text
+
+
+def test_no_login_answered_has_no_cpu_per_login() -> None:
+    run = changed(good_run(), "login", "sqlite/1w", {"rate": 0.0, "requests": 0})
+    verdicts = targets.check(run)
+
+    assert _status(verdicts, "login sqlite/1w", "argon2") == MISSED
+    assert _status(verdicts, "login sqlite/1w", "1 ms") == NOT_MEASURED
+    assert _status(verdicts, "login sqlite/1w from") == NOT_MEASURED
