@@ -70,7 +70,7 @@ def main(args: argparse.Namespace, machine: str) -> int:
     try:
         node, installed = _installs(args)
     except InstallFailed as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+        print(f"bench: {exc}\n(--no-peers runs without the peers)", file=sys.stderr)
         return 2
     started, load_before = time.monotonic(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
