@@ -12,6 +12,8 @@ from bench.scenarios import Load
 # sessions on every configuration would double the full run for figures the growth targets
 # (1 worker) do not read.
 ALL_CONFIGS_UP_TO = 100_000
+# The configuration name of the bare route's rows in `Run.memory`.
+CEILING = "bare route"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bench.configs import BenchSettings, Config, authsvc_command, ceiling_comman
 from bench.databases import Databases
 from bench.peers.express import Express, start_express
 from bench.peers.express import refresh as express_refresh
-from bench.records import Measurement, Memory, Plan, Run, Seeding
+from bench.records import CEILING, Measurement, Memory, Plan, Run, Seeding
 from bench.scenarios import Load, Outcome, Target
 from bench.servers import ServerProcess, start_server
 
@@ -48,7 +48,7 @@ class _Servers:
 
     targets: dict[Config, Target]
     ceilings: dict[int, ServerProcess]
-    startup_rss: dict[Config, list[int]]  # VmRSS of each worker right after it was ready
+    startup_rss: dict[str, list[int]]  # by server name: each worker's VmRSS once it was ready
     express: Express | None  # at the smallest size only
 
 
@@ -95,7 +95,7 @@ def _servers(
                 workers=config.workers,
             )
             stack.callback(server.stop)
-            servers.startup_rss[config] = server.settled_rss_bytes()
+            servers.startup_rss[server.name] = server.settled_rss_bytes()
             servers.targets[config] = Target(
                 config, server, bench.settings(config, url), population, plan.workdir
             )
@@ -108,6 +108,7 @@ def _servers(
                 workers=workers,
             )
             stack.callback(server.stop)
+            servers.startup_rss[server.name] = server.settled_rss_bytes()
             servers.ceilings[workers] = server
         if plan.express is not None and size == min(plan.sizes) and "refresh" in plan.scenarios:
             servers.express = start_express(*plan.express, plan.workdir, stack)
@@ -151,16 +152,19 @@ def run(plan: Plan) -> Run:
 
 
 def _memory(outcome: Run, size: int, servers: _Servers) -> None:
-    """Each worker's resident memory at start and now, after every run of this size."""
-    for config, target in servers.targets.items():
+    """Each worker's resident memory at start and now, after every run of this size; the bare
+    route's too, for what the framework alone takes."""
+    measured = [(c.name, c.workers, target.server) for c, target in servers.targets.items()]
+    measured += [(f"{CEILING}/{w}w", w, server) for w, server in servers.ceilings.items()]
+    for name, workers, server in measured:
         outcome.memory.append(
             Memory(
                 size=size,
-                config=config.name,
-                workers=config.workers,
-                startup_rss_mb=[rss / MB for rss in servers.startup_rss[config]],
-                after_rss_mb=[rss / MB for rss in target.server.worker_rss_bytes()],
-                peak_rss_mb=target.server.peak_rss_bytes() / MB,
+                config=name,
+                workers=workers,
+                startup_rss_mb=[rss / MB for rss in servers.startup_rss[server.name]],
+                after_rss_mb=[rss / MB for rss in server.worker_rss_bytes()],
+                peak_rss_mb=server.peak_rss_bytes() / MB,
             )
         )
 

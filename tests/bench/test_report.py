@@ -46,6 +46,7 @@ def test_memory_lists_each_worker_at_start_and_after_the_runs() -> None:
     assert header[2:4] == ["startup RSS MiB", "RSS after the runs MiB"]
     assert ["100,000", "sqlite/2w", "60, 60", "90, 90", "95"] in rows
     assert ["1,000,000", "sqlite/1w", "60", "90", "95"] in rows
+    assert ["1,000", "bare route/2w", "50, 50", "120, 120", "130"] in rows
 
 
 def test_the_express_refresh_is_a_ratio_to_the_same_rounds_ceiling() -> None:
