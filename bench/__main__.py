@@ -17,15 +17,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
-from bench import housekeeping, housekeeping_report, mail_report, targets, wrk
-from bench.configs import Config
+from bench import full, housekeeping, housekeeping_report, mail_report, wrk
 from bench.peers import cli as peers
-from bench.report import summarize, tables
-from bench.runner import Plan, Run, run, say
-from bench.scenarios import SCENARIOS, Load
+from bench.runner import say
+from bench.scenarios import SCENARIOS
 
 STORES = ("sqlite", "postgresql")
 
@@ -80,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--sizes",
         type=_numbers,
-        help="users and sessions seeded (default 1000,10000,100000; smoke 1000); every "
-        "scenario runs at the smallest, verify, refresh and login at each",
+        help="users and sessions seeded (default 1000,100000,1000000; smoke 1000); every "
+        "scenario runs at the smallest, verify, refresh and login at each; sizes above "
+        "100000 run the 1-worker configurations only",
     )
     add("--out", type=Path, help="also write OUT.md (the tables) and OUT.json (every figure)")
     add(
@@ -100,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead of the scenarios: authsvc beside AuthX, fastapi-users and the Express "
         "tutorial (installed under .bench-cache/ on first use), as ratios to a bare route",
     )
+    add(
+        "--no-peers",
+        action="store_true",
+        help="leave out of the scenarios run what it runs by default: the peers table after "
+        "the scenarios (not in smoke mode) and the Express tutorial's /refresh in its rounds",
+    )
     return parser
 
 
@@ -116,32 +120,6 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({model}), Linux {platform.release()}, "
         f"Python {platform.python_version()}"
     )
-
-
-def _plan(args: argparse.Namespace, workdir: Path) -> Plan:
-    duration = args.duration or (1.0 if args.smoke else 3.0)
-    return Plan(
-        configs=[Config(store, workers) for store in args.stores for workers in args.workers],
-        sizes=sorted(args.sizes or ([1_000] if args.smoke else [1_000, 10_000, 100_000])),
-        scenarios=args.scenarios,
-        rounds=args.repeat or (1 if args.smoke else 3),
-        load=Load(duration, args.connections, args.threads, args.flood_connections),
-        workdir=workdir,
-    )
-
-
-def _write(out: Path, text: str, result: Run, elapsed: float) -> None:
-    out.with_suffix(".md").write_text(text, encoding="utf-8")
-    dump = {
-        "machine": machine(),
-        "elapsed_seconds": elapsed,
-        "summaries": [asdict(s) for s in summarize(result)],
-        "targets": [asdict(v) for v in targets.check(result)],
-        "ceilings": result.ceilings,
-        "argon2": result.argon2,
-        "measurements": [asdict(m) for m in result.measurements],
-    }
-    out.with_suffix(".json").write_text(json.dumps(dump, indent=1), encoding="utf-8")
 
 
 def _load(average: tuple[float, float, float]) -> str:
@@ -201,27 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return peers.main(args, machine())
     if args.mail:
         return mail_report.main(args, machine())
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as workdir:
-        result = run(_plan(args, Path(workdir)))
-    elapsed = time.monotonic() - started
-    verdicts = targets.check(result)
-    text = (
-        f"## authsvc benchmark\n\n{machine()}; {elapsed / 60:.1f} minutes"
-        f"{' (smoke mode: the figures mean nothing)' if args.smoke else ''}.\n\n"
-        + tables(result)
-        + ("\n### Targets\n\n" + targets.table(verdicts) if verdicts and not args.smoke else "")
-    )
-    print(text)
-    if args.out is not None:
-        _write(args.out, text, result, elapsed)
-    failed = sum(1 for m in result.measurements if m.errors) + sum(
-        1 for c in result.ceilings if c["errors"]
-    )
-    if failed:
-        say(f"bench: {failed} run(s) had errors or non-2xx answers")
-        return 1
-    return 0
+    return full.main(args, machine())
 
 
 if __name__ == "__main__":

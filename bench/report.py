@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bench.runner import Measurement, Run
+from bench.records import Measurement, Run
 
 TITLES = {
     "verify": "GET /auth/verify (valid Bearer token)",
@@ -36,13 +36,17 @@ class Summary:
     errors: int
     non_2xx: int
     cpu_ms_per_request: float
+    loop_ms_per_request: float  # the workers' event-loop threads alone
+    cpu_x_ceiling: float  # CPU per request over the same round's ceiling's (median)
+    rss_mb: float  # the largest VmRSS of a worker right after a run
     peak_rss_mb: float
     counters: dict[str, int]
     extra: dict[str, float]
 
 
 def _median(values: Iterable[float]) -> float:
-    return statistics.median(list(values))
+    found = list(values)
+    return statistics.median(found) if found else 0.0
 
 
 def summarize(run: Run) -> list[Summary]:
@@ -70,6 +74,13 @@ def summarize(run: Run) -> list[Summary]:
                 errors=sum(m.errors for m in ms),
                 non_2xx=sum(m.non_2xx for m in ms),
                 cpu_ms_per_request=_median(m.cpu_ms_per_request for m in ms),
+                loop_ms_per_request=_median(m.loop_ms_per_request for m in ms),
+                cpu_x_ceiling=_median(
+                    m.cpu_ms_per_request / m.ceiling_cpu_ms_per_request
+                    for m in ms
+                    if m.ceiling_cpu_ms_per_request > 0
+                ),
+                rss_mb=max(m.rss_mb for m in ms),
                 peak_rss_mb=max(m.peak_rss_mb for m in ms),
                 counters={n: sum(m.counters.get(n, 0) for m in ms) for n in counter_names},
                 extra={n: _median(m.extra[n] for m in ms if n in m.extra) for n in extra_names},
@@ -108,7 +119,10 @@ COMMON: list[Column] = [
     ("errors", lambda s: str(s.errors)),
     ("non-2xx", lambda s: str(s.non_2xx)),
     ("CPU ms/req", lambda s: f"{s.cpu_ms_per_request:.2f}"),
-    ("peak RSS MB", lambda s: f"{s.peak_rss_mb:.0f}"),
+    ("CPU x ceiling", lambda s: f"{s.cpu_x_ceiling:.2f}"),
+    ("loop ms/req", lambda s: f"{s.loop_ms_per_request:.2f}"),
+    ("RSS MiB", lambda s: f"{s.rss_mb:.0f}"),
+    ("peak RSS MiB", lambda s: f"{s.peak_rss_mb:.0f}"),
 ]
 
 
@@ -135,6 +149,27 @@ def _extra_columns(scenario: str, run: Run) -> list[Column]:
     return []
 
 
+def _ceilings(run: Run) -> list[str]:
+    rows = []
+    for workers in sorted({int(c["workers"]) for c in run.ceilings}):
+        for size in sorted({int(c["size"]) for c in run.ceilings}):
+            entries = [c for c in run.ceilings if c["workers"] == workers and c["size"] == size]
+            if not entries:
+                continue
+
+            def median(name: str, entries: list[dict[str, float]] = entries) -> float:
+                return _median(c.get(name, 0.0) for c in entries)
+
+            rows.append(
+                [f"{size:,}", f"{workers}w", f"{median('rate'):,.0f}", f"{median('p50_ms'):.1f}",
+                 f"{median('p99_ms'):.1f}", f"{median('cpu_ms_per_request'):.2f}",
+                 f"{median('loop_ms_per_request'):.2f}",
+                 str(int(sum(c["errors"] for c in entries)))]
+            )  # fmt: skip
+    header = ["during size", "workers", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "loop ms/req"]
+    return _table([*header, "errors"], rows)
+
+
 def tables(run: Run) -> str:
     summaries = summarize(run)
     load = run.plan.load
@@ -146,21 +181,7 @@ def tables(run: Run) -> str:
         "### Ceiling: bare FastAPI route, same uvicorn options",
         "",
     ]
-    rows = []
-    for workers in sorted({int(c["workers"]) for c in run.ceilings}):
-        for size in sorted({int(c["size"]) for c in run.ceilings}):
-            entries = [c for c in run.ceilings if c["workers"] == workers and c["size"] == size]
-            rows.append(
-                [
-                    f"{size:,}",
-                    f"{workers}w",
-                    f"{_median(c['rate'] for c in entries):,.0f}",
-                    f"{_median(c['p99_ms'] for c in entries):.1f}",
-                    f"{_median(c.get('cpu_ms_per_request', 0.0) for c in entries):.2f}",
-                    str(int(sum(c["errors"] for c in entries))),
-                ]
-            )
-    out += _table(["during size", "workers", "req/s", "p99 ms", "CPU ms/req", "errors"], rows)
+    out += _ceilings(run)
     if run.argon2:
         out += ["", "### argon2-cffi alone, same parameters, one thread per core", ""]
         sizes = sorted({int(a["size"]) for a in run.argon2})

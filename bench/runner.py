@@ -14,62 +14,23 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from authsvc.clock import utc_now
 from bench import scenarios, seed
 from bench.baseline import argon2_rate
 from bench.configs import BenchSettings, Config, authsvc_command, ceiling_command, ceiling_env
 from bench.databases import Databases
-from bench.scenarios import Load, Target
+from bench.peers.express import Express, start_express
+from bench.peers.express import refresh as express_refresh
+from bench.records import CEILING, Measurement, Memory, Plan, Run, Seeding
+from bench.scenarios import Load, Outcome, Target
 from bench.servers import ServerProcess, start_server
 
+__all__ = ["Measurement", "Plan", "Run", "run", "say"]
+
 WARM_UP_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    configs: list[Config]
-    sizes: list[int]
-    scenarios: list[str]
-    rounds: int
-    load: Load
-    workdir: Path
-
-
-@dataclass
-class Measurement:
-    scenario: str
-    config: str
-    store: str
-    workers: int
-    size: int
-    round: int
-    rate: float
-    ceiling_rate: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    requests: int  # of the measured load (verify's alone in the mixed run)
-    socket_errors: int
-    non_2xx: int
-    errors: int  # every failed request the run saw, the login flood's included
-    cpu_ms_per_request: float
-    peak_rss_mb: float  # the largest VmHWM of any process of the server so far
-    counters: dict[str, int] = field(default_factory=dict)
-    extra: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass
-class Run:
-    plan: Plan
-    measurements: list[Measurement] = field(default_factory=list)
-    ceilings: list[dict[str, float]] = field(default_factory=list)  # workers, size, round, rate
-    argon2: list[dict[str, float]] = field(default_factory=list)  # size, round, rate
+MB = 2**20
 
 
 def say(message: str) -> None:
@@ -81,24 +42,49 @@ def _rotated(configs: list[Config], turn: int) -> list[Config]:
     return configs[turn:] + configs[:turn]
 
 
-@contextmanager
-def _servers(
-    plan: Plan, size: int, population: seed.Population, bench: BenchSettings, dbs: Databases
-) -> Iterator[tuple[dict[Config, Target], dict[int, ServerProcess]]]:
-    """Every configuration's server on its own copy of the seeded store, plus the ceilings."""
-    stores = sorted({config.store for config in plan.configs})
+@dataclass
+class _Servers:
+    """What one size runs against."""
+
+    targets: dict[Config, Target]
+    ceilings: dict[int, ServerProcess]
+    startup_rss: dict[str, list[int]]  # by server name: each worker's VmRSS once it was ready
+    express: Express | None  # at the smallest size only
+
+
+def _seed(plan: Plan, size: int, population: seed.Population, bench: BenchSettings,
+          dbs: Databases, outcome: Run) -> dict[str, str]:  # fmt: skip
+    """A seeded template database per store; their URLs."""
     templates: dict[str, str] = {}
-    for store in stores:
+    for store in sorted({config.store for config in plan.configs_at(size)}):
         started = time.monotonic()
         url = asyncio.run(dbs.create(store, f"seed{size}"))
         settings = bench.settings(Config(store, 1), url)
         hashed = asyncio.run(seed.password_hash(settings))
         asyncio.run(seed.load(url, population, hashed=hashed, now=utc_now()))
         templates[store] = url
-        say(f"seeded {size} users and sessions on {store} in {time.monotonic() - started:.1f} s")
+        seconds = time.monotonic() - started
+        outcome.seeds.append(Seeding(store, size, seconds))
+        say(f"seeded {size} users and sessions on {store} in {seconds:.1f} s")
+    return templates
+
+
+@contextmanager
+def _servers(
+    plan: Plan,
+    size: int,
+    population: seed.Population,
+    bench: BenchSettings,
+    dbs: Databases,
+    outcome: Run,
+) -> Iterator[_Servers]:
+    """Every configuration's server on its own copy of the seeded store, plus the ceilings."""
+    templates = _seed(plan, size, population, bench, dbs, outcome)
     with ExitStack() as stack:
-        targets: dict[Config, Target] = {}
-        for config in plan.configs:
+        for url in templates.values():
+            stack.callback(_drop, dbs, url)
+        servers = _Servers({}, {}, {}, None)
+        for config in plan.configs_at(size):
             name = f"{config.store}{config.workers}w{size}"
             url = asyncio.run(dbs.copy(config.store, templates[config.store], name))
             server = start_server(
@@ -109,11 +95,11 @@ def _servers(
                 workers=config.workers,
             )
             stack.callback(server.stop)
-            targets[config] = Target(
+            servers.startup_rss[server.name] = server.settled_rss_bytes()
+            servers.targets[config] = Target(
                 config, server, bench.settings(config, url), population, plan.workdir
             )
-        ceilings: dict[int, ServerProcess] = {}
-        for workers in sorted({config.workers for config in plan.configs}):
+        for workers in sorted({config.workers for config in servers.targets}):
             server = start_server(
                 f"ceiling-{workers}w-{size}",
                 ceiling_command(workers),
@@ -122,22 +108,25 @@ def _servers(
                 workers=workers,
             )
             stack.callback(server.stop)
-            ceilings[workers] = server
-        for url in templates.values():
-            stack.callback(_drop, dbs, url)
-        yield targets, ceilings
+            servers.startup_rss[server.name] = server.settled_rss_bytes()
+            servers.ceilings[workers] = server
+        if plan.express is not None and size == min(plan.sizes) and "refresh" in plan.scenarios:
+            servers.express = start_express(*plan.express, plan.workdir, stack)
+        yield servers
 
 
 def _drop(dbs: Databases, url: str) -> None:
     asyncio.run(dbs.drop(url))
 
 
-def _warm_up(targets: dict[Config, Target], ceilings: dict[int, ServerProcess], load: Load) -> None:
+def _warm_up(servers: _Servers, load: Load) -> None:
     short = Load(WARM_UP_SECONDS, load.connections, load.threads, load.flood_connections)
-    for target in targets.values():
+    for target in servers.targets.values():
         scenarios.verify(target, short)
-    for server in ceilings.values():
+    for server in servers.ceilings.values():
         scenarios.ceiling(server, short)
+    if servers.express is not None:
+        express_refresh(servers.express, short)
 
 
 def run(plan: Plan) -> Run:
@@ -152,45 +141,69 @@ def run(plan: Plan) -> Run:
                 for name in plan.scenarios
                 if size == min(plan.sizes) or name in scenarios.GROWTH
             ]
-            with _servers(plan, size, population, bench, dbs) as (targets, ceilings):
-                _warm_up(targets, ceilings, plan.load)
+            with _servers(plan, size, population, bench, dbs, outcome) as servers:
+                _warm_up(servers, plan.load)
                 for round_ in range(plan.rounds):
-                    _round(plan, outcome, size, round_, names, targets, ceilings)
+                    _round(plan, outcome, size, round_, names, servers)
+                _memory(outcome, size, servers)
     finally:
         asyncio.run(dbs.close())
     return outcome
 
 
+def _memory(outcome: Run, size: int, servers: _Servers) -> None:
+    """Each worker's resident memory at start and now, after every run of this size; the bare
+    route's too, for what the framework alone takes."""
+    measured = [(c.name, c.workers, target.server) for c, target in servers.targets.items()]
+    measured += [(f"{CEILING}/{w}w", w, server) for w, server in servers.ceilings.items()]
+    for name, workers, server in measured:
+        outcome.memory.append(
+            Memory(
+                size=size,
+                config=name,
+                workers=workers,
+                startup_rss_mb=[rss / MB for rss in servers.startup_rss[server.name]],
+                after_rss_mb=[rss / MB for rss in server.worker_rss_bytes()],
+                peak_rss_mb=server.peak_rss_bytes() / MB,
+            )
+        )
+
+
+def _figures(measured: Outcome) -> dict[str, float]:
+    result = measured.result
+    return {
+        "rate": result.rate,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "errors": measured.errors,
+        "cpu_ms_per_request": measured.cpu_ms_per_request,
+        "loop_ms_per_request": measured.loop_ms_per_request,
+    }
+
+
 def _round(
-    plan: Plan,
-    outcome: Run,
-    size: int,
-    round_: int,
-    names: list[str],
-    targets: dict[Config, Target],
-    ceilings: dict[int, ServerProcess],
+    plan: Plan, outcome: Run, size: int, round_: int, names: list[str], servers: _Servers
 ) -> None:
     load = plan.load
-    ceiling_rates: dict[int, float] = {}
-    for workers, server in ceilings.items():
-        measured = scenarios.ceiling(server, load)
-        result = measured.result
-        ceiling_rates[workers] = result.rate
-        outcome.ceilings.append(
-            {"workers": workers, "size": size, "round": round_, "rate": result.rate,
-             "p99_ms": result.p99_ms, "errors": result.errors,
-             "cpu_ms_per_request": 1000 * measured.cpu_seconds / max(1, measured.requests)}
-        )  # fmt: skip
-        say(f"[{size} r{round_}] ceiling {workers}w: {result.rate:,.0f} req/s")
+    ceilings: dict[int, dict[str, float]] = {}
+    for workers, server in servers.ceilings.items():
+        ceilings[workers] = _figures(scenarios.ceiling(server, load))
+        outcome.ceilings.append({"workers": workers, "size": size, "round": round_,
+                                 **ceilings[workers]})  # fmt: skip
+        say(f"[{size} r{round_}] ceiling {workers}w: {ceilings[workers]['rate']:,.0f} req/s")
     if "login" in names:
-        any_target = next(iter(targets.values()))
+        any_target = next(iter(servers.targets.values()))
         rate = argon2_rate(any_target.settings, threads=os.cpu_count() or 1, seconds=load.seconds)
         outcome.argon2.append({"size": size, "round": round_, "rate": rate})
         say(f"[{size} r{round_}] argon2-cffi alone: {rate:,.1f} verifications/s")
+    if servers.express is not None:
+        figures = _figures(express_refresh(servers.express, load))
+        outcome.express.append({"size": size, "round": round_, **figures})
+        say(f"[{size} r{round_}] Express tutorial /refresh: {figures['rate']:,.0f} req/s")
     idle_p99: dict[Config, float] = {}
     for name in names:
-        for config in _rotated(list(targets), round_):
-            target = targets[config]
+        for config in _rotated(list(servers.targets), round_):
+            target = servers.targets[config]
             measured = scenarios.SCENARIOS[name](target, load)
             extra = dict(measured.extra)
             if name == "verify":
@@ -199,30 +212,47 @@ def _round(
                 if config not in idle_p99:
                     idle_p99[config] = scenarios.verify(target, load).result.p99_ms
                 extra["idle_p99_ms"] = idle_p99[config]
-            wrk_result = measured.result
-            measurement = Measurement(
-                scenario=name,
-                config=config.name,
-                store=config.store,
-                workers=config.workers,
-                size=size,
-                round=round_,
-                rate=wrk_result.rate,
-                ceiling_rate=ceiling_rates[config.workers],
-                p50_ms=wrk_result.p50_ms,
-                p90_ms=wrk_result.p90_ms,
-                p99_ms=wrk_result.p99_ms,
-                requests=wrk_result.requests,
-                socket_errors=wrk_result.socket_errors,
-                non_2xx=wrk_result.non_2xx,
-                errors=measured.errors,
-                cpu_ms_per_request=1000 * measured.cpu_seconds / max(1, measured.requests),
-                peak_rss_mb=target.server.peak_rss_bytes() / 2**20,
-                counters=wrk_result.counters,
-                extra=extra,
+            ceiling = ceilings[config.workers]
+            outcome.measurements.append(
+                _measurement(name, target, size, round_, measured, ceiling, extra)
             )
-            outcome.measurements.append(measurement)
             say(
-                f"[{size} r{round_}] {name:<7} {config.name:<14} {wrk_result.rate:>9,.0f} req/s"
-                f"  p99 {wrk_result.p99_ms:7.1f} ms  errors {measured.errors}"
+                f"[{size} r{round_}] {name:<7} {config.name:<14} {measured.result.rate:>9,.0f} "
+                f"req/s  p99 {measured.result.p99_ms:7.1f} ms  errors {measured.errors}"
             )
+
+
+def _measurement(
+    name: str,
+    target: Target,
+    size: int,
+    round_: int,
+    measured: Outcome,
+    ceiling: dict[str, float],
+    extra: dict[str, float],
+) -> Measurement:
+    result, config = measured.result, target.config
+    return Measurement(
+        scenario=name,
+        config=config.name,
+        store=config.store,
+        workers=config.workers,
+        size=size,
+        round=round_,
+        rate=result.rate,
+        ceiling_rate=ceiling["rate"],
+        p50_ms=result.p50_ms,
+        p90_ms=result.p90_ms,
+        p99_ms=result.p99_ms,
+        requests=result.requests,
+        socket_errors=result.socket_errors,
+        non_2xx=result.non_2xx,
+        errors=measured.errors,
+        cpu_ms_per_request=measured.cpu_ms_per_request,
+        loop_ms_per_request=measured.loop_ms_per_request,
+        ceiling_cpu_ms_per_request=ceiling["cpu_ms_per_request"],
+        rss_mb=max(target.server.worker_rss_bytes(), default=0) / MB,
+        peak_rss_mb=target.server.peak_rss_bytes() / MB,
+        counters=result.counters,
+        extra=extra,
+    )

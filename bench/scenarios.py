@@ -18,7 +18,7 @@ from authsvc.tokens import TokenService
 from bench import wrk
 from bench.configs import Config
 from bench.seed import PASSWORD, Population
-from bench.servers import ServerProcess
+from bench.servers import CpuTimes, ServerProcess
 
 # Access tokens the verify and /auth/me runs cycle through, and users the logins cycle through.
 TOKEN_SAMPLE = 256
@@ -56,10 +56,18 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     result: wrk.WrkResult
-    cpu_seconds: float
+    cpu: CpuTimes  # the server's, over the run
     requests: int  # every request the server answered, the flood's included
     errors: int  # likewise
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu.total / max(1, self.requests)
+
+    @property
+    def loop_ms_per_request(self) -> float:
+        return 1000 * self.cpu.loop / max(1, self.requests)
 
 
 def _access_tokens(target: Target) -> Path:
@@ -83,18 +91,19 @@ def _login_users(target: Target) -> Path:
     return target.write("users", [account.username for account in sample])
 
 
-def _measure(target: Target, jobs: list[wrk.WrkJob]) -> tuple[list[wrk.WrkResult], float]:
-    """Run the jobs at the same time; their results and the server's CPU seconds meanwhile."""
-    before = target.server.cpu_seconds()
+def _measure(server: ServerProcess, jobs: list[wrk.WrkJob]) -> tuple[list[wrk.WrkResult], CpuTimes]:
+    """Run the jobs at the same time; their results and the server's CPU time meanwhile."""
+    before = server.cpu_times()
     processes = [wrk.start(job) for job in jobs]
     results = [wrk.finish(process, job) for process, job in zip(processes, jobs, strict=True)]
-    cpu = target.server.cpu_seconds() - before
-    target.server.check_alive()
+    cpu = server.cpu_times() - before
+    server.check_alive()
     return results, cpu
 
 
-def _single(target: Target, job: wrk.WrkJob, **extra: float) -> Outcome:
-    (result,), cpu = _measure(target, [job])
+def load_server(server: ServerProcess, job: wrk.WrkJob, **extra: float) -> Outcome:
+    """One wrk job against `server`, and the server's CPU time meanwhile."""
+    (result,), cpu = _measure(server, [job])
     return Outcome(result, cpu, result.requests, result.errors, extra)
 
 
@@ -121,11 +130,11 @@ def _login(target: Target, connections: int, load: Load) -> wrk.WrkJob:
 
 
 def verify(target: Target, load: Load) -> Outcome:
-    return _single(target, _get(target, load, "/auth/verify"))
+    return load_server(target.server, _get(target, load, "/auth/verify"))
 
 
 def me(target: Target, load: Load) -> Outcome:
-    return _single(target, _get(target, load, "/auth/me"))
+    return load_server(target.server, _get(target, load, "/auth/me"))
 
 
 def refresh(target: Target, load: Load) -> Outcome:
@@ -154,17 +163,17 @@ def refresh(target: Target, load: Load) -> Outcome:
             "BENCH_COOKIE_NAME": target.settings.cookie_name,
         },
     )
-    return _single(target, job)
+    return load_server(target.server, job)
 
 
 def login(target: Target, load: Load) -> Outcome:
-    return _single(target, _login(target, load.connections, load))
+    return load_server(target.server, _login(target, load.connections, load))
 
 
 def mixed(target: Target, load: Load) -> Outcome:
     """/auth/verify while a login flood keeps every hashing thread busy."""
     flood = _login(target, load.flood_connections, load)
-    (checked, flooded), cpu = _measure(target, [_get(target, load, "/auth/verify"), flood])
+    (checked, flooded), cpu = _measure(target.server, [_get(target, load, "/auth/verify"), flood])
     return Outcome(
         checked,
         cpu,
@@ -184,11 +193,7 @@ def ceiling(server: ServerProcess, load: Load) -> Outcome:
         seconds=load.seconds,
         env={"BENCH_PATH": "/"},
     )
-    before = server.cpu_seconds()
-    result = wrk.run(job)
-    cpu = server.cpu_seconds() - before
-    server.check_alive()
-    return Outcome(result, cpu, result.requests, result.errors)
+    return load_server(server, job)
 
 
 Scenario = Callable[[Target, Load], Outcome]

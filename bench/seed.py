@@ -12,8 +12,10 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Dialect, Table, event, insert, literal, literal_column, text
+from sqlalchemy.sql import ColumnElement, Insert
 
 from authsvc.passwords import PasswordService
 from authsvc.settings import Settings
@@ -25,6 +27,7 @@ from authsvc.tokens import new_token_id, token_hash
 PASSWORD = "bench-correct-horse-battery-staple"  # noqa: S105 (every seeded user's)
 REVOKED_EVERY = 10
 BATCH = 5_000
+SQLITE_CACHE_KIB = 512 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,30 +91,25 @@ async def load(database_url: str, population: Population, *, hashed: str, now: d
     async with open_store(database_url, migrate=True):
         pass
     revoked_ids = {account.session_id for account in population.revoked}
-    accounts = population.live + population.revoked
+    # In user-id order, the primary key of users and both user-id indexes of sessions grow at
+    # their end instead of at random places, which a million rows feel.
+    accounts = sorted(population.live + population.revoked, key=lambda a: a.user_id)
     engine = create_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _fast_sqlite)
+    add_users, add_live, add_revoked = _inserts(engine.dialect, now, hashed)
     try:
         async with engine.begin() as conn:
             for start in range(0, len(accounts), BATCH):
                 chunk = accounts[start : start + BATCH]
                 await conn.execute(
-                    insert(users),
-                    [
-                        {
-                            "id": a.user_id,
-                            "username": a.username,
-                            "email": None,
-                            "password_hash": hashed,
-                            "created_at": now,
-                            "password_changed_at": now,
-                        }
-                        for a in chunk
-                    ],
+                    add_users, [{"id": a.user_id, "username": a.username} for a in chunk]
                 )
-                await conn.execute(
-                    insert(sessions),
-                    [_session_row(a, now, revoked=a.session_id in revoked_ids) for a in chunk],
-                )
+                for add, revoked in ((add_live, False), (add_revoked, True)):
+                    rows = [_session_row(a) for a in chunk
+                            if (a.session_id in revoked_ids) == revoked]  # fmt: skip
+                    if rows:
+                        await conn.execute(add, rows)
         if engine.dialect.name == "sqlite":
             # Fold the WAL into the main file, so copying that one file copies everything.
             async with engine.connect() as conn:
@@ -124,11 +122,40 @@ async def load(database_url: str, population: Population, *, hashed: str, now: d
         await engine.dispose()
 
 
-def _session_row(account: Account, now: datetime, *, revoked: bool) -> dict[str, object]:
+def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """A seeding connection: a template nobody reads until it is complete, and is consistent
+    by construction, needs neither durability nor foreign-key checks; a big page cache keeps
+    the indexes of a million rows in memory."""
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA foreign_keys=OFF",
+        "PRAGMA synchronous=OFF",
+        f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _inline(dialect: Dialect, table: Table, **values: object) -> dict[str, ColumnElement[Any]]:
+    """Each value as a SQL literal of its column's type, written into the statement once."""
     return {
-        "id": account.session_id,
-        "user_id": account.user_id,
-        "token_hash": token_hash(account.jti),
+        name: literal_column(
+            str(
+                literal(value, table.c[name].type).compile(
+                    dialect=dialect, compile_kwargs={"literal_binds": True}
+                )
+            ),
+            table.c[name].type,
+        )
+        for name, value in values.items()
+    }
+
+
+def _inserts(dialect: Dialect, now: datetime, hashed: str) -> tuple[Insert, Insert, Insert]:
+    """The users, live sessions' and revoked sessions' INSERTs, with every value the rows
+    share in the statement: converting the timestamps row by row (the store's UTC type, then
+    the driver's) took about half the Python time of a million-row seed."""
+    shared = {
         "previous_token_hash": None,
         "rotated_at": None,
         "generation": 0,
@@ -138,6 +165,23 @@ def _session_row(account: Account, now: datetime, *, revoked: bool) -> dict[str,
         "last_used_at": now,
         "idle_expires_at": now + timedelta(days=1),
         "absolute_expires_at": now + timedelta(days=30),
-        "revoked_at": now if revoked else None,
-        "revoked_reason": "logout" if revoked else None,
+    }
+    return (
+        insert(users).values(
+            _inline(dialect, users, password_hash=hashed, created_at=now, password_changed_at=now)
+        ),
+        insert(sessions).values(
+            _inline(dialect, sessions, **shared, revoked_at=None, revoked_reason=None)
+        ),
+        insert(sessions).values(
+            _inline(dialect, sessions, **shared, revoked_at=now, revoked_reason="logout")
+        ),
+    )
+
+
+def _session_row(account: Account) -> dict[str, str]:
+    return {
+        "id": account.session_id,
+        "user_id": account.user_id,
+        "token_hash": token_hash(account.jti),
     }

@@ -14,6 +14,10 @@ import httpx
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+# How long start-up memory may take to settle, read every step, growth under 1 MiB counting
+# as settled.
+SETTLE_TIMEOUT_SECONDS = 5.0
+SETTLE_STEP_SECONDS = 0.25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -28,13 +32,36 @@ def free_port() -> int:
         return port
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
+def stat_fields(text: str) -> list[str]:
+    """The fields of a /proc stat line after the command name, field 3 of proc(5) first."""
     # The command name may hold spaces and parentheses; the fields start after the last ')'.
     return text[text.rindex(")") + 2 :].split()
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None  # the process or thread has exited
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    text = _read(f"/proc/{pid}/stat")
+    return None if text is None else stat_fields(text)
+
+
+def stat_cpu_ticks(text: str) -> int:
+    """utime plus stime of a /proc stat line (fields 14 and 15 of proc(5))."""
+    fields = stat_fields(text)
+    return int(fields[11]) + int(fields[12])
+
+
+def status_kib(text: str, name: str) -> int:
+    """A `Name:   1234 kB` line of /proc/PID/status, in KiB; 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 def process_tree(root: int) -> list[int]:
@@ -54,27 +81,53 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def worker_pids(root: int, workers: int) -> list[int]:
+    """The processes that serve requests: `root` itself with one worker, else the children
+    uvicorn spawned (their command line ends in `--multiprocessing-fork`, which the
+    resource tracker's does not)."""
+    if workers == 1:
+        return [root]
+    found = []
+    for pid in process_tree(root)[1:]:
+        command = _read(f"/proc/{pid}/cmdline") or ""
+        if "--multiprocessing-fork" in command.split("\0"):
+            found.append(pid)
+    return sorted(found)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time the processes have used so far."""
-    ticks = 0
-    for pid in pids:
-        fields = _stat_fields(pid)
-        if fields is not None:
-            # utime and stime, fields 14 and 15 of proc(5), counted from field 3 here.
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
+    texts = (_read(f"/proc/{pid}/stat") for pid in pids)
+    return sum(stat_cpu_ticks(text) for text in texts if text is not None) / CLOCK_TICKS
+
+
+def loop_cpu_seconds(pids: list[int]) -> float:
+    """CPU time of each process's main thread (TID == PID), where uvicorn runs the event loop;
+    the hashing and database threads of the same process are left out."""
+    texts = (_read(f"/proc/{pid}/task/{pid}/stat") for pid in pids)
+    return sum(stat_cpu_ticks(text) for text in texts if text is not None) / CLOCK_TICKS
+
+
+def status_bytes(pid: int, name: str) -> int:
+    """VmRSS (resident now) or VmHWM (the most ever resident) of a process, in bytes."""
+    text = _read(f"/proc/{pid}/status")
+    return 0 if text is None else status_kib(text, name) * 1024
 
 
 def peak_rss_bytes(pid: int) -> int:
     """VmHWM: the most resident memory the process has ever had."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return status_bytes(pid, "VmHWM")
+
+
+@dataclass(frozen=True, slots=True)
+class CpuTimes:
+    """CPU seconds of a whole server and of its workers' event-loop threads alone."""
+
+    total: float
+    loop: float
+
+    def __sub__(self, before: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.total - before.total, self.loop - before.loop)
 
 
 @dataclass
@@ -85,6 +138,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    workers: int = 1
 
     @property
     def base_url(self) -> str:
@@ -96,9 +150,32 @@ class ServerProcess:
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.tree())
 
+    def worker_pids(self) -> list[int]:
+        return worker_pids(self.process.pid, self.workers)
+
+    def cpu_times(self) -> CpuTimes:
+        return CpuTimes(cpu_seconds(self.tree()), loop_cpu_seconds(self.worker_pids()))
+
     def peak_rss_bytes(self) -> int:
         """The largest VmHWM of any process of the server: one worker's peak."""
         return max((peak_rss_bytes(pid) for pid in self.tree()), default=0)
+
+    def worker_rss_bytes(self) -> list[int]:
+        """VmRSS of each worker now, in the order of their process ids."""
+        return [status_bytes(pid, "VmRSS") for pid in self.worker_pids()]
+
+    def settled_rss_bytes(self) -> list[int]:
+        """Each worker's VmRSS once it stops growing (a bounded wait): with several workers,
+        /healthz answers as soon as one of them serves, while the others may still start."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+        last = self.worker_rss_bytes()
+        while time.monotonic() < deadline:
+            time.sleep(SETTLE_STEP_SECONDS)
+            now = self.worker_rss_bytes()
+            if len(now) == len(last) and all(b - a < 2**20 for a, b in zip(last, now, strict=True)):
+                return now
+            last = now
+        return last
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -122,7 +199,7 @@ class ServerProcess:
                 except httpx.TransportError:
                     answered = False
                 # With workers, uvicorn's supervisor is the parent of `workers` servers.
-                if answered and (workers == 1 or len(self.tree()) > workers):
+                if answered and len(self.worker_pids()) == workers:
                     return
                 time.sleep(0.1)
         self.stop()
@@ -155,6 +232,6 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = ServerProcess(name=name, process=process, port=port, log_path=log_path)
+    server = ServerProcess(name, process, port, log_path, workers)
     server.wait_ready(workers)
     return server

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlencode
 
 from bench import scenarios, wrk
+from bench.peers import express
 from bench.peers.lineup import PEER_EMAIL, Lineup
 from bench.runner import say
 from bench.scenarios import Load, Outcome
@@ -69,11 +70,7 @@ class PeersRun:
 def _peer(server: ServerProcess, load: Load, script: str, env: dict[str, str]) -> Outcome:
     """One wrk run of `script` against a peer, and the peer's CPU time meanwhile."""
     job = wrk.WrkJob(script, server.base_url, load.threads, load.connections, load.seconds, env)
-    before = server.cpu_seconds()
-    result = wrk.run(job)
-    cpu = server.cpu_seconds() - before
-    server.check_alive()
-    return Outcome(result, cpu, result.requests, result.errors)
+    return scenarios.load_server(server, job)
 
 
 def authx_protected(lineup: Lineup, load: Load) -> Outcome:
@@ -93,8 +90,7 @@ def fastapi_users_login(lineup: Lineup, load: Load) -> Outcome:
 
 
 def express_refresh(lineup: Lineup, load: Load) -> Outcome:
-    env = {"BENCH_PATH": "/refresh", "BENCH_COOKIE": lineup.express_cookie}
-    return _peer(lineup.express, load, "post.lua", env)
+    return express.refresh(lineup.express, load)
 
 
 def _authsvc(scenario: scenarios.Scenario) -> Measure:
@@ -134,7 +130,7 @@ def run_round(lineup: Lineup, load: Load, round_: int, outcome: PeersRun) -> Non
     outcome.bare.append(
         {"round": round_, "rate": bare.rate, "p50_ms": bare.p50_ms, "p99_ms": bare.p99_ms,
          "errors": bare.errors,
-         "cpu_ms_per_request": 1000 * measured.cpu_seconds / max(1, measured.requests)}
+         "cpu_ms_per_request": measured.cpu_ms_per_request}
     )  # fmt: skip
     say(f"[peers r{round_}] bare route: {bare.rate:,.0f} req/s")
     for pair in PAIRS:
@@ -155,7 +151,7 @@ def run_round(lineup: Lineup, load: Load, round_: int, outcome: PeersRun) -> Non
                     p99_ms=result.p99_ms,
                     requests=result.requests,
                     errors=measured.errors,
-                    cpu_ms_per_request=1000 * measured.cpu_seconds / max(1, measured.requests),
+                    cpu_ms_per_request=measured.cpu_ms_per_request,
                     counters=result.counters,
                 )
             )

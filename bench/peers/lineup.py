@@ -24,15 +24,13 @@ from authsvc.clock import utc_now
 from bench import seed
 from bench.configs import BenchSettings, Config, authsvc_command
 from bench.databases import Databases
+from bench.peers.express import Express, sign_in, start_express
 from bench.peers.install import REPO, Installed
 from bench.scenarios import Target
 from bench.servers import ServerProcess, start_server
 
 AUTHSVC = Config("sqlite", 1)
 PEER_EMAIL = "bench@example.com"
-# The Express tutorial's one hard-coded user.
-EXPRESS_USER = {"username": "admin", "password": "admin123"}
-SIGN_IN_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +39,9 @@ class Lineup:
     bare: ServerProcess
     authx: ServerProcess
     fastapi_users: ServerProcess
-    express: ServerProcess
+    express: Express
     authx_tokens: Path  # one access token a line, for get.lua
     fastapi_users_tokens: Path
-    express_cookie: str  # the refresh cookie, `jwt=...`
 
 
 def _python_env(**values: str) -> dict[str, str]:
@@ -61,20 +58,6 @@ def _seeded_authsvc(workdir: Path, size: int, bench: BenchSettings, dbs: Databas
     env = {**bench.server_env(AUTHSVC, url), "ACCESS_LOG": "false"}
     server = start_server("authsvc", authsvc_command(1), env=env, cwd=workdir, workers=1)
     return Target(AUTHSVC, server, settings, population, workdir)
-
-
-def _sign_in(
-    server: ServerProcess,
-    path: str,
-    *,
-    json: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-) -> httpx.Response:
-    with httpx.Client(base_url=server.base_url, timeout=SIGN_IN_TIMEOUT_SECONDS) as client:
-        answer = client.post(path, json=json, data=form)
-    if answer.status_code != 200:
-        raise RuntimeError(f"{server.name}: POST {path} answered {answer.status_code}")
-    return answer
 
 
 def _token_file(workdir: Path, name: str, answer: httpx.Response) -> Path:
@@ -117,28 +100,18 @@ def lineup(installed: Installed, workdir: Path, size: int) -> Iterator[Lineup]:
                 f"{argon2.argon2_parallelism}",
             ),
         )
-        express = start(
-            "express",
-            [installed.node, str(installed.express_dir / "launch.js")],
-            {
-                "PATH": os.environ.get("PATH", ""),
-                "ACCESS_TOKEN_SECRET": secret,
-                "REFRESH_TOKEN_SECRET": secrets.token_urlsafe(48),
-            },
-        )
+        express = start_express(installed.node, installed.express_dir, workdir, stack)
         credentials = {"username": PEER_EMAIL, "password": seed.PASSWORD}
-        cookie = _sign_in(express, "/login", json=EXPRESS_USER).cookies["jwt"]
         yield Lineup(
             authsvc=target,
             bare=bare,
             authx=authx,
             fastapi_users=fastapi_users,
             express=express,
-            authx_tokens=_token_file(workdir, "authx", _sign_in(authx, "/login", json=credentials)),
+            authx_tokens=_token_file(workdir, "authx", sign_in(authx, "/login", json=credentials)),
             fastapi_users_tokens=_token_file(
                 workdir,
                 "fastapi-users",
-                _sign_in(fastapi_users, "/auth/jwt/login", form=credentials),
+                sign_in(fastapi_users, "/auth/jwt/login", form=credentials),
             ),
-            express_cookie=f"jwt={cookie}",
         )

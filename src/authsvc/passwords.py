@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import contextlib
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar
@@ -15,11 +16,16 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from authsvc.blocklist import Blocklist, load_common_passwords
 from authsvc.cpus import available_cpus
 from authsvc.errors import HashingBusy, PasswordRejected
+from authsvc.heap import keep_hash_buffers, release_thread_heap
 from authsvc.settings import Settings
 
 T = TypeVar("T")
+
+# How long a hashing thread waits for the others to join a release of their memory.
+RELEASE_BARRIER_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +55,16 @@ class PasswordService:
     At most `hash_queue_limit` more wait for a thread; beyond that a check is refused at once
     (HashingBusy), so a flood costs neither memory without bound nor seconds of delay for
     every login behind it.
+
+    Even so, glibc keeps each hashing thread's freed buffer resident (heap.py). Once no hash
+    has run for `hash_idle_trim_seconds`, every hashing thread gives its arena's free memory
+    back: a burst of logins leaves no 19 MiB per thread behind, and under steady load, when
+    the buffers are reused at once, nothing is released and hashing pays no page faults.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, release: Callable[[int], None] = release_thread_heap
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -62,11 +75,26 @@ class PasswordService:
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="argon2")
         self._capacity = self.concurrency + settings.hash_queue_limit
         self._in_flight = 0  # queued or running; only touched on the event loop
+        self._buffer_bytes = settings.argon2_memory_kib * 1024
+        self._release = release
+        self._idle_trim_seconds = settings.hash_idle_trim_seconds
+        self._trim_timer: asyncio.TimerHandle | None = None  # only touched on the event loop
+        if self._idle_trim_seconds > 0:
+            keep_hash_buffers(self._buffer_bytes)
         # Unknown users are checked against this, so they cost the same as a wrong password.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        # Computed by the pool, first in its queue: argon2's buffer stays out of the main
+        # thread's heap, and building the service does not block for a hash.
+        self._dummy_hash: Future[str] = self._pool.submit(self._first_hash)
+
+    def _first_hash(self) -> str:
+        dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        if self._idle_trim_seconds > 0:
+            self._release(self._buffer_bytes)
+        return dummy
 
     async def aclose(self) -> None:
         """Stop the pool once the hashes under way are done; off the loop, which waits."""
+        self._cancel_trim()
         await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown)
 
     async def hash(self, password: str) -> str:
@@ -86,14 +114,38 @@ class PasswordService:
         if self._in_flight >= self._capacity:
             raise HashingBusy
         self._in_flight += 1
+        self._cancel_trim()
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+            return await loop.run_in_executor(self._pool, work, *args)
         finally:
             self._in_flight -= 1
+            if self._in_flight == 0 and self._idle_trim_seconds > 0:
+                self._trim_timer = loop.call_later(self._idle_trim_seconds, self._trim)
+
+    def _cancel_trim(self) -> None:
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
+            self._trim_timer = None
+
+    def _trim(self) -> None:
+        # Each thread's arena is its own, so each thread releases its own, in the pool (never
+        # on the loop: it walks every arena). The barrier keeps one thread from taking two
+        # of the releases while another takes none.
+        self._trim_timer = None
+        barrier = threading.Barrier(self.concurrency, timeout=RELEASE_BARRIER_SECONDS)
+        for _ in range(self.concurrency):
+            self._pool.submit(self._release_in_thread, barrier)
+
+    def _release_in_thread(self, barrier: threading.Barrier) -> None:
+        # Broken when a thread was busy with a hash: it releases anyway, the others next time.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        self._release(self._buffer_bytes)
 
     def _verify_blocking(self, password: str, stored_hash: str | None) -> Verdict:
         try:
-            self._hasher.verify(stored_hash or self._dummy_hash, password)
+            self._hasher.verify(stored_hash or self._dummy_hash.result(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return Verdict(ok=False)
         if stored_hash is None:
@@ -104,18 +156,9 @@ class PasswordService:
 
 
 @cache
-def _common_passwords() -> frozenset[str]:
-    """zxcvbn's 30,000 most common passwords from real breaches, as a blocklist.
-
-    The module also holds name and word lists we do not use (about 14 MB); it is executed
-    without being registered in `sys.modules`, so only the password list stays in memory.
-    """
-    spec = importlib.util.find_spec("zxcvbn.frequency_lists")
-    if spec is None or spec.loader is None:
-        raise RuntimeError("zxcvbn frequency lists are not installed")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return frozenset(word.casefold() for word in module.FREQUENCY_LISTS["passwords"])
+def _common_passwords() -> Blocklist:
+    """zxcvbn's 30,000 most common passwords from real breaches (blocklist.py)."""
+    return load_common_passwords()
 
 
 class PasswordPolicy:

@@ -49,13 +49,14 @@ from datetime import timedelta
 from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
 
 from authsvc.errors import Throttled
 from authsvc.settings import Settings
+from authsvc.throttle_memory import LocalStorage
 
 T = TypeVar("T")
 
@@ -66,7 +67,7 @@ Buckets = list[tuple[str, list[RateLimitItem]]]
 
 def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
     """The throttle the settings ask for; its counters shared through `redis` when given."""
-    storage: Storage = MemoryStorage()
+    storage: Storage = LocalStorage()
     if redis is not None and settings.redis_url is not None:
         storage = RedisStorage(
             "async+" + settings.redis_url,
@@ -133,7 +134,7 @@ class LoginThrottle:
     ) -> None:
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._fallback_storage = MemoryStorage()
+        self._fallback_storage = LocalStorage()
         self._fallback = MovingWindowRateLimiter(self._fallback_storage)
         self._key = key
         self._ipv6_prefix = ipv6_prefix

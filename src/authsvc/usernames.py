@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-
-import icu
+from typing import TYPE_CHECKING
 
 from authsvc.errors import InvalidUsername
+
+if TYPE_CHECKING:
+    import icu
 
 USERNAME_MIN, USERNAME_MAX = 3, 64
 # Letters and digits of any script, plus a few separators common in handles and e-mail-style
@@ -68,7 +70,10 @@ def username_skeleton(name: str) -> str:
 
 @cache
 def _spoof_checker() -> icu.SpoofChecker:
-    # Built on first use, not at import time; only read afterwards.
+    # Built on first use, not at import time; only read afterwards. ICU (about 10 MB resident)
+    # is loaded here too: only registrations and renames check names, logins never do.
+    import icu
+
     checker = icu.SpoofChecker()
     checker.setRestrictionLevel(icu.URestrictionLevel.SINGLE_SCRIPT_RESTRICTIVE)
     checker.setAllowedUnicodeSet(checker.getRecommendedUnicodeSet())

@@ -14,42 +14,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import bytes_to_base64url, parse_client_data_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.parse_authentication_credential_json import (
-    parse_authentication_credential_json,
-)
-from webauthn.helpers.parse_registration_credential_json import (
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    RegistrationCredential,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from authsvc.errors import MalformedCredential, PasskeyNotVerified, PasskeyRefused
 from authsvc.settings.webauthn import RelyingParty
 
+# The `webauthn` package (about 7 MB resident with its CBOR and COSE dependencies) is imported
+# by the ceremonies themselves, on first use: a worker that never sees a passkey never loads it.
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import (
+        AuthenticationCredential,
+        PublicKeyCredentialDescriptor,
+        RegistrationCredential,
+    )
+
 log = logging.getLogger("authsvc.passkeys")
 
-_TRANSPORTS = {transport.value: transport for transport in AuthenticatorTransport}
+CredentialT = TypeVar("CredentialT", "RegistrationCredential", "AuthenticationCredential")
 
 
 def challenge_hash(challenge: bytes) -> str:
@@ -109,6 +92,14 @@ class Ceremonies:
     ) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptions as JSON; `existing` (credential id, transports)
         are excluded, so an authenticator is not registered twice."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AttestationConveyancePreference,
+            AuthenticatorSelectionCriteria,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         options = generate_registration_options(
             rp_id=self.party.rp_id,
             rp_name=self.party.rp_name,
@@ -135,6 +126,9 @@ class Ceremonies:
         """PublicKeyCredentialRequestOptions as JSON. Without `allowed` (credential id,
         transports), for a discoverable credential: no allowCredentials, so the browser offers
         whichever passkeys it holds for the RP; with it, only those (a known account's)."""
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import UserVerificationRequirement
+
         options = generate_authentication_options(
             rp_id=self.party.rp_id,
             challenge=challenge,
@@ -146,22 +140,21 @@ class Ceremonies:
 
     def parse_attestation(self, credential: dict[str, Any]) -> Attestation:
         """Raises: MalformedCredential."""
-        try:
-            parsed = parse_registration_credential_json(credential)
-            client_data = parse_client_data_json(parsed.response.client_data_json)
-        except Exception as exc:  # anything malformed input makes the parser raise
-            raise _malformed(exc) from exc
-        return Attestation(credential=parsed, challenge=client_data.challenge)
+        from webauthn.helpers.parse_registration_credential_json import (
+            parse_registration_credential_json,
+        )
+
+        parsed, challenge = _parsed(parse_registration_credential_json, credential)
+        return Attestation(credential=parsed, challenge=challenge)
 
     def verify_attestation(self, attestation: Attestation) -> Registration:
         """Raises: PasskeyNotVerified (origin, RP id, flags, format, key type...)."""
+        from webauthn import verify_registration_response
+        from webauthn.helpers import bytes_to_base64url
+
         try:
             verified = verify_registration_response(
-                credential=attestation.credential,
-                expected_challenge=attestation.challenge,
-                expected_rp_id=self.party.rp_id,
-                expected_origin=list(self.party.origins),
-                require_user_verification=True,
+                credential=attestation.credential, **self._expected(attestation.challenge)
             )
         except Exception as exc:  # fail closed: whatever failed, nothing is registered
             log.info("passkey registration refused: %s", _reason(exc))
@@ -178,15 +171,16 @@ class Ceremonies:
 
     def parse_assertion(self, credential: dict[str, Any]) -> Assertion:
         """Raises: MalformedCredential."""
-        try:
-            parsed = parse_authentication_credential_json(credential)
-            client_data = parse_client_data_json(parsed.response.client_data_json)
-        except Exception as exc:  # anything malformed input makes the parser raise
-            raise _malformed(exc) from exc
+        from webauthn.helpers import bytes_to_base64url
+        from webauthn.helpers.parse_authentication_credential_json import (
+            parse_authentication_credential_json,
+        )
+
+        parsed, challenge = _parsed(parse_authentication_credential_json, credential)
         return Assertion(
             credential=parsed,
             credential_id=bytes_to_base64url(parsed.raw_id),
-            challenge=client_data.challenge,
+            challenge=challenge,
             user_handle=parsed.response.user_handle,
         )
 
@@ -198,17 +192,16 @@ class Ceremonies:
 
         Raises: PasskeyRefused.
         """
+        from webauthn import verify_authentication_response
+
         try:
             verified = verify_authentication_response(
                 credential=assertion.credential,
-                expected_challenge=assertion.challenge,
-                expected_rp_id=self.party.rp_id,
-                expected_origin=list(self.party.origins),
                 credential_public_key=public_key,
                 # 0 turns the package's counter check off: it would refuse a regression before
                 # checking the signature, and without telling it apart from other failures.
                 credential_current_sign_count=0,
-                require_user_verification=True,
+                **self._expected(assertion.challenge),
             )
         except Exception as exc:  # fail closed: whatever failed, no session opens
             log.info("passkey assertion refused: %s", _reason(exc))
@@ -217,11 +210,42 @@ class Ceremonies:
             sign_count=verified.new_sign_count, backed_up=verified.credential_backed_up
         )
 
+    def _expected(self, challenge: bytes) -> dict[str, Any]:
+        """What every answer is checked against: its challenge, this relying party and its
+        origins, and user verification (the policy in the module docstring)."""
+        return {
+            "expected_challenge": challenge,
+            "expected_rp_id": self.party.rp_id,
+            "expected_origin": list(self.party.origins),
+            "require_user_verification": True,
+        }
+
+
+def _parsed(
+    parse: Callable[[dict[str, Any]], CredentialT], credential: dict[str, Any]
+) -> tuple[CredentialT, bytes]:
+    """The credential as `parse` reads it, and the challenge its client data names.
+
+    Raises: MalformedCredential.
+    """
+    from webauthn.helpers import parse_client_data_json
+
+    try:
+        parsed = parse(credential)
+        client_data = parse_client_data_json(parsed.response.client_data_json)
+    except Exception as exc:  # anything malformed input makes the parser raise
+        raise _malformed(exc) from exc
+    return parsed, client_data.challenge
+
 
 def _descriptor(credential_id: str, transports: tuple[str, ...]) -> PublicKeyCredentialDescriptor:
+    from webauthn import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
+    known = {transport.value: transport for transport in AuthenticatorTransport}
     return PublicKeyCredentialDescriptor(
         id=base64url_to_bytes(credential_id),
-        transports=[_TRANSPORTS[t] for t in transports if t in _TRANSPORTS],
+        transports=[known[t] for t in transports if t in known],
     )
 
 
@@ -233,6 +257,8 @@ def _as_json(options: str) -> dict[str, Any]:
 def _reason(exc: Exception) -> str:
     # The package's messages name the check that failed and quote no secret; other
     # exceptions are named by type only, their text may quote the input.
+    from webauthn.helpers.exceptions import WebAuthnException
+
     return str(exc)[:200] if isinstance(exc, WebAuthnException) else type(exc).__name__
 
 

@@ -34,10 +34,25 @@ def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
         assert m["non_2xx"] == 0, where
         if m["scenario"] != "login":  # a second of argon2 under 50 connections may finish few
             assert m["requests"] > 0, where
+            # Every answered request took some CPU, some of it on the event loop. (Both are
+            # read in 10 ms clock ticks at slightly different moments: no finer comparison.)
+            assert m["cpu_ms_per_request"] > 0 and m["loop_ms_per_request"] > 0, where
         if m["scenario"] == "refresh":
             assert m["counters"]["rotated"] == m["requests"], where
             assert m["counters"]["grace"] == 0, where
+        assert m["rss_mb"] > 0 and m["peak_rss_mb"] > 0, where
     assert all(c["errors"] == 0 and c["rate"] > 0 for c in dump["ceilings"])
+    assert all(c["loop_ms_per_request"] > 0 for c in dump["ceilings"])
+    # The Express tutorial's stateless /refresh, measured in the same round.
+    (express,) = dump["express"]
+    assert express["errors"] == 0 and express["rate"] > 0
+    assert {(s["store"], s["size"]) for s in dump["seeds"]} == {(st, 1_000) for st in STORES}
+    assert all(s["seconds"] > 0 for s in dump["seeds"])
+    memory = {m["config"]: m for m in dump["memory"]}
+    assert set(memory) == configs | {"bare route/1w", "bare route/2w"}
+    for config, m in memory.items():
+        assert len(m["startup_rss_mb"]) == len(m["after_rss_mb"]) == m["workers"], config
+        assert all(rss > 0 for rss in m["startup_rss_mb"] + m["after_rss_mb"]), config
 
 
 def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:

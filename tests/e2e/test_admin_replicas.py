@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,10 +56,18 @@ def refused_soon(client: httpx.Client, tokens: Tokens) -> None:
         time.sleep(0.01)
 
 
-def user_id(client: httpx.Client, admin: Tokens, name: str) -> str:
+def found_user(client: httpx.Client, admin: Tokens, name: str) -> dict[str, Any]:
     found = client.get("/admin/users", params={"q": name}, headers=bearer(admin.access))
     [match] = [u for u in found.json()["users"] if u["username"] == name]
-    return str(match["id"])
+    return dict(match)
+
+
+def user_id(client: httpx.Client, admin: Tokens, name: str) -> str:
+    return str(found_user(client, admin, name)["id"])
+
+
+def roles_of(client: httpx.Client, admin: Tokens, name: str) -> list[str]:
+    return list(found_user(client, admin, name)["roles"])
 
 
 def test_disable_on_one_replica_ends_the_token_on_the_other_at_once(
@@ -127,14 +136,13 @@ def test_two_admins_demoting_each_other_at_once_leave_one(
     pair: tuple[Server, Server], replica_env: dict[str, str], tmp_path: Path
 ) -> None:
     a, b = pair
-    survivor: str | None = None
+    # The first two administrators come from the CLI; in later rounds the survivor of the
+    # last race promotes two new accounts over HTTP and the CLI takes the survivor's role, so
+    # each race is between exactly two administrators.
+    first, second = "a0x", "b0x"
+    make_admin(replica_env, tmp_path, first)
+    make_admin(replica_env, tmp_path, second)
     for round_ in range(4):
-        first, second = f"a{round_}x", f"b{round_}x"
-        make_admin(replica_env, tmp_path, first)
-        make_admin(replica_env, tmp_path, second)
-        if survivor is not None:  # leave these two as the only administrators
-            result = run_cli(["users", "set-roles", survivor], replica_env, tmp_path)
-            assert result.returncode == 0, result.stderr
         with a.client() as on_a:
             one, two = login_sync(on_a, first), login_sync(on_a, second)
             one_id, two_id = user_id(on_a, one, first), user_id(on_a, one, second)
@@ -152,16 +160,30 @@ def test_two_admins_demoting_each_other_at_once_leave_one(
                         f"/admin/users/{ids[0]}", json={"roles": []}, headers=bearer(two.access)
                     ),
                 )
-            return sorted(r.status_code for r in responses)
+            return [r.status_code for r in responses]
 
-        assert asyncio.run(demote_each_other(one, two, (one_id, two_id))) == [200, 409]
-        shown = run_cli(["users", "show", first], replica_env, tmp_path).stdout
-        survivor = first if "roles     admin" in shown else second
-        other = second if survivor == first else first
-        assert "roles     -" in run_cli(["users", "show", other], replica_env, tmp_path).stdout
-        assert (
-            "roles     admin" in run_cli(["users", "show", survivor], replica_env, tmp_path).stdout
-        )
+        statuses = asyncio.run(demote_each_other(one, two, (one_id, two_id)))
+        assert sorted(statuses) == [200, 409]
+        survivor, other = (first, second) if statuses[0] == 200 else (second, first)
+        shown = run_cli(["users", "show", other], replica_env, tmp_path).stdout
+        assert "roles     -" in shown
+        with b.client() as on_b:
+            boss = login_sync(on_b, survivor)
+            roles = {name: roles_of(on_b, boss, name) for name in (survivor, other)}
+            assert roles == {survivor: ["admin"], other: []}
+            if round_ == 3:
+                break
+            first, second = f"a{round_ + 1}x", f"b{round_ + 1}x"
+            for name in (first, second):
+                register_sync(on_b, name)
+                promoted = on_b.patch(
+                    f"/admin/users/{user_id(on_b, boss, name)}",
+                    json={"roles": ["admin"]},
+                    headers=bearer(boss.access),
+                )
+                assert promoted.status_code == 200, promoted.text
+        result = run_cli(["users", "set-roles", survivor], replica_env, tmp_path)
+        assert result.returncode == 0, result.stderr
 
 
 def test_concurrent_admin_changes_stay_consistent(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from authsvc.revocation import RedisRevocationList
-from authsvc.store import Store, open_store
+from authsvc.store import Store
 from tests.support.polling import eventually
 from tests.support.processes import ThrowawayRedis
 from tests.support.records import make_session
@@ -27,12 +27,6 @@ def redis_server(tmp_path: Path) -> Iterator[ThrowawayRedis]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    async with open_store(database_url, migrate=True) as s:
-        yield s
 
 
 async def new_session(store: Store) -> str:

@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from limits.aio.storage import MemoryStorage
-
 from authsvc.clock import Clock
 from authsvc.container import Services, assemble
 from authsvc.core import Core
@@ -22,13 +20,14 @@ from authsvc.services.email_verification import EmailVerification
 from authsvc.settings import Settings
 from authsvc.store import Store
 from authsvc.throttle import LoginThrottle
+from authsvc.throttle_memory import LocalStorage
 from authsvc.tokens import TokenService
 
 
 def memory_throttle(settings: Settings) -> LoginThrottle:
     """The login throttle under `settings`' limits, counting in this process's memory."""
     return LoginThrottle(
-        MemoryStorage(),
+        LocalStorage(),
         key=b"unit-test throttle key",
         per_ip=settings.throttle_per_ip,
         per_account_ip=settings.throttle_per_account_ip,

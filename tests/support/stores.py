@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from authsvc.store import open_store
+from authsvc.store import Store, open_store
 from tests.requirements import POSTGRESQL, require
 
 STORES = [s.strip() for s in os.environ.get("AUTHSVC_TEST_STORES", "sqlite,postgresql").split(",")]
@@ -75,3 +75,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     url: str = request.getfixturevalue("postgres_database")
     await _empty(url)
     yield url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store over `database_url`, open for the test."""
+    async with open_store(database_url, migrate=True) as opened:
+        yield opened

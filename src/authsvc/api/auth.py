@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from authsvc.api import responses
 from authsvc.api.cookies import RefreshCookie, no_store
-from authsvc.api.csrf import require_allowed_origin, require_csrf_header
+from authsvc.api.csrf import SESSION_OPENING, require_csrf_header
 from authsvc.api.mfa_schemas import LoginMfaIn, MfaRequiredOut, PasskeyStepIn
 from authsvc.api.passkey_schemas import CeremonyOut
 from authsvc.api.schemas import LoginIn, TokenOut
@@ -44,9 +44,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
             return MfaRequiredOut.from_challenge(begun)
         return cookie.answer(response, begun)
 
-    @router.post(
-        "/login", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
-    )
+    @router.post("/login", responses=responses.LOGIN, dependencies=SESSION_OPENING)
     async def login(
         body: LoginIn, response: Response, login: LoginDep, client: ClientDep
     ) -> TokenOut | MfaRequiredOut:
@@ -55,11 +53,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         begun = await login.begin(body.username, body.password, client)
         return first_step_response(response, begun)
 
-    @router.post(
-        "/login/mfa",
-        responses=responses.MFA_LOGIN,
-        dependencies=[Depends(require_allowed_origin)],
-    )
+    @router.post("/login/mfa", responses=responses.MFA_LOGIN, dependencies=SESSION_OPENING)
     async def login_mfa(
         body: LoginMfaIn, response: Response, login: LoginDep, client: ClientDep
     ) -> TokenOut:
@@ -71,7 +65,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     @router.post(
         "/login/mfa/passkey/options",
         responses=responses.MFA_PASSKEY_OPTIONS,
-        dependencies=[Depends(require_allowed_origin)],
+        dependencies=SESSION_OPENING,
     )
     async def login_mfa_passkey_options(
         body: PasskeyStepIn, step: PasskeyStepDep, client: ClientDep
@@ -80,9 +74,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         account, to answer with `method: "passkey"` at /auth/login/mfa."""
         return CeremonyOut.from_start(await step.options(body.mfa_token, client))
 
-    @router.post(
-        "/token", responses=responses.LOGIN, dependencies=[Depends(require_allowed_origin)]
-    )
+    @router.post("/token", responses=responses.LOGIN, dependencies=SESSION_OPENING)
     async def token(
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         response: Response,

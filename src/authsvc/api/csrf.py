@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from authsvc.deps import SettingsDep
 from authsvc.errors import CrossSiteRequest
@@ -83,3 +83,8 @@ def csrf_header_openapi(settings: Settings) -> dict[str, Any]:
         "example": CSRF_HEADER_EXAMPLE,
     }
     return {"parameters": [parameter]}
+
+
+# The `dependencies=` of the routes that open a session and set the cookie (the login routes,
+# password or passkey, and their second step).
+SESSION_OPENING = (Depends(require_allowed_origin),)

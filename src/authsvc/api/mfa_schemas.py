@@ -112,9 +112,4 @@ class MfaStatusOut(BaseModel):
 
     @classmethod
     def from_status(cls, status: MfaStatus) -> Self:
-        return cls(
-            totp_enabled=status.totp_enabled,
-            totp_pending=status.totp_pending,
-            recovery_codes_left=status.recovery_codes_left,
-            methods=list(status.methods),
-        )
+        return cls.model_validate(status, from_attributes=True)

@@ -77,14 +77,7 @@ class PasskeyOut(BaseModel):
 
     @classmethod
     def from_record(cls, passkey: PasskeyRecord) -> Self:
-        return cls(
-            id=passkey.id,
-            name=passkey.name,
-            created_at=passkey.created_at,
-            last_used_at=passkey.last_used_at,
-            backed_up=passkey.backed_up,
-            transports=list(passkey.transports),
-        )
+        return cls.model_validate(passkey, from_attributes=True)
 
 
 class PasskeysOut(BaseModel):

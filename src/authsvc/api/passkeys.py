@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response, status
 
 from authsvc.api import responses
 from authsvc.api.cookies import RefreshCookie, no_store
-from authsvc.api.csrf import require_allowed_origin
+from authsvc.api.csrf import SESSION_OPENING
 from authsvc.api.passkey_schemas import (
     CeremonyOut,
     LoginIn,
@@ -101,19 +101,13 @@ def build_router(cookie: RefreshCookie) -> APIRouter:
     # No Bearer token here: these open a session, so they take the cross-site checks of
     # /auth/login.
     @router.post(
-        "/login/options",
-        responses=responses.PASSKEY_LOGIN_OPTIONS,
-        dependencies=[Depends(require_allowed_origin)],
+        "/login/options", responses=responses.PASSKEY_LOGIN_OPTIONS, dependencies=SESSION_OPENING
     )
     async def login_options(login: PasskeyLoginDep, client: ClientDep) -> CeremonyOut:
         """Options for navigator.credentials.get() with any of the RP's passkeys: no username."""
         return CeremonyOut.from_start(await login.options(client))
 
-    @router.post(
-        "/login/verify",
-        responses=responses.PASSKEY_LOGIN,
-        dependencies=[Depends(require_allowed_origin)],
-    )
+    @router.post("/login/verify", responses=responses.PASSKEY_LOGIN, dependencies=SESSION_OPENING)
     async def login(
         body: LoginIn, response: Response, login: PasskeyLoginDep, client: ClientDep
     ) -> TokenOut:

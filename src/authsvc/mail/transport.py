@@ -12,8 +12,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Protocol
 
-import aiosmtplib
-
 from authsvc.settings.mail import SmtpTarget
 from authsvc.store.records import OutboxMail
 
@@ -61,6 +59,8 @@ class SmtpTransport:
         self._tls = ssl.create_default_context(cafile=ca_file)
 
     async def deliver(self, mail: OutboxMail) -> None:
+        import aiosmtplib  # loaded by the first mail sent: most workers never send one
+
         target = self._target
         password = target.password.get_secret_value() if target.password else None
         try:

@@ -15,7 +15,6 @@ import re
 from datetime import datetime
 
 import pyotp
-import segno
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -39,6 +38,8 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 def qr_svg(uri: str) -> str:
     """The URI as a QR code in SVG, to scan from the screen: a standalone document (with its
     namespace, without an XML declaration), so it shows as an image as well as inline."""
+    import segno  # only enrolments draw a code: a worker that serves none never loads it
+
     document = io.BytesIO()
     segno.make(uri, error="m").save(document, kind="svg", scale=4, xmldecl=False, nl=False)
     return document.getvalue().decode()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.email_verification import LinkMailer, MailedLink
-from authsvc.services.reauthentication import Reauthentication
+from authsvc.services.reauthentication import EMAIL_CHANGE, Reauthentication
 from authsvc.store.records import CHANGE_EMAIL
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -31,7 +31,6 @@ class EmailChangeService:
         observer: Observer,
     ) -> None:
         self._links = links
-        self._accounts = accounts
         settings = links.settings
         self._link = MailedLink.of(
             CHANGE_EMAIL,
@@ -39,7 +38,9 @@ class EmailChangeService:
             settings.email_verify_url,
             settings.email_token_ttl_seconds,
         )
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
 
     async def request(
         self, claims: AccessClaims, email: str, current_password: str, client: ClientInfo
@@ -49,14 +50,8 @@ class EmailChangeService:
         Raises: MailNotConfigured, SessionEnded, Throttled, WrongPassword, HashingBusy.
         """
         self._links.available()
-        user = await self._accounts.current_user(claims.user_id)
-        await self._reauthentication.confirm(
-            user,
-            lambda: self._accounts.check_password(user, current_password),
-            claims=claims,
-            client=client,
-            throttled=EventKind.EMAIL_CHANGE_THROTTLED,
-            failed=EventKind.EMAIL_CHANGE_FAILED,
+        user = await self._reauthentication.confirm_password(
+            claims, current_password, client=client, refusals=EMAIL_CHANGE
         )
         await self._links.send(self._link, user=user, email=email)
         await self._reauthentication.report(EventKind.EMAIL_CHANGE_REQUESTED, claims, client)

@@ -9,7 +9,7 @@ Another kind of factor adds one more `MfaMethod` to the table `TwoStepLogin` is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from authsvc.amr import OTP
 from authsvc.clock import Clock
@@ -88,25 +88,43 @@ class MfaMethod(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TotpMethod:
-    totp: TotpService
-    name: str = TOTP
-    answer_type: type[CodeAnswer] = CodeAnswer
-    amr: tuple[str, ...] = (OTP,)
-    refusal: type[AuthError] = InvalidMfaCode
+class NoFollowUp:
+    """For a method whose use needs no follow-up (`MfaMethod.used`)."""
 
-    async def proof(
-        self, user_id: str, answer: MfaAnswer, client: ClientInfo
-    ) -> FactorProof | None:
-        return await self.totp.proof(user_id, code_of(answer))
+    __slots__ = ()
 
     async def used(self, user: UserRecord, client: ClientInfo) -> None:
         return None
 
 
+class CodeMethod(NoFollowUp):
+    """What the methods answered by a typed code share; each says what its code proves."""
+
+    __slots__ = ()
+    answer_type: ClassVar[type[CodeAnswer]] = CodeAnswer
+    amr: ClassVar[tuple[str, ...]] = (OTP,)
+    refusal: ClassVar[type[AuthError]] = InvalidMfaCode
+
+    async def proof(
+        self, user_id: str, answer: MfaAnswer, client: ClientInfo
+    ) -> FactorProof | None:
+        return await self.code_proof(user_id, code_of(answer))
+
+    async def code_proof(self, user_id: str, code: str) -> FactorProof | None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class RecoveryCodeMethod:
+class TotpMethod(CodeMethod):
+    totp: TotpService
+    name: ClassVar[str] = TOTP
+
+    async def code_proof(self, user_id: str, code: str) -> FactorProof | None:
+        return await self.totp.proof(user_id, code)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodeMethod(CodeMethod):
     """A recovery code stands in for the authenticator app: also `otp` in RFC 8176 terms.
 
     Using one is worth telling the owner: it is what someone holding the password and a
@@ -117,15 +135,10 @@ class RecoveryCodeMethod:
     mailer: Mailer | None
     clock: Clock
     observer: Observer
-    name: str = RECOVERY_CODE
-    answer_type: type[CodeAnswer] = CodeAnswer
-    amr: tuple[str, ...] = (OTP,)
-    refusal: type[AuthError] = InvalidMfaCode
+    name: ClassVar[str] = RECOVERY_CODE
 
-    async def proof(
-        self, user_id: str, answer: MfaAnswer, client: ClientInfo
-    ) -> FactorProof | None:
-        normalised = recovery.normalise(code_of(answer))
+    async def code_proof(self, user_id: str, code: str) -> FactorProof | None:
+        normalised = recovery.normalise(code)
         if normalised is None:
             return None
         return RecoveryCodeHash(recovery.code_hash(user_id, normalised))

@@ -13,7 +13,7 @@ from typing import Any
 from authsvc.amr import HWK, methods
 from authsvc.clock import Clock
 from authsvc.errors import PasskeyRefused
-from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
+from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.login_checks import LoginChecks
 from authsvc.services.passkey_assertions import PasskeyAssertions
@@ -36,14 +36,12 @@ class PasskeyLogin:
         assertions: PasskeyAssertions,
         accounts: AccountService,
         sessions: SessionService,
-        observer: Observer,
         checks: LoginChecks,
     ) -> None:
         self._passkeys = passkeys
         self._assertions = assertions
         self._accounts = accounts
         self._sessions = sessions
-        self._observer = observer
         self._checks = checks
 
     async def options(self, client: ClientInfo) -> CeremonyStart:
@@ -71,16 +69,12 @@ class PasskeyLogin:
         user = await self._admitted_user(passkey, client)
         # User verification was required: the key (held) and its PIN or biometric (known or
         # are) make two factors (RFC 8176 `hwk` plus `mfa`).
-        issued = await self._sessions.establish(user, client, amr=methods(HWK, factors=2))
-        await self._observer.record(
-            SecurityEvent(
-                EventKind.PASSKEY_LOGIN,
-                user_id=user.id,
-                session_id=issued.session_id,
-                client=client,
-            )
+        return await self._sessions.establish(
+            user,
+            client,
+            amr=methods(HWK, factors=2),
+            also_reported_as=EventKind.PASSKEY_LOGIN,
         )
-        return issued
 
     async def _admitted_user(self, passkey: PasskeyRecord, client: ClientInfo) -> UserRecord:
         """Raises: PasskeyRefused (the account is gone), AccountDisabled, EmailNotVerified."""
@@ -132,7 +126,6 @@ def build_passkey_flows(
         assertions=assertions,
         accounts=accounts,
         sessions=sessions,
-        observer=observer,
         checks=sessions.checks,
     )
     return PasskeyFlows(manage=manage, login=login, assertions=assertions)

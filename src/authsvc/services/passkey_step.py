@@ -15,26 +15,26 @@ assertion (another account's passkey, a bad signature, a counter gone back) does
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from authsvc.amr import HWK
 from authsvc.errors import AuthError, MfaAnswerMismatch, PasskeyRefused
 from authsvc.events import ClientInfo
-from authsvc.services.mfa_methods import MfaAnswer, PasskeyAnswer
+from authsvc.services.mfa_methods import MfaAnswer, NoFollowUp, PasskeyAnswer
 from authsvc.services.passkey_assertions import PasskeyAssertions
 from authsvc.services.passkeys import PASSKEY_METHOD, CeremonyStart, PasskeyService
 from authsvc.services.two_step_login import TwoStepLogin
 from authsvc.store.factor_records import SECOND_STEP, FactorProof, PasskeyAssertion
-from authsvc.store.records import UserRecord
 
 
 @dataclass(frozen=True, slots=True)
-class PasskeyMethod:
+class PasskeyMethod(NoFollowUp):
     assertions: PasskeyAssertions
-    name: str = PASSKEY_METHOD
-    answer_type: type[PasskeyAnswer] = PasskeyAnswer
+    name: ClassVar[str] = PASSKEY_METHOD
+    answer_type: ClassVar[type[PasskeyAnswer]] = PasskeyAnswer
     # The password is the knowledge factor here; the key adds possession (RFC 8176 `hwk`).
-    amr: tuple[str, ...] = (HWK,)
-    refusal: type[AuthError] = PasskeyRefused
+    amr: ClassVar[tuple[str, ...]] = (HWK,)
+    refusal: ClassVar[type[AuthError]] = PasskeyRefused
 
     async def proof(
         self, user_id: str, answer: MfaAnswer, client: ClientInfo
@@ -52,9 +52,6 @@ class PasskeyMethod:
         except PasskeyRefused:  # a clone's counter too: refused, and counted
             return None
         return PasskeyAssertion(passkey.id)
-
-    async def used(self, user: UserRecord, client: ClientInfo) -> None:
-        return None
 
 
 class PasskeyStep:

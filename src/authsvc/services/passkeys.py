@@ -25,7 +25,7 @@ from authsvc.errors import (
 from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
 from authsvc.services.cursors import is_passkey_record_id
-from authsvc.services.reauthentication import Reauthentication
+from authsvc.services.reauthentication import PASSKEY_REMOVAL, Reauthentication
 from authsvc.services.second_factors import Held, SecondFactors
 from authsvc.store.factor_records import (
     REGISTRATION,
@@ -125,7 +125,9 @@ class PasskeyService:
         self._accounts = accounts
         # The kinds of second factor other than passkeys (an authenticator app).
         self._other_factors = other_factors
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
         self._clock = clock
         self._observer = observer
 
@@ -234,14 +236,8 @@ class PasskeyService:
         if not is_passkey_record_id(passkey_id):
             raise PasskeyNotFound
         if current_password is not None:
-            user = await self._accounts.current_user(claims.user_id)
-            await self._reauthentication.confirm(
-                user,
-                lambda: self._accounts.check_password(user, current_password),
-                claims=claims,
-                client=client,
-                throttled=EventKind.PASSWORD_CHANGE_THROTTLED,
-                failed=EventKind.PASSKEY_REMOVE_FAILED,
+            await self._reauthentication.confirm_password(
+                claims, current_password, client=client, refusals=PASSKEY_REMOVAL
             )
             keep_last = False
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from authsvc.clock import Clock
 from authsvc.events import ClientInfo, EventKind, Observer
 from authsvc.services.accounts import AccountService
-from authsvc.services.reauthentication import Reauthentication
+from authsvc.services.reauthentication import PASSWORD_CHANGE, Reauthentication
 from authsvc.services.session_ending import SessionEnder
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -22,7 +22,9 @@ class PasswordChangeService:
         observer: Observer,
     ) -> None:
         self._accounts = accounts
-        self._reauthentication = Reauthentication(throttle=throttle, observer=observer)
+        self._reauthentication = Reauthentication(
+            accounts=accounts, throttle=throttle, observer=observer
+        )
         self._ender = ender
         self._clock = clock
 
@@ -39,8 +41,7 @@ class PasswordChangeService:
             lambda: self._accounts.change_password(user, current, new),
             claims=claims,
             client=client,
-            throttled=EventKind.PASSWORD_CHANGE_THROTTLED,
-            failed=EventKind.PASSWORD_CHANGE_FAILED,
+            refusals=PASSWORD_CHANGE,
         )
         now = self._clock()
         await self._ender.end_all(

@@ -107,12 +107,19 @@ class SessionService:
         return await self._checks.admit(username, password, client)
 
     async def establish(
-        self, user: UserRecord, client: ClientInfo, *, amr: tuple[str, ...]
+        self,
+        user: UserRecord,
+        client: ClientInfo,
+        *,
+        amr: tuple[str, ...],
+        also_reported_as: EventKind | None = None,
     ) -> IssuedTokens:
         """Open a session for `user`, who has just proved who they are by `amr`.
 
         `user` is the record read when the proof began: the session opens only while its
-        password hash is still the account's, so a password change meanwhile wins.
+        password hash is still the account's, so a password change meanwhile wins. The
+        session is reported as LOGIN_SUCCEEDED, then as `also_reported_as` when given (the
+        way in, such as PASSKEY_LOGIN).
 
         Raises: InvalidCredentials when the password changed meanwhile.
         """
@@ -125,14 +132,13 @@ class SessionService:
                 SecurityEvent(EventKind.LOGIN_PASSWORD_CHANGED, user_id=user.id, client=client)
             )
             raise
-        await self._observer.record(
-            SecurityEvent(
-                EventKind.LOGIN_SUCCEEDED,
-                user_id=user.id,
-                session_id=issued.session_id,
-                client=client,
-            )
-        )
+        for kind in (EventKind.LOGIN_SUCCEEDED, also_reported_as):
+            if kind is not None:
+                await self._observer.record(
+                    SecurityEvent(
+                        kind, user_id=user.id, session_id=issued.session_id, client=client
+                    )
+                )
         return issued
 
     async def rotate(self, refresh_token: str | None, client: ClientInfo) -> IssuedTokens:

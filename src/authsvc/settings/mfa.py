@@ -15,13 +15,11 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
-from pydantic_settings import NoDecode
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
-from authsvc.settings.sources import split_commas
-from authsvc.settings.throttle import check_rate_limit
+from authsvc.settings.sources import CommaList
+from authsvc.settings.throttle import RateLimit
 
 # AES-256-GCM (mfa/sealing.py).
 MFA_KEY_BYTES = 32
@@ -59,14 +57,14 @@ class MfaSettings(BaseModel):
     mfa_encryption_key: SecretStr | None = None
     # Older keys, comma-separated: they still open secrets sealed under them, until
     # `authsvc mfa reencrypt` has moved every secret to the current key.
-    mfa_encryption_keys_previous: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    mfa_encryption_keys_previous: CommaList[SecretStr] = Field(default_factory=list)
     # The name authenticator apps show above the code; a colon would split the otpauth label.
     totp_issuer: str = Field(default="authsvc", min_length=1, max_length=64, pattern=r"^[^:]+$")
     # How long a login has, after the password, to present its second factor.
     mfa_token_ttl_seconds: int = Field(default=MFA_TOKEN_TTL_MAX, ge=30, le=MFA_TOKEN_TTL_MAX)
     # Codes checked per account (TOTP and recovery codes, at login and when managing TOTP),
     # right or wrong, in `limits` notation.
-    throttle_mfa_per_account: str = "5/minute;30/hour"
+    throttle_mfa_per_account: RateLimit = "5/minute;30/hour"
 
     _mfa_keys: MfaKeys | None = PrivateAttr(default=None)
 
@@ -74,16 +72,6 @@ class MfaSettings(BaseModel):
     def mfa_keys(self) -> MfaKeys | None:
         """The sealing keys; None when TOTP is switched off (production without a key)."""
         return self._mfa_keys
-
-    @field_validator("mfa_encryption_keys_previous", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        return split_commas(value)
-
-    @field_validator("throttle_mfa_per_account")
-    @classmethod
-    def _check_limit(cls, value: str) -> str:
-        return check_rate_limit(value)
 
     def _resolve_mfa_keys(self, *, production: bool, refresh_secret: str | None) -> None:
         """Decode the keys, or derive one in development. Run by `Settings._check_model`."""

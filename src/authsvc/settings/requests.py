@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import NoDecode
 
-from authsvc.settings.sources import split_commas
+from authsvc.settings.sources import CommaList
 
 
 def checked_origin(origin: str) -> str:
@@ -33,11 +31,11 @@ def checked_origin(origin: str) -> str:
 
 class RequestSettings(BaseModel):
     # Cross-site defences for the cookie routes (see api/csrf.py) and CORS for SPA origins.
-    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_origins: CommaList[str] = Field(default_factory=list)
     csrf_header: str = Field(default="X-Requested-With", pattern=r"^[A-Za-z0-9\-]{1,64}$")
     require_csrf_header: bool = True
     # Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trusted_proxies: CommaList[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
     max_header_bytes: int = Field(default=16_384, ge=8_192, le=1_048_576)
     # The request line's URL (path and query); longer is a 414 before the app sees it.
@@ -45,11 +43,6 @@ class RequestSettings(BaseModel):
     # A request's head, then its body, must arrive within these, or the connection gets 408.
     request_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-
-    @field_validator("allowed_origins", "trusted_proxies", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return split_commas(value)
 
     @field_validator("allowed_origins")
     @classmethod

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
-from pydantic_settings import NoDecode
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from authsvc.secret_rules import is_asymmetric
-from authsvc.settings.sources import split_commas
+from authsvc.settings.sources import CommaList
 
 # The placeholders shipped in `.env.example`; production refuses them verbatim.
 EXAMPLE_SECRETS = frozenset(
@@ -37,9 +36,7 @@ class TokenSettings(BaseModel):
     access_token_key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
     access_token_previous_public_keys_file: Path | None = None
     # HMAC rotation: old access-token secrets, accepted for verification only.
-    access_token_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list
-    )
+    access_token_previous_secrets: CommaList[SecretStr] = Field(default_factory=list)
     jwt_issuer: str = Field(default="authsvc", min_length=1)
     jwt_audience: str = Field(default="authsvc", min_length=1)
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
@@ -73,11 +70,6 @@ class TokenSettings(BaseModel):
             access.get_secret_value() if access is not None else None,
             self.refresh_token_secret.get_secret_value(),
         )
-
-    @field_validator("access_token_previous_secrets", mode="before")
-    @classmethod
-    def _split_secrets(cls, value: object) -> object:
-        return split_commas(value)
 
     def _check_signing_keys(self) -> None:
         """One key type per deployment, complete. Run by `Settings._check_model`."""

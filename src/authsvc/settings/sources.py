@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, TypeVar
 
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource
+from pydantic import BeforeValidator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+)
+
+T = TypeVar("T")
 
 # Where Docker (and Compose) mount secrets; read when it exists and SECRETS_DIR is not set.
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -41,3 +50,7 @@ def split_commas(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+# A list setting, comma-separated in the environment (NoDecode: not read as JSON).
+CommaList = Annotated[list[T], NoDecode, BeforeValidator(split_commas)]

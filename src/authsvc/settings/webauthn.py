@@ -12,14 +12,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import NoDecode
 
 from authsvc.settings.requests import checked_origin
-from authsvc.settings.sources import split_commas
+from authsvc.settings.sources import CommaList
 
 # The one single-label name that is a valid RP id: browsers treat it as a secure context.
 DEV_RP_ID = "localhost"
@@ -46,7 +44,7 @@ class WebAuthnSettings(BaseModel):
     # Shown by the browser and the authenticator when a passkey is created.
     webauthn_rp_name: str = Field(default="authsvc", min_length=1, max_length=64)
     # The pages (scheme://host[:port]) that run the ceremonies; by default PUBLIC_URL's origin.
-    webauthn_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webauthn_origins: CommaList[str] = Field(default_factory=list)
     # How long a registration or login challenge can be answered, and the browser's timeout.
     webauthn_challenge_ttl_seconds: int = Field(default=300, ge=30, le=1_800)
 
@@ -59,11 +57,6 @@ class WebAuthnSettings(BaseModel):
         if not _is_domain(value):
             raise ValueError(f"not a domain name like example.com: {value!r}")
         return value
-
-    @field_validator("webauthn_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        return split_commas(value)
 
     @field_validator("webauthn_origins")
     @classmethod

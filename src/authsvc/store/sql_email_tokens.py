@@ -7,6 +7,7 @@ two requests presenting it at once exactly one gets it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -72,17 +73,7 @@ class SqlEmailTokenStore:
                     _TOK.user_id == token.user_id, _TOK.purpose == token.purpose
                 )
             )
-            await conn.execute(
-                insert(email_tokens).values(
-                    id=str(uuid.uuid4()),
-                    user_id=token.user_id,
-                    purpose=token.purpose,
-                    email=token.email,
-                    token_hash=token.token_hash,
-                    created_at=token.created_at,
-                    expires_at=token.expires_at,
-                )
-            )
+            await conn.execute(insert(email_tokens).values(id=str(uuid.uuid4()), **asdict(token)))
 
     async def verify_email(self, token_hash: str, *, now: datetime) -> str | None:
         async with self._db.write() as conn:

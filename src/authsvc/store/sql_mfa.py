@@ -10,6 +10,7 @@ presenting the same code exactly one gets a row back; SQLite has one writer at a
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -178,15 +179,7 @@ class SqlMfaStore:
             await conn.execute(
                 delete(mfa_challenges).where(_CHALLENGES.expires_at <= challenge.created_at)
             )
-            await conn.execute(
-                insert(mfa_challenges).values(
-                    token_hash=challenge.token_hash,
-                    user_id=challenge.user_id,
-                    password_fingerprint=challenge.password_fingerprint,
-                    created_at=challenge.created_at,
-                    expires_at=challenge.expires_at,
-                )
-            )
+            await conn.execute(insert(mfa_challenges).values(**asdict(challenge)))
 
     async def live_mfa_challenge(
         self, token_hash: str, *, now: datetime, max_failures: int

@@ -63,16 +63,7 @@ class SqlPasskeyStore:
             await conn.execute(
                 delete(webauthn_challenges).where(_CH.id.in_(expired.scalar_subquery()))
             )
-            await conn.execute(
-                insert(webauthn_challenges).values(
-                    id=challenge.id,
-                    purpose=challenge.purpose,
-                    user_id=challenge.user_id,
-                    challenge_hash=challenge.challenge_hash,
-                    created_at=challenge.created_at,
-                    expires_at=challenge.expires_at,
-                )
-            )
+            await conn.execute(insert(webauthn_challenges).values(**asdict(challenge)))
 
     async def use_challenge(
         self, challenge_id: str, *, purpose: str, user_id: str | None, now: datetime

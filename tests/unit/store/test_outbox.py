@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from authsvc.store import Store, open_store
 from authsvc.store.records import VERIFY_EMAIL, NewEmailToken, NewMail
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    async with open_store(database_url, migrate=True) as s:
-        yield s
 
 
 def mail(n: int, *, at: datetime = NOW, hours: int = 24) -> NewMail:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from authsvc.errors import PasskeyTaken
-from authsvc.store import Store, open_store
+from authsvc.store import Store
 from authsvc.store.factor_records import (
     LOGIN,
     REGISTRATION,
@@ -24,12 +23,6 @@ from authsvc.store.factor_records import (
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=5)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    async with open_store(database_url, migrate=True) as s:
-        yield s
 
 
 async def account(store: Store, name: str = "alice") -> str:

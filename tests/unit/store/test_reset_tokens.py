@@ -6,11 +6,8 @@ test_fake_contract.py runs the same cases over the in-memory fake.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from authsvc.store import Store, open_store
 from authsvc.store.records import (
@@ -25,12 +22,6 @@ from tests.unit.store.test_outbox import token
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    async with open_store(database_url, migrate=True) as s:
-        yield s
 
 
 async def alice(store: Store, email: str = "Alice@Example.com") -> str:

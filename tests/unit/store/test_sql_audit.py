@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg  # type: ignore[import-untyped]
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
@@ -21,12 +19,6 @@ from authsvc.store.records import NewAuditEvent
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ALICE = "aaaaaaaa-0000-4000-8000-000000000001"
 BOB = "bbbbbbbb-0000-4000-8000-000000000002"
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    async with open_store(database_url, migrate=True) as s:
-        yield s
 
 
 def entry(subject: str, *, at: datetime = NOW, kind: str = "login_succeeded") -> NewAuditEvent:

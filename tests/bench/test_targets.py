@@ -1,0 +1,130 @@
+"""Issue 15's verdicts from synthetic runs: a figure that misses its target says MISSED, one
+that meets it says met, and a target the run did not measure says so instead of passing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from bench.targets import MET, MISSED, NOT_MEASURED, REPORTED, SEE_TESTS, Verdict
+
+from bench import targets
+from tests.bench.synthetic import EXPRESS_RATE, LARGE, RSS_SIZE, changed, good_run
+
+
+def _status(verdicts: list[Verdict], *words: str) -> str:
+    (found,) = [v for v in verdicts if all(word in v.target for word in words)]
+    return found.status
+
+
+def test_a_run_meeting_every_target_is_judged_met_throughout() -> None:
+    verdicts = targets.check(good_run())
+
+    assert {v.status for v in verdicts} == {MET, SEE_TESTS, REPORTED}
+    assert _status(verdicts, "revocation") == SEE_TESTS
+    assert _status(verdicts, "startup RSS") == REPORTED
+    # verify x3 and me per store, revocation, refresh x4, login x2 per store, RSS x2, growth
+    # 3 scenarios x 2 stores.
+    assert len(verdicts) == 2 * 4 + 1 + 4 + 2 * 2 + 2 + 3 * 2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "config", "figures", "words"),
+    [
+        ("verify", "sqlite/1w", {"rate": 850.0}, ("verify` sqlite/1w", "0.9 x")),
+        (
+            "verify",
+            "postgresql/1w",
+            {"cpu_ms_per_request": 0.3},
+            ("verify` postgresql/1w", "CPU per"),
+        ),
+        ("verify", "sqlite/1w", {"p99_ms": 31.0}, ("verify` sqlite/1w", "p99")),
+        ("me", "postgresql/1w", {"rate": 650.0}, ("/auth/me` postgresql/1w",)),
+        ("refresh", "sqlite/1w", {"rate": 240.0}, ("refresh` sqlite/1w", "0.25 x")),
+        ("refresh", "postgresql/1w", {"rate": 190.0}, ("refresh` postgresql/1w", "0.2 x")),
+        ("login", "sqlite/1w", {"rate": 70.0}, ("login sqlite/1w", "argon2")),
+        ("login", "postgresql/1w", {"loop_ms_per_request": 1.2}, ("login postgresql/1w", "1 ms")),
+    ],
+)
+def test_a_figure_that_misses_its_target_is_missed(
+    scenario: str, config: str, figures: dict[str, float], words: tuple[str, ...]
+) -> None:
+    verdicts = targets.check(changed(good_run(), scenario, config, figures))
+
+    assert _status(verdicts, *words) == MISSED
+    assert [v.status for v in verdicts].count(MISSED) == 1
+
+
+def test_refresh_must_be_twice_the_express_tutorials_in_the_same_rounds() -> None:
+    run = good_run()
+    assert _status(targets.check(run), "Express") == MET
+    run.express = [{**e, "rate": EXPRESS_RATE * 2} for e in run.express]
+
+    (verdict,) = [v for v in targets.check(run) if "Express" in v.target]
+    assert verdict.status == MISSED
+    assert verdict.measured.startswith("1.50 x")
+
+
+def test_without_the_express_tutorial_its_target_is_not_measured() -> None:
+    run = good_run()
+    run.express = []
+    assert _status(targets.check(run), "Express") == NOT_MEASURED
+
+
+def test_a_grace_replay_is_not_a_rotation() -> None:
+    run = changed(good_run(), "refresh", "sqlite/1w", {"counters": {"rotated": 899, "grace": 1}})
+    assert _status(targets.check(run), "refresh` sqlite/1w", "0.25 x") == MISSED
+
+
+def test_postgresql_refresh_must_scale_to_two_workers() -> None:
+    run = changed(good_run(), "refresh", "postgresql/2w", {"rate": 480.0})  # 1.6 x 300
+    assert _status(targets.check(run), "2 workers") == MISSED
+
+
+def test_memory_after_the_100k_run_is_judged_per_worker() -> None:
+    run = good_run()
+    run.memory = [
+        replace(m, after_rss_mb=[90.0, 101.0])
+        if (m.size, m.config) == (RSS_SIZE, "sqlite/2w")
+        else m
+        for m in run.memory
+    ]
+    (verdict,) = [v for v in targets.check(run) if "after the 100,000" in v.target]
+    assert verdict.status == MISSED
+    assert verdict.measured == "largest 101 MiB (sqlite/2w)"
+
+
+@pytest.mark.parametrize(
+    ("figures", "met"),
+    [
+        ({"cpu_ms_per_request": 0.26}, True),  # +8 %
+        ({"cpu_ms_per_request": 0.27}, False),  # +12.5 %
+        ({"rate": 860.0}, True),  # x ceiling -9.5 %
+        ({"rate": 850.0}, False),  # -10.5 %
+    ],
+)
+def test_growth_compares_the_smallest_and_the_largest_size(
+    figures: dict[str, float], met: bool
+) -> None:
+    run = changed(good_run(), "verify", "sqlite/1w", figures, size=LARGE)
+    verdict = _status(targets.check(run), "verify sqlite/1w from 1,000 to 1,000,000")
+    assert verdict == (MET if met else MISSED)
+
+
+def test_the_table_prints_each_verdict_with_its_figure() -> None:
+    run = changed(good_run(), "verify", "sqlite/1w", {"rate": 850.0})
+    text = targets.table(targets.check(run))
+
+    assert "| `/auth/verify` sqlite/1w: ≥ 0.9 x the bare route | 0.85 x (850 req/s) | MISSED |" in (
+        text
+    )
+    assert "| see tests |" in text
+
+
+def test_no_login_answered_has_no_cpu_per_login() -> None:
+    run = changed(good_run(), "login", "sqlite/1w", {"rate": 0.0, "requests": 0})
+    verdicts = targets.check(run)
+
+    assert _status(verdicts, "login sqlite/1w", "argon2") == MISSED
+    assert _status(verdicts, "login sqlite/1w", "1 ms") == NOT_MEASURED
+    assert _status(verdicts, "login sqlite/1w from") == NOT_MEASURED
