@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -20,6 +20,8 @@ from authsvc.errors import StoreUnavailable
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections one process keeps open (DATABASE_POOL_SIZE); see `create_engine`.
+DEFAULT_POOL_SIZE = 10
 
 
 class MissingDatabaseDirectory(Exception):
@@ -30,29 +32,49 @@ class MissingDatabaseDirectory(Exception):
         self.directory = directory
 
 
-def create_engine(database_url: str, *, create_directories: bool = False) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, create_directories: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and explicit transaction control.
+
+    The pool holds up to `pool_size` connections and never more: a burst beyond it waits for
+    a connection to come back (up to 30 s, then StoreUnavailable) instead of opening and
+    closing overflow connections, which costs a PostgreSQL backend's start-up every time.
 
     Raises: MissingDatabaseDirectory when a SQLite file's directory is missing and
     `create_directories` is off.
     """
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        directory = Path(url.database).parent
+    sqlite = url.get_backend_name() == "sqlite"
+    in_memory = sqlite and url.database in (None, "", ":memory:")
+    if sqlite and not in_memory:
+        directory = Path(str(url.database)).parent
         if create_directories:
             directory.mkdir(parents=True, exist_ok=True)
         elif not directory.is_dir():
             raise MissingDatabaseDirectory(directory)
-    engine = create_async_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    # In-memory SQLite has one connection, shared (StaticPool), and no pool to size.
+    sizing = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
+    engine = create_async_engine(url, pool_pre_ping=not sqlite, **sizing)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        configure_sqlite(engine.sync_engine)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The file of a SQLite engine; None for PostgreSQL or an in-memory database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return database
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, the busy timeout, foreign keys, and BEGIN IMMEDIATE for `authsvc_write`."""
+
     # WAL lets readers run beside the single writer; the busy timeout makes writers from other
     # processes queue instead of failing with "database is locked".
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so writes can BEGIN IMMEDIATE (below).
         dbapi_connection.isolation_level = None
@@ -66,7 +88,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes cannot wait for the lock in WAL
         # mode (SQLITE_BUSY_SNAPSHOT); writers take the lock up front so they queue instead.
@@ -84,6 +106,12 @@ class Database:
         self._write_lock: asyncio.Lock | None = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else None
         )
+
+    @property
+    def write_lock(self) -> asyncio.Lock | None:
+        """What this process's writers queue on (SQLite); None where the database's own row
+        locks do (PostgreSQL)."""
+        return self._write_lock
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

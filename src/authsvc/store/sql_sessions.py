@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import Label
 
 from authsvc.amr import decode_amr, encode_amr
 from authsvc.store.engine import Database
+from authsvc.store.group_commit import GroupCommitWriter, Steps, run_steps
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.purge import purge_ended_sessions
 from authsvc.store.records import (
@@ -84,6 +85,59 @@ _ROTATE = (
 )
 
 
+_CURRENT = select(*sessions.c, _USERNAME, _ROLES).where(sessions.c.id == bindparam("session_id"))
+_REVOKE_REUSED = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"), sessions.c.revoked_at.is_(None))
+    .values(revoked_at=_NOW, revoked_reason="reuse")
+    .returning(*sessions.c)
+)
+
+
+def _rotation(session_id: str, rotation: Rotation) -> Steps[RotateOutcome]:
+    """One rotation, a statement at a time, all in the caller's write transaction."""
+    now = rotation.now
+    # The swap happens only if the presented token is still current: of any number of
+    # concurrent presentations, exactly one matches the WHERE clause of _ROTATE.
+    swapped = yield (
+        _ROTATE,
+        {
+            "session_id": session_id,
+            "presented": rotation.presented_hash,
+            "replacement": rotation.replacement_hash,
+            "now": now,
+            "idle_deadline": rotation.idle_deadline,
+            "new_user_agent": rotation.user_agent,
+            "new_ip": rotation.ip,
+        },
+    )
+    if swapped is not None:
+        return RotateOutcome(
+            RotateResult.ROTATED,
+            _session(swapped._mapping),
+            swapped.username,
+            decode_roles(swapped.roles),
+        )
+
+    row = yield _CURRENT, {"session_id": session_id}
+    if row is None:
+        return RotateOutcome(RotateResult.UNKNOWN, None)
+    current = _session(row._mapping)
+    if not current.is_active(now):
+        return RotateOutcome(RotateResult.ENDED, current)
+    if (
+        current.previous_token_hash == rotation.presented_hash
+        and current.rotated_at is not None
+        and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
+    ):
+        return RotateOutcome(RotateResult.GRACE, current, row.username, decode_roles(row.roles))
+
+    # A superseded token outside the grace window: someone kept a copy. Revoke the whole
+    # family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
+    revoked = yield _REVOKE_REUSED, {"session_id": session_id, "now": now}
+    return RotateOutcome(RotateResult.REUSED, _session(revoked._mapping) if revoked else current)
+
+
 def count_active_statement(now: datetime) -> Select[int]:
     """Counted at every scrape: answered from ix_sessions_live_by_expiry alone, whose partial
     condition keeps the ended sessions awaiting the purge out of it."""
@@ -101,8 +155,10 @@ def count_active_statement(now: datetime) -> Select[int]:
 class SqlSessionStore:
     """One method, one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, group_commit: GroupCommitWriter | None = None) -> None:
         self._db = db
+        # SQLite files: rotations are batched, many to a transaction (group_commit.py).
+        self._group_commit = group_commit
 
     async def create_session(self, new: NewSession) -> SessionRecord:
         record = new.record()
@@ -161,64 +217,13 @@ class SqlSessionStore:
         return _session(row._mapping) if row else None
 
     async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
-        now = rotation.now
+        def unit() -> Steps[RotateOutcome]:
+            return _rotation(session_id, rotation)
+
+        if self._group_commit is not None:
+            return await self._group_commit.run(unit)
         async with self._db.write() as conn:
-            # The swap happens only if the presented token is still current: of any number of
-            # concurrent presentations, exactly one matches the WHERE clause of _ROTATE.
-            swapped = (
-                await conn.execute(
-                    _ROTATE,
-                    {
-                        "session_id": session_id,
-                        "presented": rotation.presented_hash,
-                        "replacement": rotation.replacement_hash,
-                        "now": now,
-                        "idle_deadline": rotation.idle_deadline,
-                        "new_user_agent": rotation.user_agent,
-                        "new_ip": rotation.ip,
-                    },
-                )
-            ).first()
-            if swapped is not None:
-                return RotateOutcome(
-                    RotateResult.ROTATED,
-                    _session(swapped._mapping),
-                    swapped.username,
-                    decode_roles(swapped.roles),
-                )
-
-            row = (
-                await conn.execute(
-                    select(*sessions.c, _USERNAME, _ROLES).where(sessions.c.id == session_id)
-                )
-            ).first()
-            if row is None:
-                return RotateOutcome(RotateResult.UNKNOWN, None)
-            current = _session(row._mapping)
-            if not current.is_active(now):
-                return RotateOutcome(RotateResult.ENDED, current)
-            if (
-                current.previous_token_hash == rotation.presented_hash
-                and current.rotated_at is not None
-                and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
-            ):
-                return RotateOutcome(
-                    RotateResult.GRACE, current, row.username, decode_roles(row.roles)
-                )
-
-            # A superseded token outside the grace window: someone kept a copy. Revoke the
-            # whole family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
-            revoked = (
-                await conn.execute(
-                    update(sessions)
-                    .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-                    .values(revoked_at=now, revoked_reason="reuse")
-                    .returning(*sessions.c)
-                )
-            ).first()
-            return RotateOutcome(
-                RotateResult.REUSED, _session(revoked._mapping) if revoked else current
-            )
+            return await run_steps(conn, unit())
 
     async def revoke_session(
         self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
