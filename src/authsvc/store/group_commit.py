@@ -101,7 +101,9 @@ class GroupCommitWriter:
         return await future
 
     async def close(self) -> None:
-        """Finish what is queued, then close the connection and the thread."""
+        """Finish what is queued, then close the connection and the thread; once."""
+        if self._closed:
+            return
         self._closed = True
         if self._drainer is not None:
             await self._drainer
