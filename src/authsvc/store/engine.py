@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -22,6 +23,8 @@ UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSErro
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Connections one process keeps open (DATABASE_POOL_SIZE); see `create_engine`.
 DEFAULT_POOL_SIZE = 10
+# A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class MissingDatabaseDirectory(Exception):
@@ -55,10 +58,35 @@ def create_engine(
             raise MissingDatabaseDirectory(directory)
     # In-memory SQLite has one connection, shared (StaticPool), and no pool to size.
     sizing = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
-    engine = create_async_engine(url, pool_pre_ping=not sqlite, **sizing)
-    if engine.dialect.name == "sqlite":
+    engine = create_async_engine(url, **sizing)
+    if sqlite:
         configure_sqlite(engine.sync_engine)
+    else:
+        _ping_idle_connections(engine.sync_engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    # SQLAlchemy's pool_pre_ping pings at every checkout, and asyncpg's ping is three round
+    # trips (BEGIN, a query, ROLLBACK): more than a rotation's own UPDATE. Connections in
+    # use moments ago are handed out as they are; one that sat idle (where a restarted or
+    # restarting server leaves dead ones) is pinged, and replaced if it does not answer. A
+    # connection that dies while busy fails its request with 503, and that failure
+    # invalidates the rest of the pool.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["authsvc_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("authsvc_returned")
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError("stale connection") from exc
 
 
 def sqlite_file(engine: AsyncEngine) -> str | None:
@@ -118,6 +146,18 @@ class Database:
         """A connection outside any write transaction. Raises: StoreUnavailable."""
         try:
             async with self.engine.connect() as conn:
+                yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which every statement commits on its own, with no BEGIN or COMMIT
+        round trip: for one write that is atomic by itself. PostgreSQL only (on SQLite it
+        would bypass the write lock). Raises: StoreUnavailable."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("database unavailable") from exc
