@@ -7,12 +7,12 @@ import asyncio
 import uuid
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy import make_url
 
 from tests.support.http import PASSWORD, register_sync
 from tests.support.processes import ServerFactory, server_env
+from tests.support.stores import admin_value
 
 POOL_SIZE = 3
 BURST = 50
@@ -20,17 +20,10 @@ BURST = 50
 
 async def sessions_opened(database_url: str) -> int:
     """How many connections PostgreSQL ever accepted into this database (pg_stat_database)."""
-    url = make_url(database_url)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, database="postgres"
+    count: int = await admin_value(
+        "SELECT sessions FROM pg_stat_database WHERE datname = $1", make_url(database_url).database
     )
-    try:
-        count: int = await connection.fetchval(
-            "SELECT sessions FROM pg_stat_database WHERE datname = $1", url.database
-        )
-        return count
-    finally:
-        await connection.close()
+    return count
 
 
 async def logins_at_once(base_url: str, username: str, count: int) -> list[int]:

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import make_url
 
 from authsvc.store import open_store
 from authsvc.store.engine import PING_AFTER_IDLE_SECONDS
+from tests.support.stores import admin_value
 
 
 async def terminate_backends(database_url: str) -> int:
-    """End every other connection to the database, as a server restart would."""
-    url = make_url(database_url)
-    admin = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, database="postgres"
+    """End every connection to the database, as a server restart would."""
+    ended: int = await admin_value(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+        make_url(database_url).database,
     )
-    try:
-        ended: int = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            url.database,
-        )
-        return ended
-    finally:
-        await admin.close()
+    return ended
 
 
 async def test_an_idle_connection_dropped_by_the_server_is_replaced(
