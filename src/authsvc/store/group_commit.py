@@ -107,8 +107,10 @@ class GroupCommitWriter:
         self._closed = True
         if self._drainer is not None:
             await self._drainer
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._disconnect)
+        # Only the thread touches the connection, and it is idle now: a store that never
+        # rotated (a CLI command) starts no thread just to close nothing.
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._disconnect)
         self._thread.shutdown(wait=False)
         self._engine.dispose()
 
