@@ -115,34 +115,48 @@ class GroupCommitWriter:
         self._engine.dispose()
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    async with self._lock:
-                        results = await loop.run_in_executor(
-                            self._thread, self._commit, [unit for unit, _ in batch]
-                        )
-                except BaseException as exc:
-                    # Cancelled while the thread still runs the batch, or no thread left: the
-                    # outcome is unknown to this side, so the callers get an error, never a
-                    # guess.
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(StoreUnavailable("database unavailable"))
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # the caller stopped waiting (its client went away)
-                        continue
-                    if isinstance(result, _Failed):
-                        future.set_exception(result.error)
-                    else:
-                        future.set_result(result)
+                async with self._lock:
+                    # Taken once the lock is held: a caller that stopped waiting meanwhile
+                    # (its request was cancelled) is left out, not rotated for nobody.
+                    batch = [entry for entry in self._queue[:MAX_BATCH] if not entry[1].done()]
+                    del self._queue[:MAX_BATCH]
+                    if batch:
+                        await self._run(batch)
         finally:
             self._drainer = None
+            # Only when the drainer itself was cancelled (the loop is closing): nobody else
+            # would answer what is still queued.
+            self._fail([future for _, future in self._queue])
+            self._queue.clear()
+
+    async def _run(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._commit, [unit for unit, _ in batch]
+            )
+        except BaseException as exc:
+            # Cancelled while the thread still runs the batch, or no thread left: the outcome
+            # is unknown to this side, so the callers get an error, never a guess.
+            self._fail([future for _, future in batch])
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.exception("store writer failed")
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():  # the caller stopped waiting (its client went away)
+                continue
+            if isinstance(result, _Failed):
+                future.set_exception(result.error)
+            else:
+                future.set_result(result)
+
+    @staticmethod
+    def _fail(futures: list[asyncio.Future[Any]]) -> None:
+        for future in futures:
+            if not future.done():
+                future.set_exception(StoreUnavailable("database unavailable"))
 
     def _commit(self, units: list[Unit[Any]]) -> list[Any]:
         # In the writer thread. A failure rolls the whole batch back; each unit then runs

@@ -38,12 +38,19 @@ def commits() -> Committed:
 
 
 @pytest.fixture
-async def writer(tmp_path: Path, commits: Committed) -> AsyncIterator[GroupCommitWriter]:
+def write_lock() -> asyncio.Lock:
+    return asyncio.Lock()
+
+
+@pytest.fixture
+async def writer(
+    tmp_path: Path, commits: Committed, write_lock: asyncio.Lock
+) -> AsyncIterator[GroupCommitWriter]:
     engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'w.db'}", poolclass=NullPool)
     configure_sqlite(engine)
     metadata.create_all(engine)
     event.listen(engine, "commit", commits)
-    opened = GroupCommitWriter(engine, asyncio.Lock())
+    opened = GroupCommitWriter(engine, write_lock)
     yield opened
     await opened.close()
 
@@ -90,3 +97,13 @@ async def test_close_finishes_queued_units_then_refuses(writer: GroupCommitWrite
     assert [await unit for unit in queued] == list(range(5))
     with pytest.raises(StoreUnavailable):
         await writer.run(lambda: put("late", 0))
+
+
+async def test_a_unit_whose_caller_gave_up_before_its_turn_never_runs(
+    writer: GroupCommitWriter, write_lock: asyncio.Lock
+) -> None:
+    async with write_lock:  # another write of this process holds the lock
+        abandoned = asyncio.ensure_future(writer.run(lambda: put("abandoned", 1)))
+        await asyncio.sleep(0)
+        abandoned.cancel()
+    assert await writer.run(lambda: put("abandoned", 2)) == 2  # the key was still free
