@@ -125,6 +125,7 @@ async def open_core(
                 settings.database_url,
                 migrate=settings.migrate_on_start if migrate is None else migrate,
                 create_directories=create_directories,
+                pool_size=settings.database_pool_size,
             )
         )
         passwords = PasswordService(settings)

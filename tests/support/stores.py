@@ -32,6 +32,16 @@ def _run_in_thread(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         pool.submit(lambda: asyncio.run(make())).result()
 
 
+async def admin_value(query: str, *args: object) -> Any:
+    """One value from `query` on the server's `postgres` database, as its administrator: for
+    the statistics views, which see every database."""
+    connection = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
+    try:
+        return await connection.fetchval(query, *args)
+    finally:
+        await connection.close()
+
+
 async def _admin(statement: str) -> None:
     connection = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
     try:

@@ -14,6 +14,11 @@ ASYNC_DATABASE_URLS = {
 
 class StoreSettings(BaseModel):
     database_url: str = "sqlite+aiosqlite:///./authsvc.db"
+    # Connections each process keeps to the database, and never more: requests beyond them
+    # wait for one to come back rather than open and close extra connections under load.
+    # Ten keep both cores of a small host busy with room for slow statements; PostgreSQL's
+    # max_connections must cover processes x replicas x this.
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
     # Shared state for replicas: throttling counters and the revocation feed.
     redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
     redis_prefix: str = Field(default="authsvc", pattern=r"^[A-Za-z0-9_\-:]{1,64}$")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -20,6 +21,10 @@ from authsvc.errors import StoreUnavailable
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections one process keeps open (DATABASE_POOL_SIZE); see `create_engine`.
+DEFAULT_POOL_SIZE = 10
+# A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class MissingDatabaseDirectory(Exception):
@@ -30,29 +35,74 @@ class MissingDatabaseDirectory(Exception):
         self.directory = directory
 
 
-def create_engine(database_url: str, *, create_directories: bool = False) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, create_directories: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and explicit transaction control.
+
+    The pool holds up to `pool_size` connections and never more: a burst beyond it waits for
+    a connection to come back (up to 30 s, then StoreUnavailable) instead of opening and
+    closing overflow connections, which costs a PostgreSQL backend's start-up every time.
 
     Raises: MissingDatabaseDirectory when a SQLite file's directory is missing and
     `create_directories` is off.
     """
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        directory = Path(url.database).parent
+    sqlite = url.get_backend_name() == "sqlite"
+    in_memory = sqlite and url.database in (None, "", ":memory:")
+    if sqlite and not in_memory:
+        directory = Path(str(url.database)).parent
         if create_directories:
             directory.mkdir(parents=True, exist_ok=True)
         elif not directory.is_dir():
             raise MissingDatabaseDirectory(directory)
-    engine = create_async_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+    # In-memory SQLite has one connection, shared (StaticPool), and no pool to size.
+    sizing = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
+    engine = create_async_engine(url, **sizing)
+    if sqlite:
+        configure_sqlite(engine.sync_engine)
+    else:
+        _ping_idle_connections(engine.sync_engine)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _ping_idle_connections(engine: Engine) -> None:
+    # SQLAlchemy's pool_pre_ping pings at every checkout, and asyncpg's ping is three round
+    # trips (BEGIN, a query, ROLLBACK): more than a rotation's own UPDATE. Connections in
+    # use moments ago are handed out as they are; one that sat idle (where a restarted or
+    # restarting server leaves dead ones) is pinged, and replaced if it does not answer. A
+    # connection that dies while busy fails its request with 503, and that failure
+    # invalidates the rest of the pool.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["authsvc_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("authsvc_returned")
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError("stale connection") from exc
+
+
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The file of a SQLite engine; None for PostgreSQL or an in-memory database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return database
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, the busy timeout, foreign keys, and BEGIN IMMEDIATE for `authsvc_write`."""
+
     # WAL lets readers run beside the single writer; the busy timeout makes writers from other
     # processes queue instead of failing with "database is locked".
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so writes can BEGIN IMMEDIATE (below).
         dbapi_connection.isolation_level = None
@@ -66,7 +116,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes cannot wait for the lock in WAL
         # mode (SQLITE_BUSY_SNAPSHOT); writers take the lock up front so they queue instead.
@@ -85,11 +135,29 @@ class Database:
             asyncio.Lock() if engine.dialect.name == "sqlite" else None
         )
 
+    @property
+    def write_lock(self) -> asyncio.Lock | None:
+        """What this process's writers queue on (SQLite); None where the database's own row
+        locks do (PostgreSQL)."""
+        return self._write_lock
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection outside any write transaction. Raises: StoreUnavailable."""
         try:
             async with self.engine.connect() as conn:
+                yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable("database unavailable") from exc
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which every statement commits on its own, with no BEGIN or COMMIT
+        round trip: for one write that is atomic by itself. PostgreSQL only (on SQLite it
+        would bypass the write lock). Raises: StoreUnavailable."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable("database unavailable") from exc

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.store.engine import Database
+from authsvc.store.group_commit import open_group_commit
 from authsvc.store.sql_audit import SqlAuditStore
 from authsvc.store.sql_email_tokens import SqlEmailTokenStore
 from authsvc.store.sql_mfa import SqlMfaStore
@@ -37,9 +38,10 @@ class SqlStore(
 
     def __init__(self, engine: AsyncEngine) -> None:
         db = Database(engine)
+        self._writer = open_group_commit(db)
         SqlUserStore.__init__(self, db)
         SqlUserAdminStore.__init__(self, db)
-        SqlSessionStore.__init__(self, db)
+        SqlSessionStore.__init__(self, db, self._writer)
         SqlAuditStore.__init__(self, db)
 
     async def ping(self) -> None:
@@ -54,4 +56,6 @@ class SqlStore(
 
     async def close(self) -> None:
         await self.close_profile_reader()
+        if self._writer is not None:
+            await self._writer.close()
         await self._db.engine.dispose()

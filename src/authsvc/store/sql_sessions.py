@@ -6,82 +6,28 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, tuple_, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.sql.elements import Label
 
-from authsvc.amr import decode_amr, encode_amr
+from authsvc.amr import encode_amr
 from authsvc.store.engine import Database
+from authsvc.store.group_commit import GroupCommitWriter, Steps, run_steps
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.purge import purge_ended_sessions
-from authsvc.store.records import (
-    NewSession,
-    OpenedSession,
-    RotateOutcome,
-    RotateResult,
-    Rotation,
-    SessionRecord,
+from authsvc.store.records import NewSession, OpenedSession, RotateOutcome, Rotation, SessionRecord
+from authsvc.store.sql_rotation import (
+    after_failed_swap,
+    rotated,
+    rotation_steps,
+    session_record,
+    swap,
 )
-from authsvc.store.sql_users import decode_roles
-
-
-def _session(row: RowMapping) -> SessionRecord:
-    values = {name: row[name] for name in SessionRecord.__slots__}
-    values["amr"] = decode_amr(values["amr"])
-    return SessionRecord(**values)
 
 
 def _columns(record: SessionRecord) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in SessionRecord.__slots__}
     values["amr"] = encode_amr(record.amr)
     return values
-
-
-def _account(column: str) -> Label[Any]:
-    return (
-        select(users.c[column])
-        .where(users.c.id == sessions.c.user_id)
-        .correlate(sessions)
-        .scalar_subquery()
-        .label(column)
-    )
-
-
-# The new access token names the user and their current roles: the rotation reads both in
-# its own statement, so a role taken away is gone from the next access token.
-_USERNAME = _account("username")
-_ROLES = _account("roles")
-_NOW = bindparam("now", type_=UTCDateTime())
-_IDLE_DEADLINE = bindparam("idle_deadline", type_=UTCDateTime())
-# Built once, with every value a bound parameter: composing this statement anew took more CPU
-# than the rest of a rotation's Python code.
-_ROTATE = (
-    update(sessions)
-    .where(
-        sessions.c.id == bindparam("session_id"),
-        sessions.c.token_hash == bindparam("presented"),
-        sessions.c.revoked_at.is_(None),
-        sessions.c.idle_expires_at > _NOW,
-        sessions.c.absolute_expires_at > _NOW,
-    )
-    .values(
-        token_hash=bindparam("replacement"),
-        previous_token_hash=bindparam("presented"),
-        rotated_at=_NOW,
-        last_used_at=_NOW,
-        # Renewal never reaches past the absolute cap, so rotating forever cannot keep a
-        # session alive forever.
-        idle_expires_at=case(
-            (sessions.c.absolute_expires_at < _IDLE_DEADLINE, sessions.c.absolute_expires_at),
-            else_=_IDLE_DEADLINE,
-        ),
-        generation=sessions.c.generation + 1,
-        user_agent=bindparam("new_user_agent"),
-        ip=bindparam("new_ip"),
-    )
-    .returning(*sessions.c, _USERNAME, _ROLES)
-)
 
 
 def count_active_statement(now: datetime) -> Select[int]:
@@ -101,8 +47,10 @@ def count_active_statement(now: datetime) -> Select[int]:
 class SqlSessionStore:
     """One method, one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, group_commit: GroupCommitWriter | None = None) -> None:
         self._db = db
+        # SQLite files: rotations are batched, many to a transaction (group_commit.py).
+        self._group_commit = group_commit
 
     async def create_session(self, new: NewSession) -> SessionRecord:
         record = new.record()
@@ -158,67 +106,27 @@ class SqlSessionStore:
     async def get_session(self, session_id: str) -> SessionRecord | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
-        return _session(row._mapping) if row else None
+        return session_record(row._mapping) if row else None
 
     async def rotate(self, session_id: str, rotation: Rotation) -> RotateOutcome:
-        now = rotation.now
+        def unit() -> Steps[RotateOutcome]:
+            return rotation_steps(session_id, rotation)
+
+        if self._group_commit is not None:
+            return await self._group_commit.run(unit)
+        if self._db.engine.dialect.name != "postgresql":
+            async with self._db.write() as conn:
+                return await run_steps(conn, unit())
+        # The swap is one statement, atomic by itself: committed on its own it costs one
+        # round trip instead of BEGIN, UPDATE and COMMIT. Only a swap that matched nothing
+        # needs a transaction for the rest; under READ COMMITTED each statement sees the
+        # latest commits anyway, so the rest sees what it would have after the swap.
+        async with self._db.autocommit() as conn:
+            swapped = (await conn.execute(*swap(session_id, rotation))).first()
+        if swapped is not None:
+            return rotated(swapped)
         async with self._db.write() as conn:
-            # The swap happens only if the presented token is still current: of any number of
-            # concurrent presentations, exactly one matches the WHERE clause of _ROTATE.
-            swapped = (
-                await conn.execute(
-                    _ROTATE,
-                    {
-                        "session_id": session_id,
-                        "presented": rotation.presented_hash,
-                        "replacement": rotation.replacement_hash,
-                        "now": now,
-                        "idle_deadline": rotation.idle_deadline,
-                        "new_user_agent": rotation.user_agent,
-                        "new_ip": rotation.ip,
-                    },
-                )
-            ).first()
-            if swapped is not None:
-                return RotateOutcome(
-                    RotateResult.ROTATED,
-                    _session(swapped._mapping),
-                    swapped.username,
-                    decode_roles(swapped.roles),
-                )
-
-            row = (
-                await conn.execute(
-                    select(*sessions.c, _USERNAME, _ROLES).where(sessions.c.id == session_id)
-                )
-            ).first()
-            if row is None:
-                return RotateOutcome(RotateResult.UNKNOWN, None)
-            current = _session(row._mapping)
-            if not current.is_active(now):
-                return RotateOutcome(RotateResult.ENDED, current)
-            if (
-                current.previous_token_hash == rotation.presented_hash
-                and current.rotated_at is not None
-                and (now - current.rotated_at).total_seconds() <= rotation.grace_seconds
-            ):
-                return RotateOutcome(
-                    RotateResult.GRACE, current, row.username, decode_roles(row.roles)
-                )
-
-            # A superseded token outside the grace window: someone kept a copy. Revoke the
-            # whole family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
-            revoked = (
-                await conn.execute(
-                    update(sessions)
-                    .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-                    .values(revoked_at=now, revoked_reason="reuse")
-                    .returning(*sessions.c)
-                )
-            ).first()
-            return RotateOutcome(
-                RotateResult.REUSED, _session(revoked._mapping) if revoked else current
-            )
+            return await run_steps(conn, after_failed_swap(session_id, rotation))
 
     async def revoke_session(
         self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None
@@ -276,7 +184,7 @@ class SqlSessionStore:
             )
         async with self._db.read() as conn:
             rows = await conn.execute(query)
-        return [_session(row._mapping) for row in rows]
+        return [session_record(row._mapping) for row in rows]
 
     async def purge_sessions(self, *, ended_before: datetime, batch_size: int) -> int | None:
         return await purge_ended_sessions(

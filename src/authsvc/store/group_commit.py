@@ -1,0 +1,208 @@
+"""SQLite's group commit: queued units of write work, many per transaction and thread hop.
+
+Through aiosqlite, one write costs a hop to its thread for each of checkout, BEGIN, every
+statement, COMMIT and the connection's reset, and SQLite runs one writer at a time anyway.
+`GroupCommitWriter` queues units instead; one drainer takes the process's write lock (the
+`Database`'s, so every other write still serialises with it), runs all queued units on a
+dedicated `sqlite3` connection in one hop and one `BEGIN IMMEDIATE` transaction, commits,
+and answers each caller. Other processes on the same file queue on the busy timeout, as
+their writes always did.
+
+A unit makes a `Steps` generator: it yields one statement at a time and gets its first row
+back, so the same unit also runs one statement per await on an `AsyncConnection`
+(`run_steps`), which is how PostgreSQL runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
+
+from authsvc.errors import StoreUnavailable
+from authsvc.store.engine import UNAVAILABLE_ERRORS, Database, configure_sqlite, sqlite_file
+
+T = TypeVar("T")
+
+# One statement and its parameters; the unit gets the statement's first row (or None) back.
+Statement = tuple[Executable, Mapping[str, Any]]
+Steps = Generator[Statement, Row[Any] | None, T]
+# What is queued: it makes the unit's steps afresh, so a unit can run again from the start.
+Unit = Callable[[], Steps[T]]
+
+# Bounds how long one transaction holds SQLite's write lock: later units wait for the next.
+MAX_BATCH = 64
+
+log = logging.getLogger("authsvc.store")
+
+
+async def run_steps(conn: AsyncConnection, steps: Steps[T]) -> T:
+    """Run a unit on an async connection, inside the caller's transaction."""
+    statement = next(steps)
+    while True:
+        row = (await conn.execute(*statement)).first()
+        try:
+            statement = steps.send(row)
+        except StopIteration as finished:
+            return cast(T, finished.value)
+
+
+def _run_steps_sync(conn: Connection, steps: Steps[Any]) -> Any:
+    statement = next(steps)
+    while True:
+        row = conn.execute(*statement).first()
+        try:
+            statement = steps.send(row)
+        except StopIteration as finished:
+            return finished.value
+
+
+class _Failed:
+    """A unit's exception, carried back from the writer thread in place of its result."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class GroupCommitWriter:
+    """Runs units in batches, one transaction each, on a thread of its own."""
+
+    def __init__(self, engine: Engine, lock: asyncio.Lock | None) -> None:
+        self._engine = engine
+        self._lock: AbstractAsyncContextManager[Any] = lock or nullcontext()
+        # One thread: the sqlite3 connection is only ever touched from it.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="authsvc-writer")
+        self._conn: Connection | None = None  # opened by the thread on first use
+        self._queue: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def run(self, unit: Unit[T]) -> T:
+        """The unit's result, once its batch committed. Raises: StoreUnavailable, or what
+        the unit raised (its own transaction rolled back)."""
+        if self._closed:
+            raise StoreUnavailable("store closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((unit, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def close(self) -> None:
+        """Finish what is queued, then close the connection and the thread; once."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._drainer is not None:
+            await self._drainer
+        # Only the thread touches the connection, and it is idle now: a store that never
+        # rotated (a CLI command) starts no thread just to close nothing.
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._disconnect)
+        self._thread.shutdown(wait=False)
+        self._engine.dispose()
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                async with self._lock:
+                    # Taken once the lock is held: a caller that stopped waiting meanwhile
+                    # (its request was cancelled) is left out, not rotated for nobody.
+                    batch = [entry for entry in self._queue[:MAX_BATCH] if not entry[1].done()]
+                    del self._queue[:MAX_BATCH]
+                    if batch:
+                        await self._run(batch)
+        finally:
+            self._drainer = None
+            # Only when the drainer itself was cancelled (the loop is closing): nobody else
+            # would answer what is still queued.
+            self._fail([future for _, future in self._queue])
+            self._queue.clear()
+
+    async def _run(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._commit, [unit for unit, _ in batch]
+            )
+        except BaseException as exc:
+            # Cancelled while the thread still runs the batch, or no thread left: the outcome
+            # is unknown to this side, so the callers get an error, never a guess.
+            self._fail([future for _, future in batch])
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.exception("store writer failed")
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():  # the caller stopped waiting (its client went away)
+                continue
+            if isinstance(result, _Failed):
+                future.set_exception(result.error)
+            else:
+                future.set_result(result)
+
+    @staticmethod
+    def _fail(futures: list[asyncio.Future[Any]]) -> None:
+        for future in futures:
+            if not future.done():
+                future.set_exception(StoreUnavailable("database unavailable"))
+
+    def _commit(self, units: list[Unit[Any]]) -> list[Any]:
+        # In the writer thread. A failure rolls the whole batch back; each unit then runs
+        # again alone from its first statement, so one unit's error is never another's.
+        try:
+            return self._transaction(units)
+        except UNAVAILABLE_ERRORS as exc:
+            self._unavailable(exc)
+            return [_Failed(StoreUnavailable("database unavailable")) for _ in units]
+        except Exception as exc:
+            if len(units) == 1:
+                return [_Failed(exc)]
+        return [self._alone(unit) for unit in units]
+
+    def _alone(self, unit: Unit[Any]) -> Any:
+        try:
+            return self._transaction([unit])[0]
+        except UNAVAILABLE_ERRORS as exc:
+            self._unavailable(exc)
+            return _Failed(StoreUnavailable("database unavailable"))
+        except Exception as exc:
+            return _Failed(exc)
+
+    def _transaction(self, units: list[Unit[Any]]) -> list[Any]:
+        if self._conn is None:
+            self._conn = self._engine.connect().execution_options(authsvc_write=True)
+        with self._conn.begin():
+            return [_run_steps_sync(self._conn, unit()) for unit in units]
+
+    def _unavailable(self, exc: Exception) -> None:
+        # The connection may be broken: the next batch opens a new one.
+        log.warning("store write failed: %s", type(exc).__name__)
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+
+def open_group_commit(db: Database) -> GroupCommitWriter | None:
+    """A writer for a SQLite file's store; None for PostgreSQL and in-memory SQLite."""
+    path = sqlite_file(db.engine)
+    if path is None:
+        return None
+    # The stdlib driver on the same file, set up as the async engine's connections are.
+    engine = create_engine(f"sqlite+pysqlite:///{path}", poolclass=NullPool)
+    configure_sqlite(engine)
+    return GroupCommitWriter(engine, db.write_lock)
