@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from authsvc import __version__
 from authsvc.api import build_routers
+from authsvc.api.account import me_route
+from authsvc.api.current_user import CurrentUserMiddleware
 from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.errors import install_error_handlers
 from authsvc.api.forward_auth import ForwardAuthEndpoint
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
     limits = {"max_bytes": settings.max_body_bytes, "max_header_bytes": settings.max_header_bytes}
+    # A successful /auth/me skips the router too (api/current_user.py), behind the limits.
+    app.add_middleware(CurrentUserMiddleware, route=me_route())
     app.add_middleware(RequestLimitsMiddleware, **limits)
     # Outside the limits, so their refusals on the verify route reach the gateway as 401. The
     # verify path skips the router: the gateway's check is the hot path (api/forward_auth.py).

@@ -27,7 +27,7 @@ from authsvc.mfa.wiring import build_sealer
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy
 from authsvc.readiness import Probe
-from authsvc.revocation import RevocationList, open_revocation_list
+from authsvc.revocation import RevocationList, open_profile_feed, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.audit import AuditService
@@ -100,6 +100,7 @@ class Services:
             replace(
                 self.core,
                 store=store,
+                profiles=None,  # its entries came from the other store
                 observer=build_observer(self.metrics, audit_store=store, clock=self.core.clock),
             ),
             tokens=self.tokens,
@@ -229,6 +230,9 @@ async def open_services(
         redis = await stack.enter_async_context(open_redis(settings))
         revocations = await stack.enter_async_context(
             open_revocation_list(settings, store=core.store, clock=clock, redis=redis)
+        )
+        await stack.enter_async_context(
+            open_profile_feed(settings, listener=core.profiles, redis=redis)
         )
         await stack.enter_async_context(
             periodic_purge(

@@ -16,12 +16,14 @@ from authsvc.events import Observer
 from authsvc.metrics import Metrics
 from authsvc.observers.fan_out import build_observer
 from authsvc.passwords import PasswordPolicy, PasswordService
-from authsvc.revocation import RevocationList, open_revocation_list
+from authsvc.revocation import RevocationList, open_profile_feed, open_revocation_list
 from authsvc.services.accounts import AccountService
 from authsvc.services.admin import AdminService
 from authsvc.services.email_verification import EmailVerification
 from authsvc.services.housekeeping import AuditPurger, SessionPurger
 from authsvc.services.passkeys import PasskeyFactor
+from authsvc.services.profile_cache import ProfileCache
+from authsvc.services.profile_watch import ProfileWatchingStore
 from authsvc.services.second_factors import SecondFactors
 from authsvc.services.session_ending import SessionEnder
 from authsvc.services.totp import TotpFactor
@@ -43,6 +45,8 @@ class Core:
     # Where every flow reports its events: the security log, the audit log in the store, and
     # the metrics when serving.
     observer: Observer
+    # Profiles /auth/me showed, told of every change `store` makes; None keeps none.
+    profiles: ProfileCache | None = None
 
     # The purges of this core's store: built when asked, so that they follow `replace`.
     @property
@@ -74,6 +78,7 @@ class Core:
             throttle=throttle,
             observer=self.observer,
             verification=verification,
+            profiles=self.profiles,
         )
 
     @property
@@ -127,13 +132,15 @@ async def open_core(
         stack.push_async_callback(passwords.aclose)
         if observer is None:
             observer = build_observer(metrics, audit_store=store, clock=clock)
+        profiles = ProfileCache(max_age_seconds=settings.profile_cache_seconds, clock=clock)
         yield Core(
             settings=settings,
             clock=clock,
-            store=store,
+            store=ProfileWatchingStore(store, profiles),
             passwords=passwords,
             policy=PasswordPolicy(settings),
             observer=observer,
+            profiles=profiles,
         )
 
 
@@ -146,5 +153,6 @@ async def open_admin(core: Core) -> AsyncIterator[AdminService]:
         open_revocation_list(
             core.settings, store=core.store, clock=core.clock, redis=redis
         ) as revocations,
+        open_profile_feed(core.settings, listener=core.profiles, redis=redis, listen=False),
     ):
         yield core.admin(revocations)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
+from starlette.routing import BaseRoute
 
 from authsvc.api import responses
 from authsvc.api.cookies import no_store
 from authsvc.api.schemas import PasswordChangeIn, RegisterIn, UserOut
 from authsvc.deps import AccountsDep, ClientDep, CurrentClaimsDep, PasswordChangesDep
+
+ME_PATH = "/auth/me"
 
 router = APIRouter(prefix="/auth", tags=["account"], dependencies=[Depends(no_store)])
 
@@ -23,10 +26,15 @@ async def register(body: RegisterIn, accounts: AccountsDep, client: ClientDep) -
     return UserOut.from_record(user)
 
 
-@router.get("/me", responses=responses.NOT_AUTHENTICATED)
+@router.get(ME_PATH.removeprefix("/auth"), responses=responses.NOT_AUTHENTICATED)
 async def me(claims: CurrentClaimsDep, accounts: AccountsDep) -> UserOut:
     """The user the access token belongs to."""
     return UserOut.from_record(await accounts.profile(claims.user_id))
+
+
+def me_route() -> BaseRoute:
+    """The route above, as the router would set it in the scope of a request it matched."""
+    return next(route for route in router.routes if getattr(route, "path", None) == ME_PATH)
 
 
 @router.post(

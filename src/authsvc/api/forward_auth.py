@@ -151,7 +151,7 @@ class ForwardAuthEndpoint:
             scope["route"] = self._route
         try:
             services: Services = scope["app"].state.services
-            token = _bearer_token(scope["headers"])
+            token = bearer_token(scope["headers"])
             roles: list[str] = []
             multi_factor = False
             if scope["query_string"]:
@@ -170,7 +170,7 @@ class ForwardAuthEndpoint:
         await answer.send(send)
 
 
-def _bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     """The token of the first Authorization header, as FastAPI's OAuth2PasswordBearer reads it."""
     for name, value in headers:
         if name == b"authorization":

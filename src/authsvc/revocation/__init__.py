@@ -15,13 +15,16 @@ from redis.asyncio import Redis
 from authsvc.clock import Clock
 from authsvc.revocation.feed import RedisRevocationList
 from authsvc.revocation.memory import MemoryRevocationList, RevocationList
+from authsvc.revocation.profiles import RedisProfileFeed, open_profile_feed
 from authsvc.settings import Settings
 from authsvc.store.base import SessionStore
 
 __all__ = [
     "MemoryRevocationList",
+    "RedisProfileFeed",
     "RedisRevocationList",
     "RevocationList",
+    "open_profile_feed",
     "open_revocation_list",
 ]
 

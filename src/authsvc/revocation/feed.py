@@ -12,8 +12,6 @@ it fails closed, never open.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -23,11 +21,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from authsvc.clock import Clock
-from authsvc.errors import StoreUnavailable
 from authsvc.revocation.memory import MemoryRevocationList
+from authsvc.revocation.subscription import Subscription
 from authsvc.store.base import SessionStore
-
-RETRY_MAX_SECONDS = 5.0
 
 log = logging.getLogger("authsvc.revocation")
 
@@ -47,32 +43,34 @@ class RedisRevocationList:
         self._store = store
         self._clock = clock
         self._local = MemoryRevocationList(remember_for=remember_for)
-        self._live = False  # subscribed, and caught up with the store since
-        self._listener: asyncio.Task[None] | None = None
+        # Live once subscribed and caught up with the store since.
+        self._subscription = Subscription(
+            redis,
+            channel,
+            apply=self._apply,
+            catch_up=self._catch_up,
+            lost_warning="revocation feed lost (%s); checking the store until it is back",
+        )
 
     @property
     def is_live(self) -> bool:
-        return self._live
+        return self._subscription.is_live
 
     async def start(self) -> None:
         """Subscribe and catch up before serving; without Redis, start in fallback mode."""
-        await self._local.load(self._store, now=self._clock())
-        ready = asyncio.Event()
-        self._listener = asyncio.create_task(self._listen(ready), name="revocation-listener")
-        # Wait for the first subscription, but never hang startup on an unreachable Redis.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ready.wait(), timeout=2)
+        await self._catch_up()
+        await self._subscription.start()
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await self._subscription.close()
+
+    async def _catch_up(self) -> None:
+        await self._local.load(self._store, now=self._clock())
 
     async def is_revoked(self, session_id: str, *, now: datetime) -> bool:
         if await self._local.is_revoked(session_id, now=now):
             return True
-        if self._live:
+        if self._subscription.is_live:
             return False
         # Cut off from the other replicas: ask the source of truth. A store error propagates
         # as StoreUnavailable, which every caller treats as "not authenticated".
@@ -99,33 +97,3 @@ class RedisRevocationList:
             log.warning("ignored a malformed revocation message")
             return
         self._local.add_now(ids, revoked_at=revoked_at)
-
-    async def _listen(self, ready: asyncio.Event) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                # Subscribed first, then caught up: anything published meanwhile is queued on
-                # the subscription and applied right after.
-                await self._local.load(self._store, now=self._clock())
-                self._live = True
-                ready.set()
-                delay = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._apply(message["data"])
-            except asyncio.CancelledError:
-                self._live = False
-                raise
-            except (RedisError, OSError, StoreUnavailable) as exc:
-                if self._live:
-                    log.warning(
-                        "revocation feed lost (%s); checking the store until it is back", exc
-                    )
-                self._live = False
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks hints
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)

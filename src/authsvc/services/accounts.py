@@ -20,6 +20,7 @@ from authsvc.events import ClientInfo, EventKind, Observer, SecurityEvent
 from authsvc.observers.security_log import SecurityLog
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.email_verification import EmailVerification
+from authsvc.services.profile_cache import ProfileCache
 from authsvc.store.base import UserStore
 from authsvc.store.records import UserProfile, UserRecord
 from authsvc.throttle import LoginThrottle
@@ -57,6 +58,7 @@ class AccountService:
         throttle: LoginThrottle | None = None,
         observer: Observer | None = None,
         verification: EmailVerification | None = None,
+        profiles: ProfileCache | None = None,
     ) -> None:
         self._store = store
         self._passwords = passwords
@@ -66,6 +68,8 @@ class AccountService:
         self._throttle = throttle
         # Mails a new account's address its link; None where no mail is sent (the CLI).
         self._verification = verification
+        # Profiles recently shown by /auth/me; None reads every one from the store.
+        self._profiles = profiles
         # Without one, events still reach the security log, as in the CLI.
         self._observer = observer if observer is not None else SecurityLog()
 
@@ -172,11 +176,19 @@ class AccountService:
             raise WrongPassword
 
     async def profile(self, user_id: str) -> UserProfile:
-        """The user's profile as it is now (roles and e-mail change).
+        """The user's profile as it is now (roles and e-mail change): every change made
+        through this store is seen at once, see services/profile_cache.py.
 
         Raises: SessionEnded when the account no longer exists.
         """
-        profile = await self._store.get_profile(user_id)
+        cache = self._profiles
+        if cache is None:
+            profile = await self._store.get_profile(user_id)
+        elif (profile := cache.get(user_id)) is None:
+            version = cache.version
+            profile = await self._store.get_profile(user_id)
+            if profile is not None:
+                cache.put(profile, version=version)
         if profile is None:
             raise SessionEnded
         return profile

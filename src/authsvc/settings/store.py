@@ -23,6 +23,10 @@ class StoreSettings(BaseModel):
     redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
     redis_prefix: str = Field(default="authsvc", pattern=r"^[A-Za-z0-9_\-:]{1,64}$")
     migrate_on_start: bool = True
+    # The longest a process shows a cached profile on /auth/me; changes made through any
+    # replica reach every cache at once (over Redis when REDIS_URL is set), so this bounds
+    # only changes it cannot hear of (a command run without Redis). 0 reads every time.
+    profile_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @field_validator("database_url")
     @classmethod

@@ -55,6 +55,7 @@ class SqlStore(
             )
 
     async def close(self) -> None:
+        await self.close_profile_reader()
         if self._writer is not None:
             await self._writer.close()
         await self._db.engine.dispose()

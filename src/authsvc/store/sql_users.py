@@ -15,6 +15,7 @@ from sqlalchemy.sql import Select
 from authsvc.errors import UsernameTaken
 from authsvc.store.engine import Database
 from authsvc.store.models import users
+from authsvc.store.profile_reads import profile_reader
 from authsvc.store.records import UserProfile, UserRecord
 from authsvc.usernames import username_skeleton
 
@@ -60,6 +61,8 @@ class SqlUserStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # `/auth/me` reads a profile on every call: its own statement, on the driver.
+        self._profiles = profile_reader(db)
 
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
@@ -98,30 +101,23 @@ class SqlUserStore:
         return user_record(row._mapping) if row else None
 
     async def get_profile(self, user_id: str) -> UserProfile | None:
-        # No cache: roles and e-mail change, and a cache in one process cannot learn of a
-        # change made through another replica. A primary-key read of a few columns is cheap.
-        columns = (
-            users.c.id,
-            users.c.username,
-            users.c.email,
-            users.c.created_at,
-            users.c.roles,
-            users.c.email_verified_at,
-        )
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(*columns).where(users.c.id == user_id, LIVE_USER))
-            ).first()
+        # Read afresh every time (a cache, if any, sits above the store): roles and e-mail
+        # change, possibly through another replica.
+        row = await self._profiles.read(user_id)
         if row is None:
             return None
+        id_, username, email, created_at, roles, email_verified_at = row
         return UserProfile(
-            id=row.id,
-            username=row.username,
-            email=row.email,
-            created_at=row.created_at,
-            roles=decode_roles(row.roles),
-            email_verified_at=row.email_verified_at,
+            id=id_,
+            username=username,
+            email=email,
+            created_at=created_at,
+            roles=decode_roles(roles),
+            email_verified_at=email_verified_at,
         )
+
+    async def close_profile_reader(self) -> None:
+        await self._profiles.close()
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         async with self._db.read() as conn:
