@@ -42,7 +42,7 @@ class SqlStore(
         SqlUserStore.__init__(self, db)
         SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db, self._writer)
-        SqlAuditStore.__init__(self, db)
+        SqlAuditStore.__init__(self, db, self._writer)
 
     async def ping(self) -> None:
         async with self._db.read() as conn:
