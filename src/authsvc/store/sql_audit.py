@@ -30,6 +30,7 @@ _WRITTEN = tuple(f.name for f in fields(NewAuditEvent))
 
 # Built once: composing the insert anew cost more CPU than running it.
 _INSERT = insert(audit_events)
+# A step reads its statement's first row back, so the step's insert returns one.
 _INSERT_STEP = _INSERT.returning(audit_events.c.id)
 
 
@@ -47,8 +48,8 @@ class SqlAuditStore:
 
     def __init__(self, db: Database, group_commit: GroupCommitWriter | None = None) -> None:
         self._db = db
-        # SQLite files: a login's audit row is batched with the session opened just before
-        # it, and with every other write queued meanwhile (group_commit.py).
+        # SQLite files: each row joins the batch of whatever else is queued (sessions being
+        # opened, rotations), off the event loop (group_commit.py).
         self._audit_writer = group_commit
 
     async def append_audit_event(self, event: NewAuditEvent) -> None:

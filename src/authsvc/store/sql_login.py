@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 
 from authsvc.amr import encode_amr
 from authsvc.store.group_commit import Steps
@@ -21,6 +23,7 @@ from authsvc.store.records import NewSession, OpenedSession, SessionRecord
 _NOW = bindparam("now", type_=UTCDateTime())
 # Built once, every value a bound parameter: composing them anew costs more CPU than running
 # them does.
+
 # The row lock (PostgreSQL; SQLite's write transaction serialises everything) makes a password
 # change and other logins of this user wait for this transaction, so the hash compared here
 # stays the user's until the session is in, and two logins never both count themselves under
@@ -31,10 +34,11 @@ ACCOUNT = (
     .with_for_update()
 )
 INSERT_SESSION = insert(sessions)
+# A step reads its statement's first row back, so the step's insert returns one.
 _INSERT_SESSION_STEP = INSERT_SESSION.returning(sessions.c.id)
 
 
-def beyond_cap(keep: Any) -> Any:
+def beyond_cap(keep: int | BindParameter[int]) -> Select[Any]:
     """The live sessions of the user past the `keep` most recently used, the new one aside."""
     return (
         select(sessions.c.id)
