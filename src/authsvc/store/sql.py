@@ -1,8 +1,8 @@
 """`SqlStore`: the storage interface on SQLAlchemy 2 async, for SQLite and PostgreSQL.
 
-The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_audit.py,
-sql_outbox.py, sql_email_tokens.py, sql_mfa.py, sql_passkeys.py); the engine, SQLite's pragmas
-and the read and write connections in engine.py.
+The statements live beside their tables' concern (sql_users.py, sql_sessions.py, sql_login.py,
+sql_rotation.py, sql_audit.py, sql_outbox.py, sql_email_tokens.py, sql_mfa.py, sql_passkeys.py);
+the engine, SQLite's pragmas and the read and write connections in engine.py.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SqlStore(
         SqlUserStore.__init__(self, db)
         SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db, self._writer)
-        SqlAuditStore.__init__(self, db)
+        SqlAuditStore.__init__(self, db, self._writer)
 
     async def ping(self) -> None:
         async with self._db.read() as conn:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.sql import ColumnElement, Select
 
-from authsvc.amr import encode_amr
 from authsvc.store.engine import Database
 from authsvc.store.group_commit import GroupCommitWriter, Steps, run_steps
-from authsvc.store.models import UTCDateTime, sessions, users
+from authsvc.store.models import UTCDateTime, sessions
 from authsvc.store.purge import purge_ended_sessions
 from authsvc.store.records import NewSession, OpenedSession, RotateOutcome, Rotation, SessionRecord
+from authsvc.store.sql_login import (
+    ACCOUNT,
+    INSERT_SESSION,
+    admits,
+    beyond_cap,
+    open_steps,
+    session_columns,
+)
 from authsvc.store.sql_rotation import (
     after_failed_swap,
     rotated,
@@ -22,12 +27,6 @@ from authsvc.store.sql_rotation import (
     session_record,
     swap,
 )
-
-
-def _columns(record: SessionRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in SessionRecord.__slots__}
-    values["amr"] = encode_amr(record.amr)
-    return values
 
 
 def count_active_statement(now: datetime) -> Select[int]:
@@ -55,51 +54,32 @@ class SqlSessionStore:
     async def create_session(self, new: NewSession) -> SessionRecord:
         record = new.record()
         async with self._db.write() as conn:
-            await conn.execute(insert(sessions).values(**_columns(record)))
+            await conn.execute(INSERT_SESSION, session_columns(record))
         return record
 
     async def open_session(
         self, new: NewSession, *, verified_hash: str, max_live: int
     ) -> OpenedSession | None:
+        if self._group_commit is not None:
+            # Batched with rotations and other logins, off the event loop (group_commit.py).
+            def unit() -> Steps[OpenedSession | None]:
+                return open_steps(new, verified_hash=verified_hash, max_live=max_live)
+
+            return await self._group_commit.run(unit)
         record = new.record()
         now = new.created_at
         async with self._db.write() as conn:
-            # The row lock (PostgreSQL; SQLite's write transaction serialises everything) makes
-            # a password change and other logins of this user wait for this transaction, so
-            # the hash compared here stays the user's until the session is in, and two logins
-            # never both count themselves under the cap.
-            account = (
-                await conn.execute(
-                    select(users.c.password_hash, users.c.disabled_at)
-                    .where(users.c.id == new.user_id)
-                    .with_for_update()
-                )
-            ).first()
-            # Disabling takes the same row lock: no session opens after it committed.
-            if (
-                account is None
-                or account.disabled_at is not None
-                or not secrets.compare_digest(account.password_hash, verified_hash)
-            ):
+            account = (await conn.execute(ACCOUNT, {"owner": new.user_id})).first()
+            if not admits(account, verified_hash):
                 return None
-            await conn.execute(insert(sessions).values(**_columns(record)))
-            beyond_cap = (
-                select(sessions.c.id)
-                .where(
-                    sessions.c.user_id == new.user_id,
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.absolute_expires_at > now,
-                    sessions.c.id != new.id,
-                )
-                .order_by(sessions.c.last_used_at.desc(), sessions.c.id.desc())
-                .offset(max_live - 1)
-            )
+            await conn.execute(INSERT_SESSION, session_columns(record))
+            # One statement for every session past the cap, however many.
             ended = await conn.execute(
                 update(sessions)
-                .where(sessions.c.id.in_(beyond_cap))
+                .where(sessions.c.id.in_(beyond_cap(max_live - 1)))
                 .values(revoked_at=now, revoked_reason="session_limit")
-                .returning(sessions.c.id)
+                .returning(sessions.c.id),
+                {"owner": new.user_id, "opened_id": new.id, "now": now},
             )
             return OpenedSession(record, tuple(row.id for row in ended))
 

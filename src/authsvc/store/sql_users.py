@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -54,6 +54,11 @@ def users_by_email_statement(email: str) -> Select[Any]:
         .where(LIVE_USER, func.lower(users.c.email) == email.lower())
         .order_by(users.c.username)
     )
+
+
+# Built once: every login reads its account by name, and composing the query anew cost more
+# CPU than running it.
+_BY_USERNAME = select(users).where(users.c.username == bindparam("username"))
 
 
 class SqlUserStore:
@@ -121,7 +126,7 @@ class SqlUserStore:
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         async with self._db.read() as conn:
-            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+            row = (await conn.execute(_BY_USERNAME, {"username": username})).first()
         return user_record(row._mapping) if row else None
 
     async def list_users(self) -> list[UserRecord]:
