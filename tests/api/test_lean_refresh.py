@@ -21,6 +21,7 @@ from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import csrf_header_openapi
 from authsvc.api.errors import install_error_handlers
 from authsvc.api.gateway import GatewayMiddleware
+from authsvc.errors import StoreUnavailable
 from authsvc.settings import Settings
 from tests.support.apps import asgi_client
 from tests.support.http import (
@@ -75,7 +76,7 @@ async def routed(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncC
             RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
         )
     )
-    plain.state.services = app.state.services
+    plain.state = app.state  # the same services, and the same when a test swaps them
     async with asgi_client(plain, headers=None) as client:
         yield client
 
@@ -201,6 +202,41 @@ async def test_the_lean_endpoint_answers_exactly_as_the_fastapi_route(
         statuses.add(answer.status_code)
     # The matrix reaches every kind of answer the route gives.
     assert statuses == {200, 400, 401, 403, 405}
+
+
+class RotationsFail:
+    """The real store, except that every rotation finds the database gone."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def rotate(self, session_id: str, rotation: object) -> object:
+        raise StoreUnavailable("database unavailable")
+
+
+async def test_a_store_outage_is_the_same_503_from_both(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    lean: httpx.AsyncClient,
+    routed: httpx.AsyncClient,
+) -> None:
+    await register(client)
+    tokens = [await fresh(client), await fresh(client)]
+    services = app.state.services
+    app.state.services = services.with_store(RotationsFail(services.core.store))
+    try:
+        answer, reference = [
+            await side.post("/auth/refresh", headers={**cookie(token), **CSRF_HEADER})
+            for side, token in zip((lean, routed), tokens, strict=True)
+        ]
+    finally:
+        app.state.services = services
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    assert seen_by_a_client(answer) == seen_by_a_client(reference)
 
 
 async def test_a_lean_rotation_yields_a_working_successor_and_its_route_label(
