@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from authsvc import __version__
 from authsvc.api import build_routers
 from authsvc.api.account import me_route
+from authsvc.api.cookies import RefreshCookie
 from authsvc.api.current_user import CurrentUserMiddleware
 from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.errors import install_error_handlers
 from authsvc.api.forward_auth import ForwardAuthEndpoint
 from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware, verify_route
+from authsvc.api.lean_refresh import RefreshEndpoint, refresh_route
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
@@ -70,7 +72,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_error_handlers(app)
     if settings.docs_enabled:
         install_docs(app)
-    for router in build_routers(settings):
+    routers = build_routers(settings)
+    for router in routers:
         app.include_router(router)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
     limits = {"max_bytes": settings.max_body_bytes, "max_header_bytes": settings.max_header_bytes}
@@ -80,8 +83,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     # Outside the limits, so their refusals on the verify route reach the gateway as 401. The
     # verify path skips the router: the gateway's check is the hot path (api/forward_auth.py).
     verify_endpoint = ForwardAuthEndpoint(route=verify_route())
+    # So does the refresh POST, browsers' most frequent call (api/lean_refresh.py).
+    refresh_endpoint = RefreshEndpoint(
+        RefreshCookie.from_settings(settings),
+        route=refresh_route(route for router in routers for route in router.routes),
+    )
     app.add_middleware(
-        GatewayMiddleware, endpoint=RequestLimitsMiddleware(verify_endpoint, **limits)
+        GatewayMiddleware,
+        endpoint=RequestLimitsMiddleware(verify_endpoint, **limits),
+        refresh=RequestLimitsMiddleware(refresh_endpoint, **limits),
     )
     if settings.allowed_origins:
         app.add_middleware(

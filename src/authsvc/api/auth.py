@@ -86,6 +86,8 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         return first_step_response(response, begun)
 
     # Cross-site checks run first, as dependencies; then the route reads the cookie.
+    # `create_app` answers the POST with `RefreshEndpoint` (lean_refresh.py), which does the
+    # same without the router; this route documents it and answers when a router reaches it.
     @router.post(
         "/refresh",
         responses=responses.READS_COOKIE,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
 
 from authsvc.deps import SettingsDep
 from authsvc.errors import CrossSiteRequest
@@ -31,9 +32,29 @@ CSRF_HEADER_EXAMPLE = "XMLHttpRequest"
 # Coroutine functions, like every provider in deps.py (its docstring says why).
 async def require_allowed_origin(request: Request, settings: SettingsDep) -> None:
     """Dependency for every cookie route. Raises: CrossSiteRequest."""
-    origin = request.headers.get("origin")
+    check_allowed_origin(request.headers, settings)
+
+
+async def require_csrf_header(request: Request, settings: SettingsDep) -> None:
+    """Dependency for the routes that read the refresh cookie. Raises: CrossSiteRequest."""
+    check_csrf_header(request.headers, settings)
+
+
+def check_csrf_header(headers: Headers, settings: Settings) -> None:
+    """What `require_csrf_header` checks, for the lean refresh endpoint too (no router there).
+
+    Raises: CrossSiteRequest.
+    """
+    check_allowed_origin(headers, settings)
+    if settings.require_csrf_header and not headers.get(settings.csrf_header):
+        raise CrossSiteRequest(f"Missing {settings.csrf_header} header")
+
+
+def check_allowed_origin(headers: Headers, settings: Settings) -> None:
+    """What `require_allowed_origin` checks. Raises: CrossSiteRequest."""
+    origin = headers.get("origin")
     if origin is None:
-        if request.headers.get("sec-fetch-site") == "cross-site":
+        if headers.get("sec-fetch-site") == "cross-site":
             raise CrossSiteRequest("Cross-site request refused")
         return
     if origin in settings.allowed_origins:
@@ -41,7 +62,7 @@ async def require_allowed_origin(request: Request, settings: SettingsDep) -> Non
     # Same-origin requests (the docs page, an SPA served from this host) carry our own host,
     # and the scheme the cookie can travel over: with Secure cookies, a page on http:// of
     # our own host is anyone on the network path, not us.
-    own_host = request.headers.get("host")
+    own_host = headers.get("host")
     scheme, _, host = origin.partition("://")
     schemes = _SECURE_SCHEMES if settings.cookie_secure and not _is_loopback(host) else _ANY_SCHEME
     if scheme in schemes and own_host is not None and host == own_host:
@@ -58,13 +79,6 @@ def _is_loopback(host: str) -> bool:
     # network lies between them and this service.
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     return name in ("localhost", "127.0.0.1", "[::1]")
-
-
-async def require_csrf_header(request: Request, settings: SettingsDep) -> None:
-    """Dependency for the routes that read the refresh cookie. Raises: CrossSiteRequest."""
-    await require_allowed_origin(request, settings)
-    if settings.require_csrf_header and not request.headers.get(settings.csrf_header):
-        raise CrossSiteRequest(f"Missing {settings.csrf_header} header")
 
 
 def csrf_header_openapi(settings: Settings) -> dict[str, Any]:

@@ -147,8 +147,9 @@ def status_for(exc: AuthError) -> tuple[int, str]:
     return 500, "Internal server error"
 
 
-async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
-    status, detail = status_for(cast(AuthError, exc))
+def auth_error_response(exc: AuthError) -> JSONResponse:
+    """The answer to a domain error, as every route gives it (the lean refresh endpoint too)."""
+    status, detail = status_for(exc)
     headers = dict(BEARER_CHALLENGE) if status == 401 else {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
@@ -157,6 +158,10 @@ async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
     if status == 503:
         headers["Retry-After"] = "1"
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+async def _handle_auth_error(_: Request, exc: Exception) -> JSONResponse:
+    return auth_error_response(cast(AuthError, exc))
 
 
 async def _handle_http_error(_: Request, exc: Exception) -> JSONResponse:

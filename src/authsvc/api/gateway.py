@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.api.errors import BEARER_CHALLENGE
 from authsvc.api.forward_auth import Answer, decide
+from authsvc.api.lean_refresh import REFRESH_PATH
 from authsvc.deps import AuthenticatorDep, bearer_scheme
 
 VERIFY_PATH = "/auth/verify"
@@ -89,16 +90,28 @@ class GatewayMiddleware:
     Added outside the request limits, so their refusals (431, 413, 400) reach the gateway as
     401 with the same `{"detail": …}` body; the limits themselves know nothing of gateways.
     With an `endpoint` (`ForwardAuthEndpoint` behind its own request limits), the verify path
-    goes straight to it instead of through the layers inside and the router.
+    goes straight to it instead of through the layers inside and the router; with `refresh`
+    (`RefreshEndpoint`, lean_refresh.py, likewise), so does `POST /auth/refresh`.
     """
 
-    def __init__(self, app: ASGIApp, *, endpoint: ASGIApp | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, endpoint: ASGIApp | None = None, refresh: ASGIApp | None = None
+    ) -> None:
         self.app = app
         self.endpoint = endpoint if endpoint is not None else app
+        self.refresh = refresh
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != VERIFY_PATH:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path != VERIFY_PATH:
+            # Only POST: the router answers every other method (405 with Allow) as before.
+            if path == REFRESH_PATH and scope["method"] == "POST" and self.refresh is not None:
+                await self.refresh(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         # auth_request relays the client's method, WebDAV and extensions included; the answer
         # depends only on the token, so every method is checked as a GET. Changed in place,
