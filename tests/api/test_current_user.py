@@ -1,5 +1,5 @@
-"""`GET /auth/me` without the router: the same answer, byte for byte, as the route gives;
-every other outcome still the route's."""
+"""`GET /auth/me` without the router: the same answers, byte for byte, as the route gives,
+refusals and errors included, each from one token check and one store read."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from authsvc.api.current_user import CurrentUserMiddleware
 from authsvc.app import create_app
 from authsvc.deps import get_services
+from authsvc.errors import StoreUnavailable
 from authsvc.roles import ADMIN
 from authsvc.settings import Settings
 from authsvc.store.records import UserChanges
@@ -110,15 +111,51 @@ async def test_refusals_are_the_routes_own(
     assert without_request_id(served) == without_request_id(routed)
 
 
-async def test_other_methods_and_a_failing_service_go_to_the_router(
+async def test_other_methods_and_a_missing_token_go_to_the_router(
     app: FastAPI, client: httpx.AsyncClient, alice: Tokens
 ) -> None:
     assert (await client.head("/auth/me", headers=alice.bearer)).status_code == 405
     assert (await client.post("/auth/me", headers=alice.bearer)).status_code == 405
-    # An ended account: the lean path leaves it to the route, which answers as it always did.
+    refuse_the_router(app)
+    with pytest.raises(RuntimeError, match="the router was asked"):
+        await client.get("/auth/me")
+
+
+async def test_refusals_are_answered_without_the_router(
+    app: FastAPI, client: httpx.AsyncClient, alice: Tokens
+) -> None:
+    refuse_the_router(app)
+    bad = await client.get("/auth/me", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401
+    assert bad.json() == {"detail": "Invalid or expired token"}
+    # An ended account: the same refusal as the route's dependency gives.
     store = app.state.services.core.store
     user = await store.get_user_by_username("alice")
     await store.delete_user(user.id, now=user.created_at, keep_holder_of=ADMIN)
     gone = await client.get("/auth/me", headers=alice.bearer)
     assert gone.status_code == 401
     assert gone.headers["www-authenticate"] == "Bearer"
+
+
+async def test_an_unavailable_store_is_one_503_from_one_check(
+    app: FastAPI, client: httpx.AsyncClient, alice: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = app.state.services
+    checks: list[str] = []
+    authenticate = services.authenticator.authenticate
+
+    async def counted(token: str) -> object:
+        checks.append(token)
+        return await authenticate(token)
+
+    async def unavailable(user_id: str) -> object:
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(services.authenticator, "authenticate", counted)
+    monkeypatch.setattr(services.accounts, "profile", unavailable)
+    answer = await client.get("/auth/me", headers=alice.bearer)
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "Service temporarily unavailable"}
+    assert answer.headers["retry-after"] == "1"
+    # Before, a failure made the route run again: two token checks and two store reads.
+    assert len(checks) == 1

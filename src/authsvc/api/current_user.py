@@ -5,9 +5,10 @@ others, solving the no-store, Bearer, claims and services dependencies, validati
 response model) was most of its CPU. A successful answer depends only on the Bearer token:
 `CurrentUserMiddleware` authenticates it with the one `Authenticator`, takes the profile from
 `AccountService.profile`, and sends what the route would, byte for byte (a test compares
-them). Every other outcome (no or a bad token, an ended session, an unavailable store, any
-error) is left to the route, which runs as before, so refusals and errors keep their one
-shape and their handlers.
+them). A domain error (a bad token, an ended session, an unavailable store) is answered
+through the same table as the route's exception handler, once: the route never runs again
+to repeat the token check and the store read. A request without a Bearer token, and any
+other method, still reach the route.
 
 It sits inside the request limits and every other middleware, which do for it what they do
 for every route, and sets the matched route in the scope as the router would, so the metrics
@@ -20,9 +21,11 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authsvc.api.account import ME_PATH
+from authsvc.api.errors import auth_error_response
 from authsvc.api.forward_auth import bearer_token
 from authsvc.api.schemas import UserOut
 from authsvc.container import Services
+from authsvc.errors import AuthError
 
 # After content-length: the headers of the route's answer, its `no_store` dependency's included.
 _HEADERS = (
@@ -42,26 +45,25 @@ class CurrentUserMiddleware:
         if scope["type"] != "http" or scope["path"] != ME_PATH or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        body = await _profile_body(scope)
-        if body is None:
+        token = bearer_token(scope["headers"])
+        if token is None:
             await self.app(scope, receive, send)
             return
         if self._route is not None:
             scope["route"] = self._route
+        try:
+            body = await _profile_body(scope["app"].state.services, token)
+        except AuthError as exc:
+            # Anything else propagates, as from the route, to the handler of last resort.
+            await auth_error_response(exc)(scope, receive, send)
+            return
         headers = [(b"content-length", str(len(body)).encode()), *_HEADERS]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-async def _profile_body(scope: Scope) -> bytes | None:
-    """The route's 200 body; None for anything the route must answer itself."""
-    token = bearer_token(scope["headers"])
-    if token is None:
-        return None
-    try:
-        services: Services = scope["app"].state.services
-        claims = await services.authenticator.authenticate(token)
-        profile = await services.accounts.profile(claims.user_id)
-    except Exception:  # the route runs again and answers it, logged if need be
-        return None
+async def _profile_body(services: Services, token: str) -> bytes:
+    """The route's 200 body. Raises: AuthError as the route's dependencies and body would."""
+    claims = await services.authenticator.authenticate(token)
+    profile = await services.accounts.profile(claims.user_id)
     return UserOut.from_record(profile).model_dump_json().encode()
