@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from authsvc.settings import Settings
 from bench.configs import Config
 from bench.scenarios import Load
 
@@ -14,6 +15,10 @@ from bench.scenarios import Load
 ALL_CONFIGS_UP_TO = 100_000
 # The configuration name of the bare route's rows in `Run.memory`.
 CEILING = "bare route"
+# How long after the last run of a size each worker's memory is read again: the servers run
+# with the default HASH_IDLE_TRIM_SECONDS, after which each hashing thread gives its argon2
+# buffer back, plus time for that release to run.
+SETTLE_SECONDS = float(Settings.model_fields["hash_idle_trim_seconds"].default) + 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,10 @@ class Memory:
     config: str
     workers: int
     startup_rss_mb: list[float]  # VmRSS right after the server was ready
-    after_rss_mb: list[float]  # VmRSS after every run of this size
+    after_rss_mb: list[float]  # VmRSS right after every run of this size
+    # VmRSS `SETTLE_SECONDS` later, once the hashing threads' idle release has run: what a
+    # worker holds between bursts, and what issue 15's target is judged on
+    settled_rss_mb: list[float]
     peak_rss_mb: float  # the largest VmHWM of any process of the server
 
 

@@ -23,7 +23,7 @@ from bench.configs import BenchSettings, Config, authsvc_command, ceiling_comman
 from bench.databases import Databases
 from bench.peers.express import Express, start_express
 from bench.peers.express import refresh as express_refresh
-from bench.records import CEILING, Measurement, Memory, Plan, Run, Seeding
+from bench.records import CEILING, SETTLE_SECONDS, Measurement, Memory, Plan, Run, Seeding
 from bench.scenarios import Load, Outcome, Target
 from bench.servers import ServerProcess, start_server
 
@@ -152,10 +152,12 @@ def run(plan: Plan) -> Run:
 
 
 def _memory(outcome: Run, size: int, servers: _Servers) -> None:
-    """Each worker's resident memory at start and now, after every run of this size; the bare
-    route's too, for what the framework alone takes."""
+    """Each worker's resident memory at start, right after every run of this size, and again
+    once it has settled; the bare route's too, for what the framework alone takes."""
     measured = [(c.name, c.workers, target.server) for c, target in servers.targets.items()]
     measured += [(f"{CEILING}/{w}w", w, server) for w, server in servers.ceilings.items()]
+    after = {server.name: server.worker_rss_bytes() for _, _, server in measured}
+    time.sleep(SETTLE_SECONDS)
     for name, workers, server in measured:
         outcome.memory.append(
             Memory(
@@ -163,7 +165,8 @@ def _memory(outcome: Run, size: int, servers: _Servers) -> None:
                 config=name,
                 workers=workers,
                 startup_rss_mb=[rss / MB for rss in servers.startup_rss[server.name]],
-                after_rss_mb=[rss / MB for rss in server.worker_rss_bytes()],
+                after_rss_mb=[rss / MB for rss in after[server.name]],
+                settled_rss_mb=[rss / MB for rss in server.worker_rss_bytes()],
                 peak_rss_mb=server.peak_rss_bytes() / MB,
             )
         )

@@ -3,7 +3,7 @@ rounds, how long seeding took, and each worker's memory at start and after the r
 
 from __future__ import annotations
 
-from bench.records import Run
+from bench.records import SETTLE_SECONDS, Run
 from bench.report import _median, _table
 
 
@@ -51,10 +51,11 @@ def memory(run: Run) -> list[str]:
         return []
     rows = [
         [f"{m.size:,}", m.config, _mib(m.startup_rss_mb), _mib(m.after_rss_mb),
-         f"{m.peak_rss_mb:.0f}"]
+         _mib(m.settled_rss_mb), f"{m.peak_rss_mb:.0f}"]
         for m in run.memory
     ]  # fmt: skip
-    header = ["size", "config", "startup RSS MiB", "RSS after the runs MiB", "peak RSS MiB"]
+    header = ["size", "config", "startup RSS MiB", "RSS right after the runs MiB",
+              f"RSS {SETTLE_SECONDS:.0f} s later MiB", "peak RSS MiB"]  # fmt: skip
     title = "### Memory of each worker (VmRSS; peak: the largest VmHWM of any process)"
     return ["", title, "", *_table(header, rows)]
 

@@ -51,8 +51,9 @@ def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
     memory = {m["config"]: m for m in dump["memory"]}
     assert set(memory) == configs | {"bare route/1w", "bare route/2w"}
     for config, m in memory.items():
-        assert len(m["startup_rss_mb"]) == len(m["after_rss_mb"]) == m["workers"], config
-        assert all(rss > 0 for rss in m["startup_rss_mb"] + m["after_rss_mb"]), config
+        readings = [m["startup_rss_mb"], m["after_rss_mb"], m["settled_rss_mb"]]
+        assert all(len(workers) == m["workers"] for workers in readings), config
+        assert all(rss > 0 for workers in readings for rss in workers), config
 
 
 def test_housekeeping_smoke_purges_every_ended_session(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ that meets it says met, and a target the run did not measure says so instead of 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from bench.records import SETTLE_SECONDS, Run
 from bench.targets import MET, MISSED, NOT_MEASURED, REPORTED, SEE_TESTS, Verdict
 
 from bench import targets
@@ -81,17 +83,31 @@ def test_postgresql_refresh_must_scale_to_two_workers() -> None:
     assert _status(targets.check(run), "2 workers") == MISSED
 
 
-def test_memory_after_the_100k_run_is_judged_per_worker() -> None:
-    run = good_run()
+def _memory_verdict(run: Run, config: str, figures: dict[str, Any]) -> Verdict:
     run.memory = [
-        replace(m, after_rss_mb=[90.0, 101.0])
-        if (m.size, m.config) == (RSS_SIZE, "sqlite/2w")
-        else m
-        for m in run.memory
+        replace(m, **figures) if (m.size, m.config) == (RSS_SIZE, config) else m for m in run.memory
     ]
     (verdict,) = [v for v in targets.check(run) if "after the 100,000" in v.target]
+    return verdict
+
+
+def test_memory_after_the_100k_run_is_judged_per_worker_once_settled() -> None:
+    verdict = _memory_verdict(good_run(), "sqlite/2w", {"settled_rss_mb": [80.0, 101.0]})
     assert verdict.status == MISSED
-    assert verdict.measured == "largest 101 MiB (sqlite/2w)"
+    assert verdict.measured == (
+        f"largest 101 MiB (sqlite/2w), {SETTLE_SECONDS:.0f} s after the runs; "
+        "right after them up to 90 MiB"
+    )
+
+
+def test_memory_right_after_the_runs_is_shown_but_not_judged() -> None:
+    figures = {"after_rss_mb": [130.0], "settled_rss_mb": [99.0]}
+    verdict = _memory_verdict(good_run(), "postgresql/1w", figures)
+    assert verdict.status == MET
+    assert verdict.measured == (
+        f"largest 99 MiB (postgresql/1w), {SETTLE_SECONDS:.0f} s after the runs; "
+        "right after them up to 130 MiB"
+    )
 
 
 @pytest.mark.parametrize(

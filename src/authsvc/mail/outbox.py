@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from authsvc.clock import Clock
-from authsvc.mail.templates import MailRenderer
 from authsvc.metrics import Metrics
 from authsvc.store.base import MailOutbox
 from authsvc.store.records import NewMail
+
+if TYPE_CHECKING:
+    from authsvc.mail.templates import MailRenderer
 
 
 class Mailer:

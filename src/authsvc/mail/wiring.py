@@ -8,7 +8,6 @@ import logging
 from authsvc.clock import Clock
 from authsvc.mail.outbox import Mailer
 from authsvc.mail.sender import OutboxSender, SenderPolicy
-from authsvc.mail.templates import MailRenderer
 from authsvc.mail.transport import ConsoleTransport, SmtpTransport, Transport
 from authsvc.metrics import Metrics
 from authsvc.settings import Settings
@@ -47,6 +46,9 @@ def build_mail(
             timeout=settings.smtp_timeout_seconds,
             ca_file=str(ca_file) if ca_file is not None else None,
         )
+    # Jinja2 is loaded only where mail is on.
+    from authsvc.mail.templates import MailRenderer
+
     mailer = Mailer(
         outbox=store,
         renderer=MailRenderer(settings.mail_templates_dir),

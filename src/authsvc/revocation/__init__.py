@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from authsvc.clock import Clock
 from authsvc.revocation.feed import RedisRevocationList
@@ -18,6 +17,9 @@ from authsvc.revocation.memory import MemoryRevocationList, RevocationList
 from authsvc.revocation.profiles import RedisProfileFeed, open_profile_feed
 from authsvc.settings import Settings
 from authsvc.store.base import SessionStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 __all__ = [
     "MemoryRevocationList",

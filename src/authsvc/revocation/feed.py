@@ -16,14 +16,16 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from authsvc.clock import Clock
 from authsvc.revocation.memory import MemoryRevocationList
 from authsvc.revocation.subscription import Subscription
+from authsvc.shared_redis import redis_errors
 from authsvc.store.base import SessionStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("authsvc.revocation")
 
@@ -39,6 +41,7 @@ class RedisRevocationList:
         channel: str,
     ) -> None:
         self._redis = redis
+        self._redis_failures = redis_errors()
         self._channel = channel
         self._store = store
         self._clock = clock
@@ -83,7 +86,7 @@ class RedisRevocationList:
         message = json.dumps({"ids": ids, "revoked_at": revoked_at.isoformat()})
         try:
             await self._redis.publish(self._channel, message)
-        except (RedisError, OSError):
+        except self._redis_failures:
             # The store already holds the revocation; replicas that missed this message are
             # unsubscribed too, so they consult the store and reload it when they come back.
             log.warning("revocation not published; replicas will read it from the store")

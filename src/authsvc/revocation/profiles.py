@@ -12,13 +12,14 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Protocol
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Protocol
 
 from authsvc.revocation.subscription import Subscription
 from authsvc.settings import Settings
+from authsvc.shared_redis import redis_errors
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("authsvc.revocation")
 
@@ -38,6 +39,7 @@ class ProfileListener(Protocol):
 class RedisProfileFeed:
     def __init__(self, redis: Redis, *, listener: ProfileListener, channel: str) -> None:
         self._redis = redis
+        self._redis_failures = redis_errors()
         self._channel = channel
         self._listener = listener
         self._subscription = Subscription(
@@ -62,7 +64,7 @@ class RedisProfileFeed:
     async def publish(self, user_ids: list[str] | None) -> None:
         try:
             await self._redis.publish(self._channel, json.dumps({"ids": user_ids}))
-        except (RedisError, OSError):
+        except self._redis_failures:
             # The store holds the change; replicas that lost Redis too keep no profiles, and
             # any other sees the change within PROFILE_CACHE_SECONDS.
             log.warning("profile change not published; other replicas see it within its max age")

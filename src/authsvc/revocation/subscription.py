@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from authsvc.errors import StoreUnavailable
+from authsvc.shared_redis import redis_errors
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 RETRY_MAX_SECONDS = 5.0
 
@@ -38,6 +40,9 @@ class Subscription:
         on_live: Callable[[bool], None] | None = None,
     ) -> None:
         self._redis = redis
+        self._redis_failures = redis_errors()
+        # A failed catch-up ends the subscription like a lost connection: retried.
+        self._run_failures: tuple[type[Exception], ...] = (*self._redis_failures, StoreUnavailable)
         self._channel = channel
         self._apply = apply
         self._catch_up = catch_up
@@ -88,12 +93,12 @@ class Subscription:
             except asyncio.CancelledError:
                 self._set_live(False)
                 raise
-            except (RedisError, OSError, StoreUnavailable) as exc:
+            except self._run_failures as exc:
                 if self._live:
                     log.warning(self._lost_warning, exc)
                 self._set_live(False)
             finally:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*self._redis_failures):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks hints
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
-from redis.asyncio.connection import parse_url as parse_redis_url
 
 # The drivers authsvc runs on (the store is async throughout), each with the URL's shape.
 ASYNC_DATABASE_URLS = {
@@ -48,8 +47,10 @@ class StoreSettings(BaseModel):
         # Parsed the way the client will parse it, so a misspelt URL stops the start here
         # rather than in the middle of it. Never quoted: it may hold a password.
         if value is not None:
+            from redis.asyncio.connection import parse_url  # only where Redis is in use
+
             try:
-                parse_redis_url(value)
+                parse_url(value)
             except ValueError:
                 raise ValueError("not a Redis URL like redis://[:password@]host:6379/0") from None
         return value

@@ -22,17 +22,24 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from authsvc.errors import StoreUnavailable
-from authsvc.store.engine import SQLITE_BUSY_TIMEOUT_MS, UNAVAILABLE_ERRORS, Database
+from authsvc.store.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_CACHE_PRAGMA,
+    UNAVAILABLE_ERRORS,
+    Database,
+)
 from authsvc.store.models import users
+
+if TYPE_CHECKING:
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
 # id, username, email, created_at, roles (as stored), email_verified_at
 ProfileRow = tuple[Any, ...]
@@ -47,7 +54,6 @@ _PROFILE = select(
 ).where(users.c.id == bindparam("user_id"), users.c.deleted_at.is_(None))
 
 _SQLITE_ERRORS = (sqlite3.OperationalError, sqlite3.InterfaceError, OSError)
-_ASYNCPG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class ProfileReader(Protocol):
@@ -118,6 +124,7 @@ class _SqliteReader:
             try:
                 conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA query_only=ON")
+                conn.execute(SQLITE_CACHE_PRAGMA)
             except BaseException:
                 conn.close()
                 raise
@@ -143,8 +150,12 @@ class _SqliteReader:
 
 class _AsyncpgReader:
     def __init__(self, db: Database, compiled: _Compiled) -> None:
+        # Imported here, where PostgreSQL is in use, rather than by every SQLite process too.
+        import asyncpg
+
         self._db = db
         self._compiled = compiled
+        self._errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
     async def read(self, user_id: str) -> ProfileRow | None:
         try:
@@ -159,7 +170,7 @@ class _AsyncpgReader:
             # is unknown, so the pool drops it instead of handing it out again.
             await greenlet_spawn(pooled.invalidate, exc)
             await greenlet_spawn(pooled.close)
-            if isinstance(exc, _ASYNCPG_ERRORS):
+            if isinstance(exc, self._errors):
                 raise StoreUnavailable("database unavailable") from exc
             raise
         await greenlet_spawn(pooled.close)

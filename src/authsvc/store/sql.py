@@ -7,12 +7,12 @@ the engine, SQLite's pragmas and the read and write connections in engine.py.
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc.store.engine import Database
 from authsvc.store.group_commit import open_group_commit
+from authsvc.store.migrate import current_revision
 from authsvc.store.sql_audit import SqlAuditStore
 from authsvc.store.sql_email_tokens import SqlEmailTokenStore
 from authsvc.store.sql_mfa import SqlMfaStore
@@ -50,9 +50,7 @@ class SqlStore(
 
     async def schema_revision(self) -> str | None:
         async with self._db.read() as conn:
-            return await conn.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
-            )
+            return await conn.run_sync(current_revision)
 
     async def close(self) -> None:
         await self.close_profile_reader()

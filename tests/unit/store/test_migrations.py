@@ -6,31 +6,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, insert, select
 
 from authsvc.errors import UsernameTaken
 from authsvc.store import open_store
-from authsvc.store.migrate import _config
 from authsvc.store.models import users
+from tests.support.migrations import upgrade_sqlite_to
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _upgrade(url: str, revision: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = _config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    finally:
-        engine.dispose()
-
-
 async def test_the_skeleton_backfill_keeps_existing_look_alikes_working(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _upgrade(url, "0001")
+    upgrade_sqlite_to(url, "0001")
     engine = create_engine(url)
     with engine.begin() as connection:
         for n, name in enumerate(["al\u0131ce", "alice", "bob"]):  # the look-alike came first
@@ -65,7 +53,7 @@ async def test_the_skeleton_backfill_keeps_existing_look_alikes_working(tmp_path
 
 async def test_account_status_columns_leave_existing_accounts_plain_users(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _upgrade(url, "0003")
+    upgrade_sqlite_to(url, "0003")
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(

@@ -200,8 +200,10 @@ async def test_usernames_are_unique(store: Store) -> None:
     assert [u.username for u in await store.list_users()] == ["alice"]
 
 
-async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
-    from authsvc.store.engine import create_engine
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_a_small_cache(
+    tmp_path: Path,
+) -> None:
+    from authsvc.store.engine import SQLITE_CACHE_KIB, create_engine
 
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
     try:
@@ -209,6 +211,8 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> No
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             assert ((await conn.execute(text("PRAGMA busy_timeout"))).scalar() or 0) >= 5000
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            # Negative: KiB rather than pages; every connection of the pool keeps its own.
+            assert (await conn.execute(text("PRAGMA cache_size"))).scalar() == -SQLITE_CACHE_KIB
     finally:
         await engine.dispose()
 
