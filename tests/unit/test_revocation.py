@@ -80,6 +80,25 @@ async def test_old_entries_are_pruned(revocations: MemoryRevocationList, clock: 
     assert not await revocations.is_revoked("old", now=clock.now)
 
 
+async def test_pruning_scans_at_most_once_per_eighth_of_the_span(
+    revocations: MemoryRevocationList, clock: FakeClock
+) -> None:
+    await revocations.add(["a"], revoked_at=clock.now)  # the first prune, of nothing
+    clock.advance(REMEMBER.total_seconds() + 1)
+    await revocations.add(["b"], revoked_at=clock.now)  # due: "a" is pruned
+    assert len(revocations) == 1
+    # Reported late by another replica: forgotten at once, yet kept until the next scan.
+    await revocations.add(["late"], revoked_at=clock.now - REMEMBER)
+    assert not await revocations.is_revoked("late", now=clock.now)
+    clock.advance(REMEMBER.total_seconds() / 8 - 1)
+    await revocations.add(["c"], revoked_at=clock.now)  # within an eighth: no scan
+    assert len(revocations) == 3
+    clock.advance(1)
+    await revocations.add(["d"], revoked_at=clock.now)  # due again: "late" is pruned
+    assert len(revocations) == 3
+    assert all([await revocations.is_revoked(s, now=clock.now) for s in ("b", "c", "d")])
+
+
 async def test_revoking_again_extends_the_memory(
     revocations: MemoryRevocationList, clock: FakeClock
 ) -> None:

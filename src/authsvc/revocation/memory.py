@@ -30,6 +30,11 @@ class MemoryRevocationList:
     def __init__(self, *, remember_for: timedelta) -> None:
         self._remember_for = remember_for
         self._until: dict[str, datetime] = {}
+        # Pruning scans every entry: done on every revocation, a burst of logouts over a
+        # large list would cost one full scan each. Once per eighth of the memory span keeps
+        # the scans rare and the forgotten-but-not-yet-pruned entries to an eighth more.
+        self._prune_every = remember_for / 8
+        self._next_prune: datetime | None = None
 
     async def load(self, store: SessionStore, *, now: datetime) -> None:
         """Seed from the store: sessions revoked recently enough to have live access tokens."""
@@ -47,12 +52,14 @@ class MemoryRevocationList:
         until = revoked_at + self._remember_for
         for session_id in session_ids:
             self._until[session_id] = until
-        self._prune(revoked_at)
+        if self._next_prune is None or revoked_at >= self._next_prune:
+            self._prune(revoked_at)
 
     def _prune(self, now: datetime) -> None:
         expired = [sid for sid, until in self._until.items() if until <= now]
         for sid in expired:
             del self._until[sid]
+        self._next_prune = now + self._prune_every
 
     def __len__(self) -> int:
         return len(self._until)
