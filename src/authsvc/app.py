@@ -32,11 +32,16 @@ from authsvc.middleware import (
     SpaCorsMiddleware,
 )
 from authsvc.settings import Settings
+from authsvc.startup_heap import freeze_startup_objects
 
 log = logging.getLogger("authsvc")
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utc_now, serving: bool = False
+) -> FastAPI:
+    """`serving`: the app of an `authsvc serve` process, which keeps what it built at
+    startup out of the garbage collector's full collections (startup_heap.py)."""
     settings = settings or Settings()
     # Built with the app: the request-metrics middleware exists before the lifespan starts.
     metrics = Metrics.from_environment() if settings.metrics_enabled else None
@@ -52,6 +57,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             )
         async with open_services(settings, clock=clock, metrics=metrics, keys=keys) as services:
             app.state.services = services
+            if serving:
+                freeze_startup_objects()
             yield
 
     app = FastAPI(

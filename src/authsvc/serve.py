@@ -89,7 +89,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         from authsvc.app import create_app
 
         with _metrics_directory(create=False, enabled=settings.metrics_enabled):
-            uvicorn.run(create_app(settings), **options)
+            uvicorn.run(create_app(settings, serving=True), **options)
         return
     # Every worker builds its own Settings from the environment these were validated from.
     with _metrics_directory(create=True, enabled=settings.metrics_enabled):
@@ -122,7 +122,7 @@ def worker_app() -> FastAPI:
     settings = Settings()
     # A spawned worker starts with a bare interpreter: logging is set up again here.
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, serving=True)
 
 
 @contextmanager
