@@ -214,6 +214,28 @@ def _growth(f: _Figures) -> list[Verdict]:
                 f"{first.cpu_ms_per_request:.2f} → {last.cpu_ms_per_request:.2f} ms ({cpu:+.0%})"
             )
             verdicts.append(judged(target, measured, rate >= -0.10 and cpu <= 0.10))
+    return verdicts + _memory_growth(f, small, large)
+
+
+def _memory_growth(f: _Figures, small: int, large: int) -> list[Verdict]:
+    """Memory is a figure too: a worker's settled RSS, the largest of each store's 1-worker
+    server, at the smallest and the largest size."""
+    verdicts = []
+    for store in f.stores:
+        one = f"{store}/1w"
+        target = f"memory {one} from {small:,} to {large:,} sessions: settled RSS worse by ≤ 10 %"
+        found = {
+            m.size: max(m.settled_rss_mb)
+            for m in f.run.memory
+            if m.config == one and m.size in (small, large) and m.settled_rss_mb
+        }
+        if len(found) < 2:
+            verdicts.append(Verdict(target, "not measured at both sizes", NOT_MEASURED))
+            continue
+        first, last = found[small], found[large]
+        growth = last / first - 1
+        measured = f"{first:.0f} → {last:.0f} MiB ({growth:+.0%})"
+        verdicts.append(judged(target, measured, growth <= 0.10))
     return verdicts
 
 

@@ -26,8 +26,8 @@ def test_a_run_meeting_every_target_is_judged_met_throughout() -> None:
     assert _status(verdicts, "revocation") == SEE_TESTS
     assert _status(verdicts, "startup RSS") == REPORTED
     # verify x3 and me per store, revocation, refresh x4, login x2 per store, RSS x2, growth
-    # 3 scenarios x 2 stores.
-    assert len(verdicts) == 2 * 4 + 1 + 4 + 2 * 2 + 2 + 3 * 2
+    # 3 scenarios x 2 stores, memory growth per store.
+    assert len(verdicts) == 2 * 4 + 1 + 4 + 2 * 2 + 2 + 3 * 2 + 2
 
 
 @pytest.mark.parametrize(
@@ -125,6 +125,18 @@ def test_growth_compares_the_smallest_and_the_largest_size(
     run = changed(good_run(), "verify", "sqlite/1w", figures, size=LARGE)
     verdict = _status(targets.check(run), "verify sqlite/1w from 1,000 to 1,000,000")
     assert verdict == (MET if met else MISSED)
+
+
+@pytest.mark.parametrize(("settled", "met"), [(87.0, True), (89.0, False)])
+def test_memory_growth_compares_the_settled_rss_at_both_ends(settled: float, met: bool) -> None:
+    run = good_run()  # 80 MiB settled at every size
+    run.memory = [
+        replace(m, settled_rss_mb=[settled]) if (m.config, m.size) == ("sqlite/1w", LARGE) else m
+        for m in run.memory
+    ]
+    (verdict,) = [v for v in targets.check(run) if v.target.startswith("memory sqlite/1w")]
+    assert verdict.status == (MET if met else MISSED)
+    assert verdict.measured == f"80 → {settled:.0f} MiB ({settled / 80 - 1:+.0%})"
 
 
 def test_the_table_prints_each_verdict_with_its_figure() -> None:
