@@ -174,3 +174,28 @@ async def test_load_keeps_what_was_added_before(
     await revocations.add(["in-memory"], revoked_at=clock.now)
     await revocations.load(store, now=clock.now)
     assert await revocations.is_revoked("in-memory", now=clock.now)
+
+
+async def test_loaded_revocations_are_answered_each_by_its_own_time_then_dropped(
+    revocations: MemoryRevocationList, store: Store, clock: FakeClock
+) -> None:
+    user = await store.create_user(username="carol", email=None, password_hash="x", now=clock.now)
+    sessions = [await open_session(store, user.id, clock.now) for _ in range(40)]
+    # Revoked a second apart, so each is remembered until its own moment.
+    for offset, session_id in enumerate(sessions):
+        at = clock.now - timedelta(seconds=len(sessions) - offset)
+        assert await store.revoke_session(session_id, reason="logout", now=at)
+    live = await open_session(store, user.id, clock.now)
+
+    await revocations.load(store, now=clock.now)
+    assert len(revocations) == len(sessions)
+    assert all([await revocations.is_revoked(s, now=clock.now) for s in sessions])
+    assert not await revocations.is_revoked(live, now=clock.now)
+
+    halfway = clock.now + REMEMBER - timedelta(seconds=len(sessions) / 2)
+    remembered = [await revocations.is_revoked(s, now=halfway) for s in sessions]
+    assert remembered == [False] * 21 + [True] * 19  # index 20 ends exactly at halfway
+
+    clock.advance(REMEMBER.total_seconds())
+    await revocations.add(["next"], revoked_at=clock.now)  # a prune is due: all loaded expired
+    assert len(revocations) == 1
