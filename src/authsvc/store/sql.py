@@ -43,6 +43,7 @@ class SqlStore(
         SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db, self._writer)
         SqlAuditStore.__init__(self, db, self._writer)
+        SqlMfaStore.__init__(self, self._reads)
 
     async def ping(self) -> None:
         async with self._db.read() as conn:
@@ -55,7 +56,7 @@ class SqlStore(
             )
 
     async def close(self) -> None:
-        await self.close_profile_reader()
+        await self.close_reads()
         if self._writer is not None:
             await self._writer.close()
         await self._db.engine.dispose()
