@@ -84,7 +84,7 @@ class Core:
     @property
     def second_factors(self) -> SecondFactors:
         """Every kind of second factor an account may hold; another kind is one more entry."""
-        return SecondFactors([TotpFactor(self.store), PasskeyFactor(self.store)])
+        return SecondFactors(self.store, [TotpFactor(self.store), PasskeyFactor(self.store)])
 
     def ender(self, revocations: RevocationList) -> SessionEnder:
         """The one way a session ends; `revocations` stops its access tokens at once."""

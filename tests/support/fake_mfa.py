@@ -16,6 +16,7 @@ from authsvc.store.factor_records import (
     TotpRecord,
     TotpStep,
 )
+from authsvc.store.mfa_base import FactorCounts
 
 
 class InMemoryMfaStore:
@@ -36,6 +37,13 @@ class InMemoryMfaStore:
 
     async def get_totp(self, user_id: str) -> TotpRecord | None:
         return self.totp.get(user_id)
+
+    async def count_factors(self, user_id: str) -> FactorCounts:
+        credential = self.totp.get(user_id)
+        return FactorCounts(
+            totp=int(credential is not None and credential.confirmed_at is not None),
+            passkeys=sum(1 for p in self.passkeys.values() if p.user_id == user_id),
+        )
 
     async def confirm_totp(
         self,

@@ -34,6 +34,7 @@ from authsvc.store.factor_records import (
     PasskeyRecord,
     PasskeyRemoval,
 )
+from authsvc.store.mfa_base import FactorCounts
 from authsvc.store.passkey_base import PasskeyStore
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -58,8 +59,8 @@ class PasskeyFactor:
     def __init__(self, store: PasskeyStore) -> None:
         self._store = store
 
-    async def held(self, user_id: str) -> Held:
-        count = len(await self._store.list_passkeys(user_id))
+    def held_in(self, counts: FactorCounts) -> Held:
+        count = counts.passkeys
         return Held(methods=(PASSKEY_METHOD,), factors=count) if count else Held()
 
     async def remove_all(self, user_id: str) -> int:

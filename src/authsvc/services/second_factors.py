@@ -1,15 +1,18 @@
 """Which second factors an account holds, whatever their kind.
 
-Each kind (an authenticator app, passkeys) answers for its own; this adds them up, so the
-login step knows which methods to offer and a removal knows whether it takes the last factor.
+The store counts every kind in one read (every login asks, so it is one round trip, not one
+per kind); each kind (an authenticator app, passkeys) reads its own part of the count, and
+this adds them up, so the login step knows which methods to offer and a removal knows whether
+it takes the last factor.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from authsvc.store.mfa_base import FactorCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,20 +25,30 @@ class Held:
 
 
 class FactorKind(Protocol):
-    async def held(self, user_id: str) -> Held: ...
+    def held_in(self, counts: FactorCounts) -> Held:
+        """What of this kind an account holds, from the count of all its factors."""
+        ...
 
     async def remove_all(self, user_id: str) -> int:
         """Remove every factor of this kind the account holds; how many there were."""
         ...
 
 
+class FactorCounter(Protocol):
+    async def count_factors(self, user_id: str) -> FactorCounts: ...
+
+
 class SecondFactors:
-    def __init__(self, kinds: Sequence[FactorKind]) -> None:
+    def __init__(self, counter: FactorCounter, kinds: Sequence[FactorKind]) -> None:
+        self._counter = counter
         self._kinds = tuple(kinds)
 
     async def held(self, user_id: str) -> Held:
         """Every kind's methods, in the order the kinds were given, and the factors summed."""
-        answers = await asyncio.gather(*(kind.held(user_id) for kind in self._kinds))
+        if not self._kinds:
+            return Held()
+        counts = await self._counter.count_factors(user_id)
+        answers = [kind.held_in(counts) for kind in self._kinds]
         return Held(
             methods=tuple(name for held in answers for name in held.methods),
             factors=sum(held.factors for held in answers),
@@ -43,7 +56,7 @@ class SecondFactors:
 
     def without(self, kind: type[object]) -> SecondFactors:
         """The other kinds: what remains beside `kind` (a removal of one passkey asks)."""
-        return SecondFactors([k for k in self._kinds if not isinstance(k, kind)])
+        return SecondFactors(self._counter, [k for k in self._kinds if not isinstance(k, kind)])
 
     async def has_any(self, user_id: str) -> bool:
         return (await self.held(user_id)).factors > 0

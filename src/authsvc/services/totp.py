@@ -36,7 +36,7 @@ from authsvc.services.accounts import AccountService
 from authsvc.services.second_factors import Held, SecondFactors
 from authsvc.store.base import SessionStore
 from authsvc.store.factor_records import TotpStep
-from authsvc.store.mfa_base import MfaStore
+from authsvc.store.mfa_base import FactorCounts, MfaStore
 from authsvc.store.records import UserRecord
 from authsvc.throttle import LoginThrottle
 from authsvc.tokens import AccessClaims
@@ -59,11 +59,9 @@ class TotpFactor:
 
     store: MfaStore
 
-    async def held(self, user_id: str) -> Held:
-        record = await self.store.get_totp(user_id)
-        if record is None or record.confirmed_at is None:
-            return Held()
-        return Held(methods=(TOTP, RECOVERY_CODE), factors=1)
+    def held_in(self, counts: FactorCounts) -> Held:
+        # Only a confirmed credential counts: one that awaits its first code proves nothing.
+        return Held(methods=(TOTP, RECOVERY_CODE), factors=1) if counts.totp else Held()
 
     async def remove_all(self, user_id: str) -> int:
         return 1 if await self.store.delete_totp(user_id) else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,14 @@ from authsvc.store.factor_records import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class FactorCounts:
+    """The second factors an account holds, of every kind, as one read finds them."""
+
+    totp: int = 0  # confirmed TOTP credentials: 0 or 1 (one that awaits its first code is 0)
+    passkeys: int = 0
+
+
 class MfaStore(Protocol):
     """Second factors: one TOTP credential per account, its recovery codes, and the
     challenges of the second login step. Every "once" is one conditional update."""
@@ -24,6 +33,10 @@ class MfaStore(Protocol):
         ...
 
     async def get_totp(self, user_id: str) -> TotpRecord | None: ...
+
+    async def count_factors(self, user_id: str) -> FactorCounts:
+        """The account's second factors of every kind, in one read: every login asks."""
+        ...
 
     async def confirm_totp(
         self,

@@ -43,6 +43,7 @@ class SqlStore(
         SqlUserAdminStore.__init__(self, db)
         SqlSessionStore.__init__(self, db, self._writer)
         SqlAuditStore.__init__(self, db, self._writer)
+        SqlMfaStore.__init__(self, self._reads)
 
     async def ping(self) -> None:
         async with self._db.read() as conn:
@@ -53,7 +54,7 @@ class SqlStore(
             return await conn.run_sync(current_revision)
 
     async def close(self) -> None:
-        await self.close_profile_reader()
+        await self.close_reads()
         if self._writer is not None:
             await self._writer.close()
         await self._db.engine.dispose()

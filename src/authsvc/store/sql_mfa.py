@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from authsvc.store.driver_reads import DriverReads
 from authsvc.store.engine import Database
 from authsvc.store.factor_records import (
     ChallengeOutcome,
@@ -27,11 +28,26 @@ from authsvc.store.factor_records import (
     TotpRecord,
     TotpStep,
 )
+from authsvc.store.mfa_base import FactorCounts
 from authsvc.store.models import mfa_challenges, passkeys, recovery_codes, totp_credentials
 
 _TOTP = totp_credentials.c
 _CODES = recovery_codes.c
 _CHALLENGES = mfa_challenges.c
+
+# Both kinds in one statement: a login asks whether the account holds any second factor, and
+# two reads cost twice the trips of one.
+_OWNER: BindParameter[str] = bindparam("user_id")
+_FACTOR_COUNTS = select(
+    select(func.count())
+    .select_from(totp_credentials)
+    .where(_TOTP.user_id == _OWNER, _TOTP.confirmed_at.is_not(None))
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(passkeys)
+    .where(passkeys.c.user_id == _OWNER)
+    .scalar_subquery(),
+)
 
 
 class _Refused(Exception):
@@ -85,6 +101,11 @@ class SqlMfaStore:
 
     _db: Database
 
+    def __init__(self, reads: DriverReads) -> None:
+        # The hot read of a login (does the account hold a second factor?) on the driver.
+        self._factor_reads = reads
+        self._factor_counts = reads.query(_FACTOR_COUNTS)
+
     async def begin_totp(self, user_id: str, sealed_secret: str, *, now: datetime) -> bool:
         async with self._db.write() as conn:
             current = (
@@ -107,6 +128,11 @@ class SqlMfaStore:
                 await conn.execute(select(totp_credentials).where(_TOTP.user_id == user_id))
             ).first()
         return TotpRecord(**row._mapping) if row is not None else None
+
+    async def count_factors(self, user_id: str) -> FactorCounts:
+        row = await self._factor_reads.row(self._factor_counts, {"user_id": user_id})
+        totp, keys = row if row is not None else (0, 0)
+        return FactorCounts(totp=int(totp), passkeys=int(keys))
 
     async def confirm_totp(
         self,

@@ -16,6 +16,7 @@ from authsvc.store.sql_login import (
     ACCOUNT,
     INSERT_SESSION,
     admits,
+    asyncpg_opening,
     beyond_cap,
     open_steps,
     session_columns,
@@ -50,6 +51,8 @@ class SqlSessionStore:
         self._db = db
         # SQLite files: rotations are batched, many to a transaction (group_commit.py).
         self._group_commit = group_commit
+        # PostgreSQL on asyncpg: a login's session opens on the driver (sql_login.py).
+        self._driver_opening = asyncpg_opening(db)
 
     async def create_session(self, new: NewSession) -> SessionRecord:
         record = new.record()
@@ -66,6 +69,10 @@ class SqlSessionStore:
                 return open_steps(new, verified_hash=verified_hash, max_live=max_live)
 
             return await self._group_commit.run(unit)
+        if self._driver_opening is not None:
+            return await self._driver_opening.open(
+                new, verified_hash=verified_hash, max_live=max_live
+            )
         record = new.record()
         now = new.created_at
         async with self._db.write() as conn:

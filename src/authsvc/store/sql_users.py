@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from authsvc.errors import UsernameTaken
+from authsvc.store.driver_reads import DriverReads, driver_reads
 from authsvc.store.engine import Database
 from authsvc.store.models import users
-from authsvc.store.profile_reads import profile_reader
 from authsvc.store.records import UserProfile, UserRecord
 from authsvc.usernames import username_skeleton
 
@@ -56,9 +56,30 @@ def users_by_email_statement(email: str) -> Select[Any]:
     )
 
 
-# Built once: every login reads its account by name, and composing the query anew cost more
-# CPU than running it.
-_BY_USERNAME = select(users).where(users.c.username == bindparam("username"))
+# Built once: every login reads its account by name, and `/auth/me` a profile on every call;
+# composing a query anew costs more CPU than running it. Both run on the driver itself
+# (driver_reads.py).
+# In UserRecord's order: the login read decodes the row by position.
+_ACCOUNT = (
+    users.c.id,
+    users.c.username,
+    users.c.email,
+    users.c.password_hash,
+    users.c.created_at,
+    users.c.password_changed_at,
+    users.c.roles,
+    users.c.disabled_at,
+    users.c.email_verified_at,
+)
+_BY_USERNAME = select(*_ACCOUNT).where(users.c.username == bindparam("username"))
+_PROFILE = select(
+    users.c.id,
+    users.c.username,
+    users.c.email,
+    users.c.created_at,
+    users.c.roles,
+    users.c.email_verified_at,
+).where(users.c.id == bindparam("user_id"), LIVE_USER)
 
 
 class SqlUserStore:
@@ -66,8 +87,10 @@ class SqlUserStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        # `/auth/me` reads a profile on every call: its own statement, on the driver.
-        self._profiles = profile_reader(db)
+        # The hot reads (a login's account, `/auth/me`'s profile), one hop or round trip each.
+        self._reads: DriverReads = driver_reads(db)
+        self._by_username = self._reads.query(_BY_USERNAME)
+        self._profile = self._reads.query(_PROFILE)
 
     async def create_user(
         self, *, username: str, email: str | None, password_hash: str, now: datetime
@@ -108,7 +131,7 @@ class SqlUserStore:
     async def get_profile(self, user_id: str) -> UserProfile | None:
         # Read afresh every time (a cache, if any, sits above the store): roles and e-mail
         # change, possibly through another replica.
-        row = await self._profiles.read(user_id)
+        row = await self._reads.row(self._profile, {"user_id": user_id})
         if row is None:
             return None
         id_, username, email, created_at, roles, email_verified_at = row
@@ -121,13 +144,24 @@ class SqlUserStore:
             email_verified_at=email_verified_at,
         )
 
-    async def close_profile_reader(self) -> None:
-        await self._profiles.close()
+    async def close_reads(self) -> None:
+        await self._reads.close()
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(_BY_USERNAME, {"username": username})).first()
-        return user_record(row._mapping) if row else None
+        row = await self._reads.row(self._by_username, {"username": username})
+        if row is None:
+            return None
+        return UserRecord(
+            id=row[0],
+            username=row[1],
+            email=row[2],
+            password_hash=row[3],
+            created_at=row[4],
+            password_changed_at=row[5],
+            roles=decode_roles(row[6]),
+            disabled_at=row[7],
+            email_verified_at=row[8],
+        )
 
     async def list_users(self) -> list[UserRecord]:
         async with self._db.read() as conn:

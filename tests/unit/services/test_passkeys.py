@@ -10,12 +10,12 @@ from tests.unit.store.test_passkeys import passkey
 
 async def test_each_passkey_is_one_factor_offered_as_one_method() -> None:
     store = InMemoryStore()
-    factor = PasskeyFactor(store)
-    assert await factor.held("u1") == Held()
+    factors = SecondFactors(store, [PasskeyFactor(store)])
+    assert await factors.held("u1") == Held()
 
     for _ in range(2):
         await store.add_passkey(passkey("u1"))
     await store.add_passkey(passkey("u2"))
 
-    assert await factor.held("u1") == Held(methods=("passkey",), factors=2)
-    assert await SecondFactors([factor]).has_any("u2")
+    assert await factors.held("u1") == Held(methods=("passkey",), factors=2)
+    assert await factors.has_any("u2")

@@ -1,5 +1,5 @@
 """TotpService's removal rule, read from SecondFactors: a code removes TOTP only while another
-kind of factor remains (one stands in here for passkeys), never the last factor."""
+kind of factor remains (a passkey here), never the last factor."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ from authsvc.mfa.sealing import Sealer
 from authsvc.mfa.totp import code_at
 from authsvc.passwords import PasswordPolicy, PasswordService
 from authsvc.services.accounts import AccountService
-from authsvc.services.second_factors import Held, SecondFactors
+from authsvc.services.passkeys import PasskeyFactor
+from authsvc.services.second_factors import SecondFactors
 from authsvc.services.totp import TotpFactor, TotpService
 from authsvc.tokens import AccessClaims
-from tests.support.factors import FakeFactorKind
 from tests.support.fakes import InMemoryStore
 from tests.support.mfa import STEP
 from tests.support.records import make_session
 from tests.support.services import memory_throttle
 from tests.support.settings import FakeClock, make_settings
 from tests.unit.services.test_sessions_in_memory import RecordingObserver
+from tests.unit.store.test_passkeys import passkey
 
 CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 
@@ -34,7 +35,6 @@ CLIENT = ClientInfo(ip="127.0.0.1", user_agent="test")
 class Rig:
     service: TotpService
     store: InMemoryStore
-    passkeys: FakeFactorKind
     clock: FakeClock
     claims: AccessClaims
 
@@ -60,13 +60,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     )
     user = await store.create_user(username="alice", email=None, password_hash="h", now=clock())
     session = await store.create_session(make_session(user.id, at=clock()))
-    passkeys = FakeFactorKind({})
     service = TotpService(
         store=store,
         sealer=Sealer(os.urandom(32)),
         accounts=accounts,
         throttle=memory_throttle(settings),
-        factors=SecondFactors([TotpFactor(store), passkeys]),
+        factors=SecondFactors(store, [TotpFactor(store), PasskeyFactor(store)]),
         issuer="authsvc",
         clock=clock,
         observer=RecordingObserver(),
@@ -80,7 +79,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         expires_at=clock(),
     )
     try:
-        yield Rig(service, store, passkeys, clock, claims)
+        yield Rig(service, store, clock, claims)
     finally:
         await passwords.aclose()
 
@@ -99,7 +98,7 @@ async def test_a_code_alone_never_removes_the_last_factor(rig: Rig) -> None:
 
 async def test_a_code_removes_totp_while_another_factor_remains(rig: Rig) -> None:
     secret = await rig.enrol()
-    rig.passkeys.holdings[rig.claims.user_id] = Held(("passkey",), 1)
+    await rig.store.add_passkey(passkey(rig.claims.user_id))
 
     with pytest.raises(InvalidMfaCode):  # the code the enrolment used: already consumed
         await rig.service.disable(

@@ -17,6 +17,7 @@ from authsvc.store.factor_records import (
     RecoveryCodeHash,
     TotpStep,
 )
+from authsvc.store.mfa_base import FactorCounts
 from tests.support.fakes import InMemoryStore
 from tests.unit.store.test_passkeys import passkey
 
@@ -174,3 +175,22 @@ async def test_deleting_an_account_erases_its_second_factors(store: Store) -> No
     assert await store.get_totp(alice) is None
     assert await store.recovery_codes_left(alice) == 0
     assert await store.live_mfa_challenge("t1", now=NOW, max_failures=LIMIT) is None
+
+
+async def test_factors_are_counted_in_one_read_per_account(store: Store) -> None:
+    alice = await enabled(store)
+    bob = await store.create_user(username="bob", email=None, password_hash="h", now=NOW)
+    carol = await store.create_user(username="carol", email=None, password_hash="h", now=NOW)
+    assert await store.begin_totp(bob.id, "sealed-b", now=NOW)  # not confirmed: counts for 0
+    for owner in (alice, alice, bob.id):
+        await store.add_passkey(passkey(owner))
+
+    assert await store.count_factors(alice) == FactorCounts(totp=1, passkeys=2)
+    assert await store.count_factors(bob.id) == FactorCounts(totp=0, passkeys=1)
+    assert await store.count_factors(carol.id) == FactorCounts()
+    assert await store.count_factors("no-such-account") == FactorCounts()
+
+    assert await store.delete_totp(alice)
+    assert await store.remove_all_passkeys(bob.id) == 1
+    assert await store.count_factors(alice) == FactorCounts(totp=0, passkeys=2)
+    assert await store.count_factors(bob.id) == FactorCounts()
