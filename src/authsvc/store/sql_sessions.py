@@ -23,6 +23,7 @@ from authsvc.store.sql_login import (
 )
 from authsvc.store.sql_rotation import (
     after_failed_swap,
+    asyncpg_swap,
     rotated,
     rotation_steps,
     session_record,
@@ -53,6 +54,8 @@ class SqlSessionStore:
         self._group_commit = group_commit
         # PostgreSQL on asyncpg: a login's session opens on the driver (sql_login.py).
         self._driver_opening = asyncpg_opening(db)
+        # And a rotation's swap (sql_rotation.py).
+        self._driver_swap = asyncpg_swap(db)
 
     async def create_session(self, new: NewSession) -> SessionRecord:
         record = new.record()
@@ -108,10 +111,14 @@ class SqlSessionStore:
         # round trip instead of BEGIN, UPDATE and COMMIT. Only a swap that matched nothing
         # needs a transaction for the rest; under READ COMMITTED each statement sees the
         # latest commits anyway, so the rest sees what it would have after the swap.
-        async with self._db.autocommit() as conn:
-            swapped = (await conn.execute(*swap(session_id, rotation))).first()
-        if swapped is not None:
-            return rotated(swapped)
+        if self._driver_swap is not None:
+            if (outcome := await self._driver_swap.swap(session_id, rotation)) is not None:
+                return outcome
+        else:
+            async with self._db.autocommit() as conn:
+                swapped = (await conn.execute(*swap(session_id, rotation))).first()
+            if swapped is not None:
+                return rotated(swapped)
         async with self._db.write() as conn:
             return await run_steps(conn, after_failed_swap(session_id, rotation))
 
