@@ -12,75 +12,26 @@ itself, outside any transaction:
 - Anything else (SQLite in memory, which another connection would not see): the engine's
   read connection.
 
-Values come back as SQLAlchemy would give them: the columns' own result processors run on
-the raw row, so datetimes are the same aware UTC values. Parameters are passed as they are
-(strings: ids and names), with no bind processing.
+Values go in and come back as SQLAlchemy would convert them (`driver.Query`), so datetimes
+are the same aware UTC values.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ReturnsRows
-from sqlalchemy.util import greenlet_spawn
 
 from authsvc.errors import StoreUnavailable
-from authsvc.store.engine import (
-    SQLITE_BUSY_TIMEOUT_MS,
-    SQLITE_CACHE_PRAGMA,
-    UNAVAILABLE_ERRORS,
-    Database,
-)
-
-Row = tuple[Any, ...]
+from authsvc.store.driver import Query, Row, asyncpg_connection, on_asyncpg
+from authsvc.store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_PRAGMA, Database
 
 _SQLITE_ERRORS = (sqlite3.OperationalError, sqlite3.InterfaceError, OSError)
-
-
-class Query:
-    """A prebuilt statement as one dialect's driver takes it, with the conversions SQLAlchemy
-    would apply to its parameters (the columns' types: aware datetimes checked and made UTC)
-    and to its row."""
-
-    def __init__(self, statement: ReturnsRows, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.statement = statement
-        self.sql = str(compiled)
-        # Both drivers are positional: each placeholder's parameter name, in order.
-        self._order = tuple(compiled.positiontup or ())
-        self._binds: list[Callable[[Any], Any] | None] = [
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in self._order
-        ]
-        self._processors: list[Callable[[Any], Any] | None] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.exported_columns
-        ]
-        # Values the statement itself holds (a literal in `.values()`), for what is not given.
-        self._fixed = {
-            name: bind.value for name, bind in compiled.binds.items() if bind.value is not None
-        }
-
-    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = (params[name] if name in params else self._fixed[name] for name in self._order)
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self._binds, values, strict=True)
-        )
-
-    def decode(self, raw: Any) -> Row:
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self._processors, raw, strict=True)
-        )
 
 
 class DriverReads(Protocol):
@@ -184,39 +135,6 @@ class _AsyncpgReads(_PoolReads):
         async with asyncpg_connection(self._db) as driver:
             raw = await driver.fetchrow(query.sql, *query.args(params))
         return None if raw is None else query.decode(raw)
-
-
-@asynccontextmanager
-async def asyncpg_connection(db: Database) -> AsyncIterator[Any]:
-    """asyncpg's own connection, checked out of the engine's pool and back; no transaction is
-    begun for it. Raises: StoreUnavailable."""
-    try:
-        pooled: PoolProxiedConnection = await db.engine.raw_connection()
-    except UNAVAILABLE_ERRORS as exc:
-        raise StoreUnavailable("database unavailable") from exc
-    try:
-        yield pooled.driver_connection
-    except BaseException as exc:
-        # Interrupted mid-statement (an error or a cancelled request): the connection's state
-        # is unknown, so the pool drops it instead of handing it out again.
-        await greenlet_spawn(pooled.invalidate, exc)
-        await greenlet_spawn(pooled.close)
-        if isinstance(exc, _asyncpg_errors()):
-            raise StoreUnavailable("database unavailable") from exc
-        raise
-    await greenlet_spawn(pooled.close)
-
-
-def _asyncpg_errors() -> tuple[type[BaseException], ...]:
-    # Imported where PostgreSQL is in use, never by a SQLite process (startup memory).
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
-
-    return (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
-
-
-def on_asyncpg(db: Database) -> bool:
-    dialect = db.engine.dialect
-    return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
 
 class _EngineReads(_PoolReads):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import RowMapping
 
-from authsvc.store.driver_reads import Query, asyncpg_connection, on_asyncpg
+from authsvc.store.driver import Query, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import Database
 from authsvc.store.group_commit import GroupCommitWriter, Steps
 from authsvc.store.models import audit_events

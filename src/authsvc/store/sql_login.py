@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
 
 from authsvc.amr import encode_amr
-from authsvc.store.driver_reads import Query, asyncpg_connection, on_asyncpg
+from authsvc.store.driver import Query, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import Database
 from authsvc.store.group_commit import Steps
 from authsvc.store.models import UTCDateTime, sessions, users

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.sql.elements import Label
 
 from authsvc.amr import decode_amr
-from authsvc.store.driver_reads import Query, asyncpg_connection, on_asyncpg
+from authsvc.store.driver import Query, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import Database
 from authsvc.store.group_commit import Statement, Steps
 from authsvc.store.models import UTCDateTime, sessions, users
@@ -120,7 +120,6 @@ class AsyncpgSwap:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._query = Query(_ROTATE, db.engine.dialect)
-        self._names = tuple(str(column.key) for column in _ROTATE.exported_columns)
 
     async def swap(self, session_id: str, rotation: Rotation) -> RotateOutcome | None:
         """The outcome of a swap that matched; None when it matched nothing.
@@ -130,7 +129,7 @@ class AsyncpgSwap:
             raw = await driver.fetchrow(query.sql, *query.args(_swap_params(session_id, rotation)))
         if raw is None:
             return None
-        return rotated(dict(zip(self._names, query.decode(raw), strict=True)))
+        return rotated(query.named(query.decode(raw)))
 
 
 def asyncpg_swap(db: Database) -> AsyncpgSwap | None:

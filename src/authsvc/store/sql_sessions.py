@@ -111,16 +111,18 @@ class SqlSessionStore:
         # round trip instead of BEGIN, UPDATE and COMMIT. Only a swap that matched nothing
         # needs a transaction for the rest; under READ COMMITTED each statement sees the
         # latest commits anyway, so the rest sees what it would have after the swap.
-        if self._driver_swap is not None:
-            if (outcome := await self._driver_swap.swap(session_id, rotation)) is not None:
-                return outcome
-        else:
-            async with self._db.autocommit() as conn:
-                swapped = (await conn.execute(*swap(session_id, rotation))).first()
-            if swapped is not None:
-                return rotated(swapped)
+        if (outcome := await self._swap(session_id, rotation)) is not None:
+            return outcome
         async with self._db.write() as conn:
             return await run_steps(conn, after_failed_swap(session_id, rotation))
+
+    async def _swap(self, session_id: str, rotation: Rotation) -> RotateOutcome | None:
+        """A rotation's swap committed on its own; None when it matched nothing."""
+        if self._driver_swap is not None:
+            return await self._driver_swap.swap(session_id, rotation)
+        async with self._db.autocommit() as conn:
+            swapped = (await conn.execute(*swap(session_id, rotation))).first()
+        return None if swapped is None else rotated(swapped)
 
     async def revoke_session(
         self, session_id: str, *, reason: str, now: datetime, user_id: str | None = None

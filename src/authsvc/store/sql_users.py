@@ -59,7 +59,7 @@ def users_by_email_statement(email: str) -> Select[Any]:
 # Built once: every login reads its account by name, and `/auth/me` a profile on every call;
 # composing a query anew costs more CPU than running it. Both run on the driver itself
 # (driver_reads.py).
-# In UserRecord's order: the login read decodes the row by position.
+# What a UserRecord holds.
 _ACCOUNT = (
     users.c.id,
     users.c.username,
@@ -149,19 +149,7 @@ class SqlUserStore:
 
     async def get_user_by_username(self, username: str) -> UserRecord | None:
         row = await self._reads.row(self._by_username, {"username": username})
-        if row is None:
-            return None
-        return UserRecord(
-            id=row[0],
-            username=row[1],
-            email=row[2],
-            password_hash=row[3],
-            created_at=row[4],
-            password_changed_at=row[5],
-            roles=decode_roles(row[6]),
-            disabled_at=row[7],
-            email_verified_at=row[8],
-        )
+        return None if row is None else user_record(self._by_username.named(row))
 
     async def list_users(self) -> list[UserRecord]:
         async with self._db.read() as conn:
