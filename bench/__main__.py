@@ -67,8 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--threads",
         type=int,
-        default=os.cpu_count() or 1,
-        help="wrk threads (default one per core; refresh always uses one per connection)",
+        help="wrk threads (default one per core wrk runs on; refresh always uses one per "
+        "connection)",
+    )
+    add(
+        "--pin-wrk",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run wrk on the last CPU only, so it never preempts a server on the others "
+        "(default on where there are two CPUs or more and taskset is installed)",
     )
     add("--flood-connections", type=int, default=16, help="login connections of the mixed run")
     add("--scenarios", type=_names(list(SCENARIOS)), default=list(SCENARIOS))

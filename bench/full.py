@@ -27,13 +27,12 @@ SMOKE_SIZES = [1_000]
 
 
 def _plan(args: argparse.Namespace, workdir: Path, node: tuple[str, Path] | None) -> Plan:
-    duration = args.duration or (1.0 if args.smoke else 3.0)
     return Plan(
         configs=[Config(store, workers) for store in args.stores for workers in args.workers],
         sizes=sorted(args.sizes or (SMOKE_SIZES if args.smoke else SIZES)),
         scenarios=args.scenarios,
         rounds=args.repeat or (1 if args.smoke else 3),
-        load=Load(duration, args.connections, args.threads, args.flood_connections),
+        load=Load.of(args),
         workdir=workdir,
         express=node,
     )

@@ -175,7 +175,7 @@ def tables(run: Run) -> str:
     load = run.plan.load
     out = [
         f"{run.plan.rounds} round(s) of {load.seconds:g} s per run, {load.connections} "
-        f"connections, wrk with {load.threads} threads (refresh: one per connection); "
+        f"connections, {load.describe()} (refresh: a thread per connection); "
         "medians over rounds, x ceiling = ratio to the bare FastAPI route in the same round.",
         "",
         "### Ceiling: bare FastAPI route, same uvicorn options",

@@ -120,7 +120,7 @@ def _drop(dbs: Databases, url: str) -> None:
 
 
 def _warm_up(servers: _Servers, load: Load) -> None:
-    short = Load(WARM_UP_SECONDS, load.connections, load.threads, load.flood_connections)
+    short = load.lasting(WARM_UP_SECONDS)
     for target in servers.targets.values():
         scenarios.verify(target, short)
     for server in servers.ceilings.values():

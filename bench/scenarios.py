@@ -6,9 +6,11 @@ runs wrk, and takes the server's CPU time around the run.
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +33,49 @@ class Load:
     connections: int
     threads: int  # wrk threads, except for refresh (one per connection)
     flood_connections: int  # of the login flood in the mixed scenario
+    wrk_cpus: tuple[int, ...] = ()  # wrk is pinned to these; empty: not pinned
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Load:
+        """The load the command line asks for: by default wrk pinned to a core of its own, with
+        one thread per core it runs on."""
+        cpus = wrk.spare_cpus(pin=args.pin_wrk)
+        threads = args.threads or len(cpus) or os.cpu_count() or 1
+        seconds = args.duration or (1.0 if args.smoke else 3.0)
+        return cls(seconds, args.connections, threads, args.flood_connections, cpus)
+
+    def lasting(self, seconds: float) -> Load:
+        return replace(self, seconds=seconds)
+
+    def job(
+        self,
+        script: str,
+        url: str,
+        env: dict[str, str],
+        *,
+        threads: int | None = None,
+        connections: int | None = None,
+    ) -> wrk.WrkJob:
+        """A wrk run of `script` at `url` under this load; `threads` and `connections` default
+        to the load's."""
+        return wrk.WrkJob(
+            script=script,
+            url=url,
+            threads=threads or self.threads,
+            connections=connections or self.connections,
+            seconds=self.seconds,
+            env=env,
+            cpus=self.wrk_cpus,
+        )
+
+    def describe(self) -> str:
+        """How wrk ran, for the tables' heading."""
+        where = (
+            f", pinned to CPU {','.join(map(str, self.wrk_cpus))} (taskset)"
+            if self.wrk_cpus
+            else ", not pinned"
+        )
+        return f"wrk with {self.threads} thread(s){where}"
 
 
 @dataclass
@@ -108,24 +153,18 @@ def load_server(server: ServerProcess, job: wrk.WrkJob, **extra: float) -> Outco
 
 
 def _get(target: Target, load: Load, path: str) -> wrk.WrkJob:
-    return wrk.WrkJob(
-        script="get.lua",
-        url=target.server.base_url,
-        threads=load.threads,
-        connections=load.connections,
-        seconds=load.seconds,
-        env={"BENCH_PATH": path, "BENCH_TOKENS": str(_access_tokens(target))},
-    )
+    env = {"BENCH_PATH": path, "BENCH_TOKENS": str(_access_tokens(target))}
+    return load.job("get.lua", target.server.base_url, env)
 
 
 def _login(target: Target, connections: int, load: Load) -> wrk.WrkJob:
-    return wrk.WrkJob(
-        script="login.lua",
-        url=target.server.base_url,
+    env = {"BENCH_USERS": str(_login_users(target)), "BENCH_PASSWORD": PASSWORD}
+    return load.job(
+        "login.lua",
+        target.server.base_url,
+        env,
         threads=min(load.threads, connections),
         connections=connections,
-        seconds=load.seconds,
-        env={"BENCH_USERS": str(_login_users(target)), "BENCH_PASSWORD": PASSWORD},
     )
 
 
@@ -151,18 +190,12 @@ def refresh(target: Target, load: Load) -> Outcome:
         ).token
         for account in owned
     ]
-    job = wrk.WrkJob(
-        script="refresh.lua",
-        url=target.server.base_url,
-        # wrk keeps lua state per thread, so a thread per connection gives each its own cookie.
-        threads=load.connections,
-        connections=load.connections,
-        seconds=load.seconds,
-        env={
-            "BENCH_COOKIES": str(target.write("cookies", cookies)),
-            "BENCH_COOKIE_NAME": target.settings.cookie_name,
-        },
-    )
+    env = {
+        "BENCH_COOKIES": str(target.write("cookies", cookies)),
+        "BENCH_COOKIE_NAME": target.settings.cookie_name,
+    }
+    # wrk keeps lua state per thread, so a thread per connection gives each its own cookie.
+    job = load.job("refresh.lua", target.server.base_url, env, threads=load.connections)
     return load_server(target.server, job)
 
 
@@ -185,15 +218,7 @@ def mixed(target: Target, load: Load) -> Outcome:
 
 def ceiling(server: ServerProcess, load: Load) -> Outcome:
     """The bare route under `load`, with its server's CPU time, as authsvc's is taken."""
-    job = wrk.WrkJob(
-        script="get.lua",
-        url=server.base_url,
-        threads=load.threads,
-        connections=load.connections,
-        seconds=load.seconds,
-        env={"BENCH_PATH": "/"},
-    )
-    return load_server(server, job)
+    return load_server(server, load.job("get.lua", server.base_url, {"BENCH_PATH": "/"}))
 
 
 Scenario = Callable[[Target, Load], Outcome]

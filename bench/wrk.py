@@ -43,6 +43,7 @@ class WrkJob:
     connections: int
     seconds: float
     env: dict[str, str] = field(default_factory=dict)  # BENCH_* inputs of the script
+    cpus: tuple[int, ...] = ()  # wrk runs only on these (taskset); empty: wherever
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,23 @@ class WrkResult:
         return self.socket_errors + self.non_2xx
 
 
+def spare_cpus(*, pin: bool) -> tuple[int, ...]:
+    """The CPU to pin wrk to: the last one this process may run on, if it may run on two or more.
+
+    On a small machine a load generator that the scheduler puts on the server's core preempts
+    the server mid-request, and the tail latency measured is the load generator's; pinned to
+    a core of its own, it leaves the others to the server. Empty when `pin` is off, when there
+    is one CPU only, or when taskset (util-linux) is missing."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2 or shutil.which("taskset") is None:
+        return ()
+    return (cpus[-1],)
+
+
 def start(job: WrkJob) -> subprocess.Popen[str]:
+    pinned = ["taskset", "--cpu-list", ",".join(map(str, job.cpus))] if job.cpus else []
     command = [
+        *pinned,
         require_wrk(),
         f"--threads={job.threads}",
         f"--connections={job.connections}",
@@ -77,7 +93,7 @@ def start(job: WrkJob) -> subprocess.Popen[str]:
         job.url,
     ]
     env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **job.env}
-    return subprocess.Popen(  # noqa: S603 (wrk from PATH, arguments built here)
+    return subprocess.Popen(  # noqa: S603 (wrk and taskset from PATH, arguments built here)
         command,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -39,12 +39,7 @@ def _write(out: Path, text: str, dump: dict[str, object]) -> None:
 
 def measure(args: argparse.Namespace, installed: Installed) -> PeersOutcome:
     """The peers run with the load and rounds `args` give."""
-    load = Load(
-        args.duration or (1.0 if args.smoke else 3.0),
-        args.connections,
-        args.threads,
-        args.flood_connections,
-    )
+    load = Load.of(args)
     rounds = args.repeat or (1 if args.smoke else 3)
     started = time.monotonic()
     with (

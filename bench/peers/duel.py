@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlencode
 
-from bench import scenarios, wrk
+from bench import scenarios
 from bench.peers import express
 from bench.peers.lineup import PEER_EMAIL, Lineup
 from bench.runner import say
@@ -69,8 +69,7 @@ class PeersRun:
 
 def _peer(server: ServerProcess, load: Load, script: str, env: dict[str, str]) -> Outcome:
     """One wrk run of `script` against a peer, and the peer's CPU time meanwhile."""
-    job = wrk.WrkJob(script, server.base_url, load.threads, load.connections, load.seconds, env)
-    return scenarios.load_server(server, job)
+    return scenarios.load_server(server, load.job(script, server.base_url, env))
 
 
 def authx_protected(lineup: Lineup, load: Load) -> Outcome:
@@ -116,7 +115,7 @@ PAIRS = tuple(
 
 def warm_up(lineup: Lineup, load: Load) -> None:
     """A short run of every route but the logins, so no first measurement pays for start-up."""
-    short = Load(WARM_UP_SECONDS, load.connections, load.threads, load.flood_connections)
+    short = load.lasting(WARM_UP_SECONDS)
     scenarios.ceiling(lineup.bare, short)
     for pair in PAIRS:
         if pair.name != "login":  # argon2 needs no warming, and would take the longest

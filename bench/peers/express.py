@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import scenarios, wrk
+from bench import scenarios
 from bench.scenarios import Load, Outcome
 from bench.servers import ServerProcess, start_server
 
@@ -64,7 +64,4 @@ def start_express(node: str, directory: Path, workdir: Path, stack: ExitStack) -
 def refresh(express: Express, load: Load) -> Outcome:
     """`POST /refresh` with the same cookie every time: the tutorial keeps no state."""
     env = {"BENCH_PATH": "/refresh", "BENCH_COOKIE": express.cookie}
-    job = wrk.WrkJob(
-        "post.lua", express.server.base_url, load.threads, load.connections, load.seconds, env
-    )
-    return scenarios.load_server(express.server, job)
+    return scenarios.load_server(express.server, load.job("post.lua", express.server.base_url, env))

@@ -114,7 +114,7 @@ def tables(run: PeersRun) -> str:
     bare = run.bare
     out = [
         f"{run.rounds} round(s) of {load.seconds:g} s per run, {load.connections} connections, "
-        f"wrk with {load.threads} threads (authsvc's refresh: one per connection); medians over "
+        f"{load.describe()} (authsvc's refresh: a thread per connection); medians over "
         "rounds; x bare = ratio to the bare FastAPI route (no access log) in the same round. "
         "Every server is one process with no access log; authsvc on SQLite without Redis.",
         "",
