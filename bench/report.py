@@ -131,6 +131,8 @@ def _extra_columns(scenario: str, run: Run) -> list[Column]:
         return [
             ("rotations", lambda s: f"{s.counters.get('rotated', 0):,}"),
             ("grace replays", lambda s: str(s.counters.get("grace", 0))),
+            # With PostgreSQL on the same cores, how much room a second worker had.
+            ("machine busy %", lambda s: f"{s.extra.get('machine_busy', 0) * 100:.0f}"),
         ]
     if scenario == "login":
 

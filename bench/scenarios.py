@@ -20,7 +20,7 @@ from authsvc.tokens import TokenService
 from bench import wrk
 from bench.configs import Config
 from bench.seed import PASSWORD, Population
-from bench.servers import CpuTimes, ServerProcess
+from bench.servers import CpuTimes, ServerProcess, machine_busy, machine_now
 
 # Access tokens the verify and /auth/me runs cycle through, and users the logins cycle through.
 TOKEN_SAMPLE = 256
@@ -136,20 +136,23 @@ def _login_users(target: Target) -> Path:
     return target.write("users", [account.username for account in sample])
 
 
-def _measure(server: ServerProcess, jobs: list[wrk.WrkJob]) -> tuple[list[wrk.WrkResult], CpuTimes]:
-    """Run the jobs at the same time; their results and the server's CPU time meanwhile."""
-    before = server.cpu_times()
+def _measure(
+    server: ServerProcess, jobs: list[wrk.WrkJob]
+) -> tuple[list[wrk.WrkResult], CpuTimes, float]:
+    """Run the jobs at the same time; their results, the server's CPU time meanwhile, and the
+    share of the whole machine's CPU that was busy (server, database, wrk and all else)."""
+    before, machine = server.cpu_times(), machine_now()
     processes = [wrk.start(job) for job in jobs]
     results = [wrk.finish(process, job) for process, job in zip(processes, jobs, strict=True)]
-    cpu = server.cpu_times() - before
+    cpu, busy = server.cpu_times() - before, machine_busy(machine, machine_now())
     server.check_alive()
-    return results, cpu
+    return results, cpu, busy
 
 
 def load_server(server: ServerProcess, job: wrk.WrkJob, **extra: float) -> Outcome:
     """One wrk job against `server`, and the server's CPU time meanwhile."""
-    (result,), cpu = _measure(server, [job])
-    return Outcome(result, cpu, result.requests, result.errors, extra)
+    (result,), cpu, busy = _measure(server, [job])
+    return Outcome(result, cpu, result.requests, result.errors, {"machine_busy": busy, **extra})
 
 
 def _get(target: Target, load: Load, path: str) -> wrk.WrkJob:
@@ -206,13 +209,14 @@ def login(target: Target, load: Load) -> Outcome:
 def mixed(target: Target, load: Load) -> Outcome:
     """/auth/verify while a login flood keeps every hashing thread busy."""
     flood = _login(target, load.flood_connections, load)
-    (checked, flooded), cpu = _measure(target.server, [_get(target, load, "/auth/verify"), flood])
+    jobs = [_get(target, load, "/auth/verify"), flood]
+    (checked, flooded), cpu, busy = _measure(target.server, jobs)
     return Outcome(
         checked,
         cpu,
         checked.requests + flooded.requests,
         checked.errors + flooded.errors,
-        {"flood_rate": flooded.rate, "flood_errors": flooded.errors},
+        {"machine_busy": busy, "flood_rate": flooded.rate, "flood_errors": flooded.errors},
     )
 
 

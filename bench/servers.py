@@ -56,6 +56,23 @@ def stat_cpu_ticks(text: str) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def machine_ticks(text: str) -> tuple[int, int]:
+    """Busy and total clock ticks of all CPUs, from the `cpu` line of /proc/stat (idle and
+    iowait are not busy)."""
+    fields = [int(value) for value in text.split("\n", 1)[0].split()[1:9]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's CPU time that was busy between two `machine_ticks`."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
+def machine_now() -> tuple[int, int]:
+    return machine_ticks(_read("/proc/stat") or "cpu 0 0 0 0 0 0 0 0")
+
+
 def status_kib(text: str, name: str) -> int:
     """A `Name:   1234 kB` line of /proc/PID/status, in KiB; 0 when absent."""
     for line in text.splitlines():

@@ -135,9 +135,17 @@ def _refresh(f: _Figures) -> list[Verdict]:
     verdicts.append(
         Verdict(target, "postgresql/1w or /2w refresh did not run", NOT_MEASURED)
         if ratio is None
-        else judged(target, f"{ratio:.2f} x", ratio >= 1.7)
-    )
+        else judged(target, f"{ratio:.2f} x{_busy(f.summary('refresh', 'postgresql/2w'))}",
+                    ratio >= 1.7)
+    )  # fmt: skip
     return verdicts
+
+
+def _busy(two: Summary | None) -> str:
+    """How busy the whole machine was with two workers: near 100 %, no worker count does more."""
+    if two is None or "machine_busy" not in two.extra:
+        return ""
+    return f"; the machine {two.extra['machine_busy'] * 100:.0f} % busy with 2 workers"
 
 
 def _login(f: _Figures, store: str) -> list[Verdict]:

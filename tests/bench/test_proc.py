@@ -58,6 +58,23 @@ def test_status_lines_give_kib_and_zero_when_absent() -> None:
     assert servers.status_kib(STATUS, "VmSwap") == 0
 
 
+def test_machine_ticks_leave_idle_and_iowait_out_of_busy() -> None:
+    # user nice system idle iowait irq softirq steal, then guest fields that user counts already
+    line = "cpu  100 5 50 800 40 3 2 0 7 0\ncpu0 50 2 25 400 20 1 1 0 3 0\n"
+    assert servers.machine_ticks(line) == (160, 1000)
+    assert servers.machine_busy((160, 1000), (250, 1100)) == 0.9
+    assert servers.machine_busy((160, 1000), (160, 1000)) == 0.0
+
+
+def test_a_busy_thread_shows_in_the_machines_busy_share(tmp_path: Path) -> None:
+    before = servers.machine_now()
+    with _python(BUSY_THREAD, tmp_path) as (_, done):
+        assert done == "done"
+        busy = servers.machine_busy(before, servers.machine_now())
+    # 0.6 s of one core burnt: on any number of cores, some of the machine was busy.
+    assert 0 < busy <= 1
+
+
 @contextmanager
 def _python(source: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     script = tmp_path / "child.py"

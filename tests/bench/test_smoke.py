@@ -41,6 +41,7 @@ def test_every_scenario_completes_without_errors(tmp_path: Path) -> None:
             assert m["counters"]["rotated"] == m["requests"], where
             assert m["counters"]["grace"] == 0, where
         assert m["rss_mb"] > 0 and m["peak_rss_mb"] > 0, where
+        assert 0 < m["extra"]["machine_busy"] <= 1, where
     assert all(c["errors"] == 0 and c["rate"] > 0 for c in dump["ceilings"])
     assert all(c["loop_ms_per_request"] > 0 for c in dump["ceilings"])
     # The Express tutorial's stateless /refresh, measured in the same round.

@@ -83,6 +83,12 @@ def test_postgresql_refresh_must_scale_to_two_workers() -> None:
     assert _status(targets.check(run), "2 workers") == MISSED
 
 
+def test_the_scaling_verdict_says_how_busy_the_machine_was_with_two_workers() -> None:
+    run = changed(good_run(), "refresh", "postgresql/2w", {"extra": {"machine_busy": 0.97}})
+    (verdict,) = [v for v in targets.check(run) if "2 workers" in v.target]
+    assert verdict.measured == "1.80 x; the machine 97 % busy with 2 workers"
+
+
 def _memory_verdict(run: Run, config: str, figures: dict[str, Any]) -> Verdict:
     run.memory = [
         replace(m, **figures) if (m.size, m.config) == (RSS_SIZE, config) else m for m in run.memory
