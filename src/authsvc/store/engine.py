@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -21,6 +21,10 @@ from authsvc.errors import StoreUnavailable
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How often a writer that found SQLite's write lock taken asks again (`begin_when_free`).
+SQLITE_LOCK_POLL_SECONDS = 0.0003
+# Set on a connection whose write transaction `begin_when_free` opened on the driver.
+_BEGUN = "authsvc_begun"
 # SQLite's page cache per connection, in KiB (SQLite's default is about 2,000). Every pooled
 # connection keeps its own, so the default costs a worker up to 2 MiB per connection it ever
 # opened; the file's pages stay in the OS's cache, shared by all, and a page read from there
@@ -127,8 +131,57 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes cannot wait for the lock in WAL
         # mode (SQLITE_BUSY_SNAPSHOT); writers take the lock up front so they queue instead.
+        if conn.info.pop(_BEGUN, False):  # `begin_when_free` took it already
+            return
         immediate = conn.get_execution_options().get("authsvc_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_when_free(conn: Connection) -> RootTransaction:
+    """BEGIN IMMEDIATE on a SQLite writer's own connection, asking again every
+    `SQLITE_LOCK_POLL_SECONDS` while another process holds the write lock, for as long as the
+    busy timeout would wait. Raises: OperationalError once it has waited that long.
+
+    SQLite's busy handler sleeps 1, 2, 5 ... then 100 ms between tries. Under steady writes
+    from two processes, the one that just committed takes the lock again long before the
+    other wakes, and the other's writers wait for whole seconds; asked this often, a waiting
+    process gets in at the first gap between the holder's transactions. Inside the
+    transaction the busy timeout applies again, for the rare statement that still has to
+    wait (a checkpoint or recovery by another connection)."""
+    # Each try goes to the driver directly: through SQLAlchemy a refused BEGIN costs its
+    # exception handling, many times what the try itself costs.
+    cursor = conn.connection.cursor()
+    try:
+        _take_write_lock(cursor)
+        # The transaction is open on the driver; SQLAlchemy's begin only records it.
+        conn.info[_BEGUN] = True
+        try:
+            return conn.begin()
+        except BaseException:
+            conn.info.pop(_BEGUN, None)
+            cursor.execute("ROLLBACK")  # never hold the lock for a transaction nobody runs
+            raise
+    finally:
+        cursor.close()
+
+
+def _take_write_lock(cursor: Any) -> None:
+    import sqlite3  # here: a PostgreSQL process never needs it
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    cursor.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", {}, exc) from exc
+            else:
+                return
+            time.sleep(SQLITE_LOCK_POLL_SECONDS)
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 class Database:

@@ -5,8 +5,9 @@ statement, COMMIT and the connection's reset, and SQLite runs one writer at a ti
 `GroupCommitWriter` queues units instead; one drainer takes the process's write lock (the
 `Database`'s, so every other write still serialises with it), runs all queued units on a
 dedicated `sqlite3` connection in one hop and one `BEGIN IMMEDIATE` transaction, commits,
-and answers each caller. Other processes on the same file queue on the busy timeout, as
-their writes always did.
+and answers each caller. While another process holds the file's write lock, the writer
+asks for it again every fraction of a millisecond (`begin_when_free`) rather than in SQLite's
+busy handler's growing sleeps.
 
 A unit makes a `Steps` generator: it yields one statement at a time and gets its first row
 back, so the same unit also runs one statement per await on an `AsyncConnection`
@@ -29,7 +30,13 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from authsvc.errors import StoreUnavailable
-from authsvc.store.engine import UNAVAILABLE_ERRORS, Database, configure_sqlite, sqlite_file
+from authsvc.store.engine import (
+    UNAVAILABLE_ERRORS,
+    Database,
+    begin_when_free,
+    configure_sqlite,
+    sqlite_file,
+)
 
 T = TypeVar("T")
 
@@ -183,7 +190,7 @@ class GroupCommitWriter:
     def _transaction(self, units: list[Unit[Any]]) -> list[Any]:
         if self._conn is None:
             self._conn = self._engine.connect().execution_options(authsvc_write=True)
-        with self._conn.begin():
+        with begin_when_free(self._conn):
             return [_run_steps_sync(self._conn, unit()) for unit in units]
 
     def _unavailable(self, exc: Exception) -> None:
