@@ -1,6 +1,6 @@
 """What a serving process loads at start: the libraries of features it does not use stay out
 (Alembic with the schema at head, redis-py without REDIS_URL, asyncpg on SQLite, Jinja2
-with mail off), each worth megabytes of every worker's memory."""
+with mail off, SQLAlchemy's ORM always), each worth megabytes of every worker's memory."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from authsvc.store import open_store
 from tests.requirements import REDIS
 from tests.support.settings import ACCESS_SECRET, REDIS_URL, REFRESH_SECRET
 
-OPTIONAL = ("alembic", "redis", "asyncpg", "jinja2")
+OPTIONAL = ("alembic", "redis", "asyncpg", "jinja2", "sqlalchemy.orm")
 
 # A worker's start: the app built, its lifespan entered (store, revocations, throttle, mail).
 _START = """
@@ -76,3 +76,8 @@ async def test_what_is_configured_is_loaded(tmp_path: Path) -> None:
     }
 
     assert _loaded_at_start(url, redis_url=REDIS_URL, **mail) == ["jinja2", "redis"]
+
+
+@pytest.mark.requires(REDIS)
+def test_a_postgresql_replica_loads_its_driver_and_redis_only(postgres_database: str) -> None:
+    assert _loaded_at_start(postgres_database, redis_url=REDIS_URL) == ["asyncpg", "redis"]
