@@ -104,8 +104,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+            # Otherwise the request is answered as the plain HTTP request it also is: serve.py
+            # loads no WebSocket library, and uvicorn's warning would blame a missing one.
             return
         except httptools.HttpParserError:
             if not self._refused:

@@ -131,6 +131,20 @@ def test_verify_is_refused_with_401_not_414_or_431(server: Server) -> None:
         assert b"www-authenticate: Bearer" in answer
 
 
+def test_a_websocket_upgrade_is_answered_as_plain_http_without_a_warning(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_answer(sock)
+    assert status_of(answer) == 401
+    assert b"www-authenticate: Bearer" in answer
+    assert "upgrade" not in server.output().lower()
+
+
 def test_slowloris_head_and_idle_connection_are_cut_after_the_header_timeout(
     servers: ServerFactory, env: dict[str, str]
 ) -> None:

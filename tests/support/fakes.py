@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
@@ -338,12 +339,15 @@ class InMemoryStore(InMemoryMfaStore, InMemoryPasskeys):
             del self.sessions[session_id]
         return len(doomed)
 
-    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
-        return [
+    async def revoked_since(self, since: datetime) -> AsyncGenerator[tuple[str, datetime], None]:
+        # Taken at once, as the other methods are; handed out one by one, as the store does.
+        revoked = [
             (s.id, s.revoked_at)
             for s in self.sessions.values()
             if s.revoked_at is not None and s.revoked_at >= since
         ]
+        for entry in revoked:
+            yield entry
 
     async def count_active_sessions(self, *, now: datetime) -> int:
         return sum(1 for s in self.sessions.values() if s.is_active(now))

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,11 @@ async def _empty(url: str) -> None:
         await connection.execute("TRUNCATE users, sessions, audit_events, mail_outbox CASCADE")
     finally:
         await connection.close()
+
+
+async def revoked_since(store: Store, since: datetime) -> list[tuple[str, datetime]]:
+    """Every revocation `store.revoked_since` hands out, read to the end."""
+    return [revoked async for revoked in store.revoked_since(since)]
 
 
 @pytest.fixture(params=STORES)

@@ -1,6 +1,7 @@
 """What a serving process loads at start: the libraries of features it does not use stay out
 (Alembic with the schema at head, redis-py without REDIS_URL, asyncpg on SQLite, Jinja2
-with mail off), each worth megabytes of every worker's memory."""
+with mail off, SQLAlchemy's ORM always, each backend's dialect and driver on the other), each
+worth megabytes of every worker's memory."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ from authsvc.store import open_store
 from tests.requirements import REDIS
 from tests.support.settings import ACCESS_SECRET, REDIS_URL, REFRESH_SECRET
 
-OPTIONAL = ("alembic", "redis", "asyncpg", "jinja2")
+OPTIONAL = (
+    "alembic",
+    "redis",
+    "asyncpg",
+    "jinja2",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.dialects.sqlite",
+    "sqlite3",
+)
+SQLITE = ["sqlalchemy.dialects.sqlite", "sqlite3"]
 
 # A worker's start: the app built, its lifespan entered (store, revocations, throttle, mail).
 _START = """
@@ -56,11 +67,11 @@ async def _at_head(url: str) -> None:
         pass
 
 
-async def test_a_sqlite_replica_without_redis_or_mail_loads_none_of_them(tmp_path: Path) -> None:
+async def test_a_sqlite_replica_without_redis_or_mail_loads_only_sqlite(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
     await _at_head(url)
 
-    assert _loaded_at_start(url) == []
+    assert _loaded_at_start(url) == SQLITE
 
 
 @pytest.mark.requires(REDIS)
@@ -75,4 +86,15 @@ async def test_what_is_configured_is_loaded(tmp_path: Path) -> None:
         "public_url": "https://auth.example.com",
     }
 
-    assert _loaded_at_start(url, redis_url=REDIS_URL, **mail) == ["jinja2", "redis"]
+    assert _loaded_at_start(url, redis_url=REDIS_URL, **mail) == sorted(
+        ["jinja2", "redis", *SQLITE]
+    )
+
+
+@pytest.mark.requires(REDIS)
+def test_a_postgresql_replica_loads_its_driver_and_redis_only(postgres_database: str) -> None:
+    assert _loaded_at_start(postgres_database, redis_url=REDIS_URL) == [
+        "asyncpg",
+        "redis",
+        "sqlalchemy.dialects.postgresql",
+    ]

@@ -11,10 +11,18 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from contextlib import aclosing
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from authsvc.store.base import SessionStore
+
+# How `load` packs a session: its hash made non-negative, above the epoch microseconds.
+_HASH_OFFSET = 1 << 63
+_UNTIL_BITS = 64
+_UNTIL_MASK = (1 << _UNTIL_BITS) - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class RevocationList(Protocol):
@@ -47,13 +55,20 @@ class MemoryRevocationList:
 
     async def load(self, store: SessionStore, *, now: datetime) -> None:
         """Seed from the store: sessions revoked recently enough to have live access tokens."""
-        remember = self._remember_for.total_seconds()
-        loaded = sorted(
-            (hash(session_id), revoked_at.timestamp() + remember)
-            for session_id, revoked_at in await store.revoked_since(now - self._remember_for)
-        )
-        self._loaded_hashes = array("q", (key for key, _ in loaded))
-        self._loaded_until = array("d", (until for _, until in loaded))
+        remember = self._remember_for // _MICROSECOND
+        # One int per session while the rows arrive, the id's hash above the microsecond
+        # until which it is remembered, so that sorting them sorts by hash: pairs of strings
+        # and datetimes held until the last row (some 200 bytes a session) left a starting
+        # worker megabytes larger, in allocator pools long-lived objects landed in meanwhile.
+        packed: list[int] = []
+        async with aclosing(store.revoked_since(now - self._remember_for)) as revoked:
+            async for session_id, revoked_at in revoked:
+                until = (revoked_at - _EPOCH) // _MICROSECOND + remember
+                packed.append((hash(session_id) + _HASH_OFFSET) << _UNTIL_BITS | until)
+        packed.sort()
+        self._loaded_hashes = array("q", ((key >> _UNTIL_BITS) - _HASH_OFFSET for key in packed))
+        # The same float as `(revoked_at + remember_for).timestamp()`.
+        self._loaded_until = array("d", ((key & _UNTIL_MASK) / 1_000_000 for key in packed))
 
     async def is_revoked(self, session_id: str, *, now: datetime) -> bool:
         until = self._until.get(session_id)

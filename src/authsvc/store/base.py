@@ -6,6 +6,7 @@ a single conditional update, never a read followed by a write in the service.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Protocol
 
@@ -156,8 +157,9 @@ class SessionStore(Protocol):
         transaction; the number deleted, or None when another process is purging."""
         ...
 
-    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
-        """Sessions revoked at or after `since`, with their revocation times."""
+    def revoked_since(self, since: datetime) -> AsyncGenerator[tuple[str, datetime], None]:
+        """Sessions revoked at or after `since`, with their revocation times, as they are
+        read: a busy store has a hundred thousand, which the caller need not hold at once."""
         ...
 
     async def count_active_sessions(self, *, now: datetime) -> int:

@@ -19,10 +19,9 @@ are the same aware UTC values.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
@@ -31,7 +30,8 @@ from authsvc.errors import StoreUnavailable
 from authsvc.store.driver import Query, Row, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_PRAGMA, Database
 
-_SQLITE_ERRORS = (sqlite3.OperationalError, sqlite3.InterfaceError, OSError)
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class DriverReads(Protocol):
@@ -66,6 +66,12 @@ class _SqliteReads:
     of microseconds, less than the hop that brings them there."""
 
     def __init__(self, path: str, dialect: Dialect) -> None:
+        # Imported here: the sqlite3 module and its library are a megabyte and more of every
+        # PostgreSQL worker's memory, which never reads this way.
+        import sqlite3
+
+        self._connect = sqlite3.connect
+        self._errors = (sqlite3.OperationalError, sqlite3.InterfaceError, OSError)
         self._path = path
         self._dialect = dialect
         self._executor: ThreadPoolExecutor | None = None
@@ -82,14 +88,14 @@ class _SqliteReads:
             raw = await loop.run_in_executor(
                 self._executor, self._fetch, query.sql, query.args(params)
             )
-        except _SQLITE_ERRORS as exc:
+        except self._errors as exc:
             raise StoreUnavailable("database unavailable") from exc
         return None if raw is None else query.decode(raw)
 
     def _fetch(self, sql: str, args: tuple[Any, ...]) -> Any:
         conn = self._conn
         if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None)
+            conn = self._connect(self._path, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA query_only=ON")
@@ -100,7 +106,7 @@ class _SqliteReads:
             self._conn = conn
         try:
             return conn.execute(sql, args).fetchone()
-        except _SQLITE_ERRORS:
+        except self._errors:
             # A fresh connection for the next read, in case this one is what failed.
             self._disconnect()
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, tuple_, update
@@ -29,6 +30,12 @@ from authsvc.store.sql_rotation import (
     session_record,
     swap,
 )
+
+# Revoked sessions read per fetch when a worker loads them at start (and at every resubscribe).
+# Each batch's rows are gone before the next arrives; a larger batch spreads them over more of
+# the allocator's pools, which stay with the worker once a long-lived object lands in one:
+# loading 10,000 in one go left a starting worker 3.5 MiB larger than loading them 256 at a time.
+REVOKED_BATCH_ROWS = 256
 
 
 def count_active_statement(now: datetime) -> Select[int]:
@@ -187,12 +194,14 @@ class SqlSessionStore:
             self._db.engine, self._db.write, ended_before=ended_before, batch_size=batch_size
         )
 
-    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+    async def revoked_since(self, since: datetime) -> AsyncGenerator[tuple[str, datetime], None]:
+        statement = select(sessions.c.id, sessions.c.revoked_at).where(
+            sessions.c.revoked_at >= since
+        )
         async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(sessions.c.id, sessions.c.revoked_at).where(sessions.c.revoked_at >= since)
-            )
-        return [(row.id, row.revoked_at) for row in rows]
+            rows = await conn.stream(statement.execution_options(yield_per=REVOKED_BATCH_ROWS))
+            async for row in rows:
+                yield row.id, row.revoked_at
 
     async def count_active_sessions(self, *, now: datetime) -> int:
         async with self._db.read() as conn:

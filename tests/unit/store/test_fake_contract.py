@@ -13,6 +13,7 @@ from authsvc.store import Store, open_store
 from authsvc.store.records import NewAuditEvent, NewSession, RotateResult, Rotation
 from tests.support.fakes import InMemoryStore
 from tests.support.records import audit_entry, make_session
+from tests.support.stores import revoked_since
 from tests.unit.store import test_outbox as outbox
 from tests.unit.store import test_passkeys as passkeys
 from tests.unit.store import test_reset_tokens as reset_tokens
@@ -155,7 +156,7 @@ async def test_revoke_one_and_all(store: Store) -> None:
     assert revoked == [a2.id]
     assert [s.id for s in await store.list_active_sessions(alice, now=NOW)] == [a3.id]
     assert [s.id for s in await store.list_active_sessions(bob, now=NOW)] == [b1.id]
-    assert sorted(await store.revoked_since(NOW)) == sorted([(a1.id, NOW), (a2.id, NOW)])
+    assert sorted(await revoked_since(store, NOW)) == sorted([(a1.id, NOW), (a2.id, NOW)])
 
 
 async def test_list_pages_most_recently_used_first(store: Store) -> None:

@@ -21,6 +21,7 @@ from authsvc.store.migrate import head_revision
 from authsvc.store.models import metadata
 from authsvc.store.records import NewSession, RotateResult, Rotation
 from tests.support.records import make_session
+from tests.support.stores import revoked_since
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = 5.0
@@ -182,7 +183,24 @@ async def test_revoke_user_sessions_keeps_the_named_one(store: Store) -> None:
         now=NOW,
     )
     assert [s.id for s in live] == [keep]
-    assert {sid for sid, _ in await store.revoked_since(NOW)} == set(others)
+    assert {sid for sid, _ in await revoked_since(store, NOW)} == set(others)
+
+
+async def test_revocations_are_read_in_batches_and_every_one_is_handed_out(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from authsvc.store import sql_sessions
+
+    monkeypatch.setattr(sql_sessions, "REVOKED_BATCH_ROWS", 2)
+    before = await new_session(store)
+    assert await store.revoke_session(before, reason="logout", now=NOW - timedelta(seconds=1))
+    revoked = [await new_session(store) for _ in range(5)]
+    for offset, sid in enumerate(revoked):
+        assert await store.revoke_session(sid, reason="logout", now=NOW + timedelta(seconds=offset))
+    await new_session(store)  # live
+
+    expected = [(sid, NOW + timedelta(seconds=offset)) for offset, sid in enumerate(revoked)]
+    assert sorted(await revoked_since(store, NOW)) == sorted(expected)
 
 
 async def test_revoke_session_checks_the_owner(store: Store) -> None:

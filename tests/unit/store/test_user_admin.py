@@ -15,7 +15,7 @@ from authsvc.store import Store, open_store
 from authsvc.store.records import NewSession, RotateResult, Rotation, UserChanges
 from tests.support.fakes import InMemoryStore
 from tests.support.records import make_session
-from tests.support.stores import STORES, _empty
+from tests.support.stores import STORES, _empty, revoked_since
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ADMIN = "admin"
@@ -84,7 +84,7 @@ async def test_disabling_ends_sessions_and_refuses_new_ones(store: Store) -> Non
     )
     assert update is not None
     assert update.revoked == [sid] and update.after.disabled_at == NOW
-    assert await store.revoked_since(NOW) == [(sid, NOW)]
+    assert await revoked_since(store, NOW) == [(sid, NOW)]
     assert await store.open_session(new_session(owner), verified_hash="h", max_live=10) is None
     # Disabling again changes nothing: the first time stays.
     later = NOW + timedelta(hours=1)
@@ -138,7 +138,7 @@ async def test_deleting_scrubs_frees_the_name_and_keeps_revocations(store: Store
     assert await store.get_profile(owner) is None
     assert await store.search_users(query="alice", limit=10) == []
     # A replica starting now still learns that the session ended.
-    assert await store.revoked_since(NOW) == [(sid, NOW)]
+    assert await revoked_since(store, NOW) == [(sid, NOW)]
     assert not await store.is_username_taken("alice")
     await make_user(store, "alice")
     assert await store.delete_user(owner, now=NOW, keep_holder_of=ADMIN) is None
@@ -155,9 +155,9 @@ async def _purge_after_delete(store: Store) -> None:
     await open_for(store, owner)
     await store.delete_user(owner, now=NOW, keep_holder_of=ADMIN)
     assert await store.purge_sessions(ended_before=NOW, batch_size=10) == 0
-    assert await store.revoked_since(NOW)  # not before the retention has passed
+    assert await revoked_since(store, NOW)  # not before the retention has passed
     assert await store.purge_sessions(ended_before=NOW + timedelta(seconds=1), batch_size=10) == 1
-    assert await store.revoked_since(NOW) == []
+    assert await revoked_since(store, NOW) == []
 
 
 async def test_search_pages_by_username(store: Store) -> None:
