@@ -1,7 +1,7 @@
 """What a serving process loads at start: the libraries of features it does not use stay out
 (Alembic with the schema at head, redis-py without REDIS_URL, asyncpg on SQLite, Jinja2
-with mail off, SQLAlchemy's ORM always, each backend's dialect and driver on the other), each
-worth megabytes of every worker's memory."""
+with mail off, each backend's dialect and driver on the other), each worth megabytes of every
+worker's memory."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ OPTIONAL = (
     "redis",
     "asyncpg",
     "jinja2",
-    "sqlalchemy.orm",
     "sqlalchemy.dialects.postgresql",
     "sqlalchemy.dialects.sqlite",
     "sqlite3",

@@ -5,11 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from authsvc.store.core_asyncio import register_core_asyncio
-
-# Before any module of the store imports SQLAlchemy's asyncio engine: without the ORM.
-register_core_asyncio()
-
 from authsvc.store.base import Store
 from authsvc.store.engine import DEFAULT_POOL_SIZE, MissingDatabaseDirectory, create_engine
 from authsvc.store.migrate import upgrade_engine
