@@ -17,6 +17,8 @@ from authsvc.api.docs import OPENAPI_PATH, install_docs
 from authsvc.api.errors import install_error_handlers
 from authsvc.api.forward_auth import ForwardAuthEndpoint
 from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware, verify_route
+from authsvc.api.lean import post_route
+from authsvc.api.lean_login import LOGIN_PATH, LoginEndpoint
 from authsvc.api.lean_refresh import RefreshEndpoint, refresh_route
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
@@ -91,14 +93,20 @@ def create_app(
     # verify path skips the router: the gateway's check is the hot path (api/forward_auth.py).
     verify_endpoint = ForwardAuthEndpoint(route=verify_route())
     # So does the refresh POST, browsers' most frequent call (api/lean_refresh.py).
+    cookie = RefreshCookie.from_settings(settings)
     refresh_endpoint = RefreshEndpoint(
-        RefreshCookie.from_settings(settings),
+        cookie,
         route=refresh_route(route for router in routers for route in router.routes),
     )
+    # And the login POST: its hashing threads want the loop's CPU (api/lean_login.py).
+    login_route = post_route((route for router in routers for route in router.routes), LOGIN_PATH)
     app.add_middleware(
         GatewayMiddleware,
         endpoint=RequestLimitsMiddleware(verify_endpoint, **limits),
         refresh=RequestLimitsMiddleware(refresh_endpoint, **limits),
+        login=lambda routed: RequestLimitsMiddleware(
+            LoginEndpoint(cookie, route=login_route, routed=routed), **limits
+        ),
     )
     if settings.allowed_origins:
         app.add_middleware(

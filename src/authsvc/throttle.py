@@ -13,6 +13,12 @@ in memory and in Redis: under any concurrency no more passwords are checked than
 allow. A refused attempt costs no hashing and does not extend a full window. The right password
 clears its address's failures on that account and marks the address as proven for the account.
 
+Each storage call is a Redis round trip, and each costs the event loop more CPU than anything
+else a login does outside the hash, so none is made that cannot change the outcome: the first
+bucket is not tested before it is hit (its hit is that test, atomically), keys are derived only
+for the buckets an operation touches, and the proven mark is cleared before it is renewed only
+if it was there when the attempt was reserved.
+
 Targeted lockout: the per-account bucket is the only one an attacker elsewhere can fill, so it
 does not apply to an address that has proven itself on the account (a successful login within
 `proven_for`). The real user keeps logging in from the networks they use while the account is
@@ -38,13 +44,11 @@ of replicas, but never switches off and never locks everybody out.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -55,6 +59,7 @@ from limits.errors import StorageError
 
 from authsvc.errors import Throttled
 from authsvc.settings import Settings
+from authsvc.throttle_keys import BucketKeys, derive_key, keyed_hash
 from authsvc.throttle_memory import LocalStorage
 
 if TYPE_CHECKING:
@@ -96,24 +101,14 @@ def build_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
     )
 
 
-def derive_key(secret: str, purpose: str) -> bytes:
-    """A key for one purpose, derived from a server secret so it never needs its own setting."""
-    return hmac.new(secret.encode(), f"authsvc {purpose}".encode(), hashlib.sha256).digest()
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An attempt `LoginThrottle.reserve` admitted, for `succeeded` when the password was right."""
 
-
-def throttle_address(ip: str | None, *, ipv6_prefix: int) -> str:
-    """The group an address is counted in: IPv4 as is, IPv6 by network, mapped IPv4 as IPv4."""
-    if ip is None:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip  # not an address (a test client, a unix socket): count it as given
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
-    return str(address)
+    keys: BucketKeys
+    # The storage that held no proven mark for the address when the attempt was reserved
+    # (None if it held one): a success counted there has no mark to clear first.
+    unmarked_in: Storage | None
 
 
 class LoginThrottle:
@@ -156,29 +151,18 @@ class LoginThrottle:
         return self._hash("account-ref", account)[:16]
 
     def _hash(self, *parts: str) -> str:
-        return hmac.new(self._key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+        return keyed_hash(self._key, *parts)
 
-    def _identifiers(self, account: str, ip: str | None) -> dict[str, str]:
-        address = throttle_address(ip, ipv6_prefix=self._ipv6_prefix)
-        return {
-            "ip": self._hash("ip", address),
-            "account_ip": self._hash("account_ip", account, address),
-            "account": self._hash("account", account),
-            "proven": self._hash("proven", account, address),
-            "register_ip": self._hash("register_ip", address),
-            "email_resend": self._hash("email_resend", account),
-            "forgot_ip": self._hash("forgot_ip", address),
-            "forgot_email": self._hash("forgot_email", account),
-            "passkey_ip": self._hash("passkey_ip", address),
-            "mfa": self._hash("mfa", account),
-        }
+    def _keys(self, account: str, ip: str | None) -> BucketKeys:
+        return BucketKeys(self._key, account, ip, ipv6_prefix=self._ipv6_prefix)
 
-    async def reserve(self, account: str, ip: str | None) -> None:
-        """Take one attempt from every bucket that applies, before the password is checked.
+    async def reserve(self, account: str, ip: str | None) -> Reservation:
+        """Take one attempt from every bucket that applies, before the password is checked;
+        hand the reservation to `succeeded` if the password is right.
 
         Raises: Throttled, with the seconds until the fullest bucket has room again.
         """
-        await self._shared_or_local(self._reserve_attempt, account, ip)
+        return await self._shared_or_local(self._reserve_attempt, self._keys(account, ip))
 
     async def reserve_registration(self, ip: str | None) -> None:
         """Take one registration attempt of this address, whatever its outcome.
@@ -225,72 +209,84 @@ class LoginThrottle:
 
     async def _reserve_only(self, buckets: Buckets, account: str, ip: str | None) -> None:
         await self._shared_or_local(
-            lambda limiter, _storage, ids: self._take(limiter, buckets, ids), account, ip
+            lambda limiter, _storage, keys: self._take(limiter, buckets, keys),
+            self._keys(account, ip),
         )
 
-    async def succeeded(self, account: str, ip: str | None) -> None:
-        """The right password from this address: forget its failures and trust it on the account."""
-        await self._shared_or_local(self._remember_success, account, ip)
+    async def succeeded(self, reservation: Reservation) -> None:
+        """The right password from the reserved address: forget its failures and trust it on
+        the account."""
+        await self._shared_or_local(
+            lambda limiter, storage, keys: self._remember_success(
+                limiter, storage, keys, marked=storage is not reservation.unmarked_in
+            ),
+            reservation.keys,
+        )
 
     async def _shared_or_local(
         self,
-        operation: Callable[[MovingWindowRateLimiter, Storage, dict[str, str]], Awaitable[T]],
-        account: str,
-        ip: str | None,
+        operation: Callable[[MovingWindowRateLimiter, Storage, BucketKeys], Awaitable[T]],
+        keys: BucketKeys,
     ) -> T:
-        identifiers = self._identifiers(account, ip)
         try:
-            return await operation(self._limiter, self._storage, identifiers)
+            return await operation(self._limiter, self._storage, keys)
         except StorageError:
             log.warning("throttle storage unavailable; counting in this process for now")
-            return await operation(self._fallback, self._fallback_storage, identifiers)
+            return await operation(self._fallback, self._fallback_storage, keys)
 
     async def _reserve_attempt(
-        self, limiter: MovingWindowRateLimiter, storage: Storage, identifiers: dict[str, str]
-    ) -> None:
-        if await storage.get(f"proven/{identifiers['proven']}"):
-            buckets = self._account_ip
-        else:
-            buckets = self._ip + self._account_ip + self._account
-        await self._take(limiter, buckets, identifiers)
+        self, limiter: MovingWindowRateLimiter, storage: Storage, keys: BucketKeys
+    ) -> Reservation:
+        proven = bool(await storage.get(f"proven/{keys['proven']}"))
+        buckets = self._account_ip if proven else self._ip + self._account_ip + self._account
+        await self._take(limiter, buckets, keys)
+        return Reservation(keys, unmarked_in=None if proven else storage)
 
     async def _take(
-        self, limiter: MovingWindowRateLimiter, buckets: Buckets, identifiers: dict[str, str]
+        self, limiter: MovingWindowRateLimiter, buckets: Buckets, keys: BucketKeys
     ) -> None:
-        # Testing first refuses a throttled attempt without touching any window; the hits
-        # below are what is atomic. A hit refused after earlier ones succeeded leaves those
-        # counted: under a race the limits err towards fewer checks, never more.
-        if (retry_after := await self._retry_after(limiter, buckets, identifiers)) is not None:
-            raise Throttled(retry_after=retry_after)
-        for bucket, items in buckets:
-            for item in items:
-                if not await limiter.hit(item, "login", bucket, identifiers[bucket]):
-                    retry_after = await self._retry_after(limiter, buckets, identifiers)
-                    raise Throttled(retry_after=retry_after or 1)
+        # Every bucket but the first is tested before any is hit, so an attempt a full bucket
+        # refuses counts in none of them; the first needs no test, as its hit refuses exactly
+        # when the test would and then counts nowhere either. The hits are what is atomic: one
+        # refused after earlier ones succeeded (only under a race) leaves those counted, so the
+        # limits err towards fewer checks, never more.
+        slots = [(bucket, item) for bucket, items in buckets for item in items]
+        for bucket, item in slots[1:]:
+            if not await limiter.test(item, "login", bucket, keys[bucket]):
+                raise Throttled(retry_after=await self._retry_after(limiter, buckets, keys) or 1)
+        for bucket, item in slots:
+            if not await limiter.hit(item, "login", bucket, keys[bucket]):
+                raise Throttled(retry_after=await self._retry_after(limiter, buckets, keys) or 1)
 
     async def _retry_after(
-        self, limiter: MovingWindowRateLimiter, buckets: Buckets, identifiers: dict[str, str]
+        self, limiter: MovingWindowRateLimiter, buckets: Buckets, keys: BucketKeys
     ) -> int | None:
         """None when every bucket has room, else the whole seconds until all of them do."""
         full, retry_after = False, 0.0
         for bucket, items in buckets:
             for item in items:
-                if not await limiter.test(item, "login", bucket, identifiers[bucket]):
-                    stats = await limiter.get_window_stats(
-                        item, "login", bucket, identifiers[bucket]
-                    )
+                if not await limiter.test(item, "login", bucket, keys[bucket]):
+                    stats = await limiter.get_window_stats(item, "login", bucket, keys[bucket])
                     full = True
                     retry_after = max(retry_after, stats.reset_time - time.time())
         return max(1, math.ceil(retry_after)) if full else None
 
     async def _remember_success(
-        self, limiter: MovingWindowRateLimiter, storage: Storage, identifiers: dict[str, str]
+        self,
+        limiter: MovingWindowRateLimiter,
+        storage: Storage,
+        keys: BucketKeys,
+        *,
+        marked: bool,
     ) -> None:
         for bucket, items in self._account_ip:
             for item in items:
-                await limiter.clear(item, "login", bucket, identifiers[bucket])
-        # Cleared first: a counter's expiry is set when it is created, and the proof should
-        # last `proven_for` from the latest success, not the first.
-        proven = f"proven/{identifiers['proven']}"
-        await storage.clear(proven)
+                await limiter.clear(item, "login", bucket, keys[bucket])
+        # A counter's expiry is set when it is created, and the proof should last
+        # `proven_for` from the latest success, not the first: a mark that was there is
+        # cleared first. One that was not is created now with its full expiry (a success
+        # racing this one that created it meanwhile gave it the same expiry, give or take).
+        proven = f"proven/{keys['proven']}"
+        if marked:
+            await storage.clear(proven)
         await storage.incr(proven, self._proven_seconds)

@@ -7,23 +7,16 @@ client library and the metrics must not tell them apart.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
 
-from authsvc.api import auth
-from authsvc.api.cookies import RefreshCookie
-from authsvc.api.csrf import csrf_header_openapi
-from authsvc.api.errors import install_error_handlers
 from authsvc.api.gateway import GatewayMiddleware
 from authsvc.errors import StoreUnavailable
 from authsvc.settings import Settings
-from tests.support.apps import asgi_client
 from tests.support.http import (
     COOKIE,
     CSRF_HEADER,
@@ -32,23 +25,12 @@ from tests.support.http import (
     register,
     rotate,
 )
+from tests.support.lean_endpoints import reached_through, seen_by_a_client
 from tests.support.scrape import Scrape
 from tests.support.settings import FakeClock, make_settings
 
 SPA = "https://app.example.com"
 EVIL = "https://evil.example"
-
-# What the route itself sets; the rest (request id, security headers, CORS) is the
-# middlewares', which wrap both alike.
-COMPARED = (
-    "content-type",
-    "content-length",
-    "cache-control",
-    "pragma",
-    "www-authenticate",
-    "retry-after",
-    "allow",
-)
 
 Request = tuple[str, dict[str, str]]  # method, headers
 Case = Callable[[httpx.AsyncClient, FakeClock], Awaitable[Request]]
@@ -57,28 +39,6 @@ Case = Callable[[httpx.AsyncClient, FakeClock], Awaitable[Request]]
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url=database_url, allowed_origins=SPA)
-
-
-@pytest.fixture
-async def lean(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The whole app, with no header of its own: each case sends exactly what it says."""
-    async with asgi_client(app, headers=None) as client:
-        yield client
-
-
-@pytest.fixture
-async def routed(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The FastAPI route alone, reached through a router, over the same running services."""
-    plain = FastAPI()
-    install_error_handlers(plain)
-    plain.include_router(
-        auth.build_router(
-            RefreshCookie.from_settings(settings), csrf_openapi=csrf_header_openapi(settings)
-        )
-    )
-    plain.state = app.state  # the same services, and the same when a test swaps them
-    async with asgi_client(plain, headers=None) as client:
-        yield client
 
 
 def cookie(token: str) -> dict[str, str]:
@@ -165,26 +125,6 @@ CASES: dict[str, Case] = {
 }
 
 
-def seen_by_a_client(response: httpx.Response) -> tuple[object, ...]:
-    """The answer with the token values, different on each rotation, blanked out."""
-    body: object = response.content
-    if response.content and response.headers.get("content-type") == "application/json":
-        body = json.loads(response.content)
-        if isinstance(body, dict) and "access_token" in body:
-            assert body["access_token"]
-            body["access_token"] = "<access>"
-    cookies = []
-    for header in response.headers.get_list("set-cookie"):
-        parsed = parse_set_cookie(header)
-        cookies.append((parsed.name, "<refresh>" if parsed.value else "", parsed.attributes))
-    return (
-        response.status_code,
-        body,
-        cookies,
-        [response.headers.get(name) for name in COMPARED],
-    )
-
-
 async def test_the_lean_endpoint_answers_exactly_as_the_fastapi_route(
     client: httpx.AsyncClient,
     lean: httpx.AsyncClient,
@@ -261,31 +201,16 @@ async def test_a_lean_rotation_yields_a_working_successor_and_its_route_label(
 
 
 async def test_the_gateway_sends_only_the_refresh_post_to_the_lean_endpoint() -> None:
-    reached: list[str] = []
-
-    def recorder(name: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            reached.append(f"{name} {scope['method']} {scope['path']}")
-
-        return app
-
-    gateway = GatewayMiddleware(recorder("app"), refresh=recorder("lean"))
-
-    async def never() -> dict[str, object]:
-        raise AssertionError("nothing is read here")
-
-    async def ignore(_: object) -> None:
-        raise AssertionError("nothing is sent here")
-
-    for method, path in [
+    requests = [
         ("POST", "/auth/refresh"),
         ("GET", "/auth/refresh"),
         ("OPTIONS", "/auth/refresh"),
         ("POST", "/auth/refresh/"),
         ("POST", "/auth/logout"),
-    ]:
-        scope = {"type": "http", "method": method, "path": path, "headers": []}
-        await gateway(scope, never, ignore)
+    ]
+    reached = await reached_through(
+        lambda app, lean: GatewayMiddleware(app, refresh=lean), requests
+    )
     assert reached == [
         "lean POST /auth/refresh",
         "app GET /auth/refresh",

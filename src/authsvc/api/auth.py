@@ -25,6 +25,15 @@ from authsvc.services.sessions import IssuedTokens
 from authsvc.services.two_step_login import MfaRequired
 
 
+def first_step_answer(
+    cookie: RefreshCookie, response: Response, begun: IssuedTokens | MfaRequired
+) -> TokenOut | MfaRequiredOut:
+    """The body of a login's answer, with the refresh cookie set on `response` for a session."""
+    if isinstance(begun, MfaRequired):  # no token, no cookie until the second step
+        return MfaRequiredOut.from_challenge(begun)
+    return cookie.answer(response, begun)
+
+
 def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIRouter:
     """The routes, with the refresh cookie they set, read and clear.
 
@@ -37,13 +46,9 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         "parameters": [*csrf_openapi.get("parameters", []), cookie.openapi_parameter()],
     }
 
-    def first_step_response(
-        response: Response, begun: IssuedTokens | MfaRequired
-    ) -> TokenOut | MfaRequiredOut:
-        if isinstance(begun, MfaRequired):  # no token, no cookie until the second step
-            return MfaRequiredOut.from_challenge(begun)
-        return cookie.answer(response, begun)
-
+    # `create_app` answers a POST whose body is a valid `LoginIn` with `LoginEndpoint`
+    # (lean_login.py), which does the same without the router; this route documents it and
+    # answers every other body (its 422s) and whenever a router reaches it.
     @router.post("/login", responses=responses.LOGIN, dependencies=SESSION_OPENING)
     async def login(
         body: LoginIn, response: Response, login: LoginDep, client: ClientDep
@@ -51,7 +56,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
         """Check a username and password; answer an access token and set the refresh cookie,
         or, for an account with a second factor, the mfa_token that /auth/login/mfa takes."""
         begun = await login.begin(body.username, body.password, client)
-        return first_step_response(response, begun)
+        return first_step_answer(cookie, response, begun)
 
     @router.post("/login/mfa", responses=responses.MFA_LOGIN, dependencies=SESSION_OPENING)
     async def login_mfa(
@@ -83,7 +88,7 @@ def build_router(cookie: RefreshCookie, *, csrf_openapi: dict[str, Any]) -> APIR
     ) -> TokenOut | MfaRequiredOut:
         """The login route in OAuth2 password-form shape, for the docs page's Authorize button."""
         begun = await login.begin(form.username, form.password, client)
-        return first_step_response(response, begun)
+        return first_step_answer(cookie, response, begun)
 
     # Cross-site checks run first, as dependencies; then the route reads the cookie.
     # `create_app` answers the POST with `RefreshEndpoint` (lean_refresh.py), which does the

@@ -11,6 +11,7 @@ rules no route can: it answers every method and turns every refusal made before 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.api.errors import BEARER_CHALLENGE
 from authsvc.api.forward_auth import Answer, decide
+from authsvc.api.lean_login import LOGIN_PATH
 from authsvc.api.lean_refresh import REFRESH_PATH
 from authsvc.deps import AuthenticatorDep, bearer_scheme
 
@@ -91,15 +93,23 @@ class GatewayMiddleware:
     401 with the same `{"detail": …}` body; the limits themselves know nothing of gateways.
     With an `endpoint` (`ForwardAuthEndpoint` behind its own request limits), the verify path
     goes straight to it instead of through the layers inside and the router; with `refresh`
-    (`RefreshEndpoint`, lean_refresh.py, likewise), so does `POST /auth/refresh`.
+    (`RefreshEndpoint`, lean_refresh.py, likewise), so does `POST /auth/refresh`; with `login`,
+    which makes the endpoint (`LoginEndpoint`, lean_login.py) from the app inside, to which it
+    leaves what it does not answer, so does `POST /auth/login`.
     """
 
     def __init__(
-        self, app: ASGIApp, *, endpoint: ASGIApp | None = None, refresh: ASGIApp | None = None
+        self,
+        app: ASGIApp,
+        *,
+        endpoint: ASGIApp | None = None,
+        refresh: ASGIApp | None = None,
+        login: Callable[[ASGIApp], ASGIApp] | None = None,
     ) -> None:
         self.app = app
         self.endpoint = endpoint if endpoint is not None else app
-        self.refresh = refresh
+        lean = {REFRESH_PATH: refresh, LOGIN_PATH: login(app) if login is not None else None}
+        self.lean_posts = {path: lean_app for path, lean_app in lean.items() if lean_app}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,10 +118,8 @@ class GatewayMiddleware:
         path = scope["path"]
         if path != VERIFY_PATH:
             # Only POST: the router answers every other method (405 with Allow) as before.
-            if path == REFRESH_PATH and scope["method"] == "POST" and self.refresh is not None:
-                await self.refresh(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+            lean = self.lean_posts.get(path) if scope["method"] == "POST" else None
+            await (lean or self.app)(scope, receive, send)
             return
         # auth_request relays the client's method, WebDAV and extensions included; the answer
         # depends only on the token, so every method is checked as a GET. Changed in place,

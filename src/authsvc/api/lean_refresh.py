@@ -19,9 +19,10 @@ from fastapi import Request, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from authsvc.api.cookies import RefreshCookie, no_store
+from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import check_csrf_header
 from authsvc.api.errors import auth_error_response
+from authsvc.api.lean import post_route, route_answer
 from authsvc.container import Services
 from authsvc.deps import get_client
 from authsvc.errors import AuthError
@@ -54,25 +55,9 @@ class RefreshEndpoint:
         client = await get_client(request, services)
         presented = await self._cookie.read(request, services.observer)
         issued = await services.sessions.rotate(presented, client)
-        # The headers the route's dependencies and body set, on a response without a body of
-        # its own, as FastAPI keeps them, then appended to the serialised answer.
-        set_by_route = Response()
-        del set_by_route.headers["content-length"]
-        await no_store(set_by_route)
-        body = self._cookie.answer(set_by_route, issued)
-        response = Response(content=body.model_dump_json(), media_type="application/json")
-        response.raw_headers.extend(set_by_route.raw_headers)
-        return response
+        return await route_answer(lambda response: self._cookie.answer(response, issued))
 
 
 def refresh_route(routes: Iterable[BaseRoute]) -> BaseRoute | None:
     """The route the router would match for `POST /auth/refresh`, for the metrics label."""
-    return next(
-        (
-            route
-            for route in routes
-            if getattr(route, "path", None) == REFRESH_PATH
-            and "POST" in (getattr(route, "methods", None) or ())
-        ),
-        None,
-    )
+    return post_route(routes, REFRESH_PATH)

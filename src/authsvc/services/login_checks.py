@@ -33,7 +33,7 @@ class LoginChecks:
         """
         account = account_key(username)
         try:
-            await self.throttle.reserve(account, client.ip)
+            reservation = await self.throttle.reserve(account, client.ip)
         except Throttled:
             await self.observer.record(
                 SecurityEvent(
@@ -56,7 +56,7 @@ class LoginChecks:
                 )
             )
             raise
-        await self.throttle.succeeded(account, client.ip)
+        await self.throttle.succeeded(reservation)
         await self.admit_account(user, client)
         return user
 

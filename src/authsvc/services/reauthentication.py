@@ -55,7 +55,7 @@ class Reauthentication:
         Raises: Throttled, WrongPassword, and whatever else `check` raises.
         """
         try:
-            await self._throttle.reserve(user.username, client.ip)
+            reservation = await self._throttle.reserve(user.username, client.ip)
         except Throttled:
             await self.report(refusals.throttled, claims, client)
             raise
@@ -64,7 +64,7 @@ class Reauthentication:
         except WrongPassword:
             await self.report(refusals.failed, claims, client)
             raise
-        await self._throttle.succeeded(user.username, client.ip)
+        await self._throttle.succeeded(reservation)
 
     async def confirm_password(
         self, claims: AccessClaims, current_password: str, *, client: ClientInfo, refusals: Refusals

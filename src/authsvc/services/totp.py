@@ -246,9 +246,9 @@ class TotpService:
         if password is None:
             raise CurrentPasswordRequired
         # Throttled like a login: a stolen access token must not become a password oracle.
-        await self._throttle.reserve(user.username, client.ip)
+        reservation = await self._throttle.reserve(user.username, client.ip)
         await self._accounts.check_password(user, password)
-        await self._throttle.succeeded(user.username, client.ip)
+        await self._throttle.succeeded(reservation)
 
     async def _reserve(self, user_id: str, client: ClientInfo) -> None:
         try:
