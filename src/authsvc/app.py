@@ -19,7 +19,7 @@ from authsvc.api.forward_auth import ForwardAuthEndpoint
 from authsvc.api.gateway import VERIFY_PATH, GatewayMiddleware, verify_route
 from authsvc.api.lean import post_route
 from authsvc.api.lean_login import LOGIN_PATH, LoginEndpoint
-from authsvc.api.lean_refresh import RefreshEndpoint, refresh_route
+from authsvc.api.lean_refresh import REFRESH_PATH, RefreshEndpoint
 from authsvc.api.metrics import METRICS_PATH
 from authsvc.client_ip import ClientAddressResolver
 from authsvc.clock import Clock, utc_now
@@ -94,12 +94,10 @@ def create_app(
     verify_endpoint = ForwardAuthEndpoint(route=verify_route())
     # So does the refresh POST, browsers' most frequent call (api/lean_refresh.py).
     cookie = RefreshCookie.from_settings(settings)
-    refresh_endpoint = RefreshEndpoint(
-        cookie,
-        route=refresh_route(route for router in routers for route in router.routes),
-    )
+    routes = [route for router in routers for route in router.routes]
+    refresh_endpoint = RefreshEndpoint(cookie, route=post_route(routes, REFRESH_PATH))
     # And the login POST: its hashing threads want the loop's CPU (api/lean_login.py).
-    login_route = post_route((route for router in routers for route in router.routes), LOGIN_PATH)
+    login_route = post_route(routes, LOGIN_PATH)
     app.add_middleware(
         GatewayMiddleware,
         endpoint=RequestLimitsMiddleware(verify_endpoint, **limits),

@@ -18,7 +18,7 @@ import json
 from fastapi import Request
 from pydantic import ValidationError
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authsvc.api.auth import first_step_answer
 from authsvc.api.cookies import RefreshCookie
@@ -29,6 +29,7 @@ from authsvc.api.schemas import LoginIn
 from authsvc.container import Services
 from authsvc.deps import get_client
 from authsvc.errors import AuthError
+from authsvc.middleware import replaying
 
 LOGIN_PATH = "/auth/login"
 
@@ -49,7 +50,7 @@ class LoginEndpoint:
         # Dependency overrides (tests swap the services so) are the router's to apply.
         credentials = None if request.app.dependency_overrides else _credentials(request, body)
         if credentials is None:
-            await self._routed(scope, _replaying(body, receive), send)
+            await self._routed(scope, replaying(body, receive), send)
             return
         if self._route is not None:
             scope["route"] = self._route
@@ -76,17 +77,3 @@ def _credentials(request: Request, body: bytes) -> LoginIn | None:
         return LoginIn.model_validate(json.loads(body))
     except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError included
         return None
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """`receive` with the body read here handed over first."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

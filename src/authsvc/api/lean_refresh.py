@@ -13,8 +13,6 @@ methods on the path, and the path under a root path, still reach the route.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from fastapi import Request, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
@@ -22,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from authsvc.api.cookies import RefreshCookie
 from authsvc.api.csrf import check_csrf_header
 from authsvc.api.errors import auth_error_response
-from authsvc.api.lean import post_route, route_answer
+from authsvc.api.lean import route_answer
 from authsvc.container import Services
 from authsvc.deps import get_client
 from authsvc.errors import AuthError
@@ -56,8 +54,3 @@ class RefreshEndpoint:
         presented = await self._cookie.read(request, services.observer)
         issued = await services.sessions.rotate(presented, client)
         return await route_answer(lambda response: self._cookie.answer(response, issued))
-
-
-def refresh_route(routes: Iterable[BaseRoute]) -> BaseRoute | None:
-    """The route the router would match for `POST /auth/refresh`, for the metrics label."""
-    return post_route(routes, REFRESH_PATH)
