@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlalchemy.engine import Connection, RootTransaction
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from authsvc.errors import StoreUnavailable
 
+if TYPE_CHECKING:
+    import sqlite3
+
 # Errors that mean "the database is not answering right now", as opposed to bad data.
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# How often a writer that found SQLite's write lock taken asks again (`begin_when_free`).
+# How often a writer that found SQLite's write lock taken asks again (`write_transaction`).
 SQLITE_LOCK_POLL_SECONDS = 0.0003
-# Set on a connection whose write transaction `begin_when_free` opened on the driver.
-_BEGUN = "authsvc_begun"
 # SQLite's page cache per connection, in KiB (SQLite's default is about 2,000). Every pooled
 # connection keeps its own, so the default costs a worker up to 2 MiB per connection it ever
 # opened; the file's pages stay in the OS's cache, shared by all, and a page read from there
@@ -131,16 +133,17 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes cannot wait for the lock in WAL
         # mode (SQLITE_BUSY_SNAPSHOT); writers take the lock up front so they queue instead.
-        if conn.info.pop(_BEGUN, False):  # `begin_when_free` took it already
-            return
         immediate = conn.get_execution_options().get("authsvc_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def begin_when_free(conn: Connection) -> RootTransaction:
-    """BEGIN IMMEDIATE on a SQLite writer's own connection, asking again every
-    `SQLITE_LOCK_POLL_SECONDS` while another process holds the write lock, for as long as the
-    busy timeout would wait. Raises: OperationalError once it has waited that long.
+@contextmanager
+def write_transaction(driver: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    """BEGIN IMMEDIATE on a SQLite writer's own driver connection, then COMMIT, or ROLLBACK
+    when the block raises. The lock is asked for again every `SQLITE_LOCK_POLL_SECONDS` while
+    another process holds it, for as long as the busy timeout would wait. Raises:
+    OperationalError once it has waited that long, and SQLAlchemy's errors for the driver's
+    (`run_on_driver`).
 
     SQLite's busy handler sleeps 1, 2, 5 ... then 100 ms between tries. Under steady writes
     from two processes, the one that just committed takes the lock again long before the
@@ -148,21 +151,41 @@ def begin_when_free(conn: Connection) -> RootTransaction:
     process gets in at the first gap between the holder's transactions. Inside the
     transaction the busy timeout applies again, for the rare statement that still has to
     wait (a checkpoint or recovery by another connection)."""
-    # Each try goes to the driver directly: through SQLAlchemy a refused BEGIN costs its
-    # exception handling, many times what the try itself costs.
-    cursor = conn.connection.cursor()
+    cursor = driver.cursor()
     try:
         _take_write_lock(cursor)
-        # The transaction is open on the driver; SQLAlchemy's begin only records it.
-        conn.info[_BEGUN] = True
         try:
-            return conn.begin()
+            yield cursor
+            run_on_driver(cursor, "COMMIT", ())
         except BaseException:
-            conn.info.pop(_BEGUN, None)
-            cursor.execute("ROLLBACK")  # never hold the lock for a transaction nobody runs
+            if driver.in_transaction:  # never hold the lock for a transaction nobody runs
+                run_on_driver(cursor, "ROLLBACK", ())
             raise
     finally:
         cursor.close()
+
+
+def run_on_driver(cursor: sqlite3.Cursor, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    """Every row of one statement run on the sqlite3 driver. Raises: the SQLAlchemy error
+    that SQLAlchemy would have raised for the driver's (IntegrityError, OperationalError ...),
+    so callers tell bad data from an unavailable database as they do elsewhere."""
+    import sqlite3  # here: a PostgreSQL process never needs it
+
+    try:
+        cursor.execute(sql, args)
+        # Every row, so no statement is left half-stepped when the transaction commits.
+        return cursor.fetchall()
+    except sqlite3.Error as exc:
+        raise _sqlalchemy_error(exc)(sql, args, exc) from exc
+
+
+def _sqlalchemy_error(exc: sqlite3.Error) -> type[DBAPIError]:
+    # PEP 249 names a driver's error classes; SQLAlchemy wraps each in its class of that name.
+    for driver_class in type(exc).__mro__:
+        wrapper = getattr(sa_exc, driver_class.__name__, None)
+        if isinstance(wrapper, type) and issubclass(wrapper, DBAPIError):
+            return wrapper
+    return DBAPIError
 
 
 def _take_write_lock(cursor: Any) -> None:
@@ -176,7 +199,7 @@ def _take_write_lock(cursor: Any) -> None:
                 cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if "database is locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise OperationalError("BEGIN IMMEDIATE", {}, exc) from exc
+                    raise OperationalError("BEGIN IMMEDIATE", (), exc) from exc
             else:
                 return
             time.sleep(SQLITE_LOCK_POLL_SECONDS)

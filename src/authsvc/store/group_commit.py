@@ -6,12 +6,16 @@ statement, COMMIT and the connection's reset, and SQLite runs one writer at a ti
 `Database`'s, so every other write still serialises with it), runs all queued units on a
 dedicated `sqlite3` connection in one hop and one `BEGIN IMMEDIATE` transaction, commits,
 and answers each caller. While another process holds the file's write lock, the writer
-asks for it again every fraction of a millisecond (`begin_when_free`) rather than in SQLite's
-busy handler's growing sleeps.
+asks for it again every fraction of a millisecond (`write_transaction`) rather than in
+SQLite's busy handler's growing sleeps.
+
+The writer runs each statement on the driver itself, compiled once (`driver.Query`): its
+thread shares the interpreter's lock with the event loop, and SQLAlchemy's execution layer
+cost a statement several times the Python code the driver call needs.
 
 A unit makes a `Steps` generator: it yields one statement at a time and gets its first row
-back, so the same unit also runs one statement per await on an `AsyncConnection`
-(`run_steps`), which is how PostgreSQL runs it.
+back by column name, so the same unit also runs one statement per await on an
+`AsyncConnection` (`run_steps`), which is how PostgreSQL runs it.
 """
 
 from __future__ import annotations
@@ -21,56 +25,57 @@ import logging
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import Executable
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 
 from authsvc.errors import StoreUnavailable
+from authsvc.store.driver import Query
 from authsvc.store.engine import (
     UNAVAILABLE_ERRORS,
     Database,
-    begin_when_free,
     configure_sqlite,
+    run_on_driver,
     sqlite_file,
+    write_transaction,
 )
+
+if TYPE_CHECKING:
+    import sqlite3
 
 T = TypeVar("T")
 
-# One statement and its parameters; the unit gets the statement's first row (or None) back.
-Statement = tuple[Executable, Mapping[str, Any]]
-Steps = Generator[Statement, Row[Any] | None, T]
+# One statement and its parameters (each statement built once, at import: see `_queries`).
+Statement = tuple[UpdateBase | Select[Any], Mapping[str, Any]]
+# The statement's first row by column name (SQLAlchemy's RowMapping also takes columns as
+# keys), or None: what a unit gets back for each step.
+StepRow = Mapping[Any, Any]
+Steps = Generator[Statement, StepRow | None, T]
 # What is queued: it makes the unit's steps afresh, so a unit can run again from the start.
 Unit = Callable[[], Steps[T]]
 
 # Bounds how long one transaction holds SQLite's write lock: later units wait for the next.
 MAX_BATCH = 64
+# Statements compiled for the writer's driver. The units' statements are a handful built at
+# import; should a unit build its own anew each time, the cache starts over past this many.
+MAX_QUERIES = 64
 
 log = logging.getLogger("authsvc.store")
 
 
 async def run_steps(conn: AsyncConnection, steps: Steps[T]) -> T:
     """Run a unit on an async connection, inside the caller's transaction."""
-    statement = next(steps)
+    statement, params = next(steps)
     while True:
-        row = (await conn.execute(*statement)).first()
+        row = (await conn.execute(statement, params)).first()
         try:
-            statement = steps.send(row)
+            statement, params = steps.send(None if row is None else row._mapping)
         except StopIteration as finished:
             return cast(T, finished.value)
-
-
-def _run_steps_sync(conn: Connection, steps: Steps[Any]) -> Any:
-    statement = next(steps)
-    while True:
-        row = conn.execute(*statement).first()
-        try:
-            statement = steps.send(row)
-        except StopIteration as finished:
-            return finished.value
 
 
 class _Failed:
@@ -90,7 +95,9 @@ class GroupCommitWriter:
         self._lock: AbstractAsyncContextManager[Any] = lock or nullcontext()
         # One thread: the sqlite3 connection is only ever touched from it.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="authsvc-writer")
-        self._conn: Connection | None = None  # opened by the thread on first use
+        # Opened by the thread on first use; only ever touched from it.
+        self._conn: PoolProxiedConnection | None = None
+        self._queries: dict[UpdateBase | Select[Any], Query] = {}
         self._queue: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._closed = False
@@ -189,9 +196,28 @@ class GroupCommitWriter:
 
     def _transaction(self, units: list[Unit[Any]]) -> list[Any]:
         if self._conn is None:
-            self._conn = self._engine.connect().execution_options(authsvc_write=True)
-        with begin_when_free(self._conn):
-            return [_run_steps_sync(self._conn, unit()) for unit in units]
+            self._conn = self._engine.raw_connection()
+        driver = cast("sqlite3.Connection", self._conn.driver_connection)
+        with write_transaction(driver) as cursor:
+            return [self._run_steps(cursor, unit()) for unit in units]
+
+    def _run_steps(self, cursor: sqlite3.Cursor, steps: Steps[Any]) -> Any:
+        statement, params = next(steps)
+        while True:
+            query = self._query(statement)
+            rows = run_on_driver(cursor, query.sql, query.args(params))
+            try:
+                statement, params = steps.send(query.named(query.decode(rows[0])) if rows else None)
+            except StopIteration as finished:
+                return finished.value
+
+    def _query(self, statement: UpdateBase | Select[Any]) -> Query:
+        query = self._queries.get(statement)
+        if query is None:
+            if len(self._queries) >= MAX_QUERIES:
+                self._queries.clear()
+            query = self._queries[statement] = Query(statement, self._engine.dialect)
+        return query
 
     def _unavailable(self, exc: Exception) -> None:
         # The connection may be broken: the next batch opens a new one.

@@ -31,12 +31,12 @@ _WRITTEN = tuple(f.name for f in fields(NewAuditEvent))
 
 # Built once: composing the insert anew cost more CPU than running it.
 _INSERT = insert(audit_events)
-# A step reads its statement's first row back, so the step's insert returns one.
-_INSERT_STEP = _INSERT.returning(audit_events.c.id)
-# The driver is given the written columns only, so the id comes from its sequence.
+# The drivers are given the written columns only, so the id comes from the database.
 _DRIVER_INSERT = insert(audit_events).values(
     {name: bindparam(name, type_=audit_events.c[name].type) for name in _WRITTEN}
 )
+# A step reads its statement's first row back, so the step's insert returns one.
+_INSERT_STEP = _DRIVER_INSERT.returning(audit_events.c.id)
 
 
 def _insert_steps(values: dict[str, object]) -> Steps[None]:

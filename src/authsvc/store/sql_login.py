@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
 
 from authsvc.amr import encode_amr
 from authsvc.store.driver import Query, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import Database
-from authsvc.store.group_commit import Steps
+from authsvc.store.group_commit import StepRow, Steps
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.records import NewSession, OpenedSession, SessionRecord
 
@@ -102,12 +101,13 @@ def session_columns(record: SessionRecord) -> dict[str, Any]:
     return values
 
 
-def admits(account: Row[Any, Any] | Row[Any] | None, verified_hash: str) -> bool:
-    """Whether the account still stands and still has the password just verified.
+def admits(account: StepRow | None, verified_hash: str) -> bool:
+    """Whether the account (ACCOUNT's row) still stands and still has the password just
+    verified.
 
     Disabling takes the same row lock as the opening: no session opens after it committed."""
     return account is not None and admits_values(
-        account.password_hash, account.disabled_at, verified_hash
+        account["password_hash"], account["disabled_at"], verified_hash
     )
 
 
@@ -124,7 +124,7 @@ def open_steps(
     cap = {"owner": new.user_id, "opened_id": new.id, "now": new.created_at, "keep": max_live - 1}
     ended: list[str] = []
     while (row := (yield _END_ONE_BEYOND_CAP, cap)) is not None:
-        ended.append(row.id)
+        ended.append(row["id"])
     return OpenedSession(record, tuple(ended))
 
 

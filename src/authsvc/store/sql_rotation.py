@@ -7,23 +7,21 @@ group_commit.py), or as the swap alone followed, only when it matched nothing, b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, case, select, update
-from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.sql.elements import Label
 
 from authsvc.amr import decode_amr
 from authsvc.store.driver import Query, asyncpg_connection, on_asyncpg
 from authsvc.store.engine import Database
-from authsvc.store.group_commit import Statement, Steps
+from authsvc.store.group_commit import Statement, StepRow, Steps
 from authsvc.store.models import UTCDateTime, sessions, users
 from authsvc.store.records import RotateOutcome, RotateResult, Rotation, SessionRecord
 from authsvc.store.sql_users import decode_roles
 
 
-def session_record(row: RowMapping | Mapping[str, Any]) -> SessionRecord:
+def session_record(row: StepRow) -> SessionRecord:
     values = {name: row[name] for name in SessionRecord.__slots__}
     values["amr"] = decode_amr(values["amr"])
     return SessionRecord(**values)
@@ -102,14 +100,14 @@ def swap(session_id: str, rotation: Rotation) -> Statement:
     return _ROTATE, _swap_params(session_id, rotation)
 
 
-def rotated(swapped: Row[Any] | Mapping[str, Any]) -> RotateOutcome:
-    """The outcome of a swap that matched: the session as it now stands."""
-    values = swapped._mapping if isinstance(swapped, Row) else swapped
+def rotated(swapped: StepRow) -> RotateOutcome:
+    """The outcome of a swap that matched (its row by column name): the session as it now
+    stands."""
     return RotateOutcome(
         RotateResult.ROTATED,
-        session_record(values),
-        values["username"],
-        decode_roles(values["roles"]),
+        session_record(swapped),
+        swapped["username"],
+        decode_roles(swapped["roles"]),
     )
 
 
@@ -152,7 +150,7 @@ def after_failed_swap(session_id: str, presented: Rotation) -> Steps[RotateOutco
     row = yield _CURRENT, {"session_id": session_id}
     if row is None:
         return RotateOutcome(RotateResult.UNKNOWN, None)
-    current = session_record(row._mapping)
+    current = session_record(row)
     if not current.is_active(now):
         return RotateOutcome(RotateResult.ENDED, current)
     if (
@@ -160,11 +158,11 @@ def after_failed_swap(session_id: str, presented: Rotation) -> Steps[RotateOutco
         and current.rotated_at is not None
         and (now - current.rotated_at).total_seconds() <= presented.grace_seconds
     ):
-        return RotateOutcome(RotateResult.GRACE, current, row.username, decode_roles(row.roles))
+        return RotateOutcome(
+            RotateResult.GRACE, current, row["username"], decode_roles(row["roles"])
+        )
 
     # A superseded token outside the grace window: someone kept a copy. Revoke the whole
     # family in this same transaction (OAuth 2.0 Security BCP §4.14.2).
     revoked = yield _REVOKE_REUSED, {"session_id": session_id, "now": now}
-    return RotateOutcome(
-        RotateResult.REUSED, session_record(revoked._mapping) if revoked else current
-    )
+    return RotateOutcome(RotateResult.REUSED, session_record(revoked) if revoked else current)

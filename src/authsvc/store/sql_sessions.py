@@ -86,7 +86,7 @@ class SqlSessionStore:
         record = new.record()
         now = new.created_at
         async with self._db.write() as conn:
-            account = (await conn.execute(ACCOUNT, {"owner": new.user_id})).first()
+            account = (await conn.execute(ACCOUNT, {"owner": new.user_id})).mappings().first()
             if not admits(account, verified_hash):
                 return None
             await conn.execute(INSERT_SESSION, session_columns(record))
@@ -128,7 +128,7 @@ class SqlSessionStore:
         if self._driver_swap is not None:
             return await self._driver_swap.swap(session_id, rotation)
         async with self._db.autocommit() as conn:
-            swapped = (await conn.execute(*swap(session_id, rotation))).first()
+            swapped = (await conn.execute(*swap(session_id, rotation))).mappings().first()
         return None if swapped is None else rotated(swapped)
 
     async def revoke_session(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
@@ -44,7 +44,7 @@ async def writer(
     # A writer of its own on the store's file, to count its transactions.
     engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'l.db'}", poolclass=NullPool)
     configure_sqlite(engine)
-    event.listen(engine, "commit", commits)
+    commits.watch(engine)
     opened = GroupCommitWriter(engine, asyncio.Lock())
     yield opened
     await opened.close()

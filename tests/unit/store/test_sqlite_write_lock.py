@@ -1,21 +1,28 @@
 """A SQLite writer waiting for another process's write lock asks again every fraction of a
-millisecond (`begin_when_free`), gives up after the busy timeout, and keeps SQLite's own
-busy timeout for everything else."""
+millisecond (`write_transaction`), gives up after the busy timeout, and keeps SQLite's own
+busy timeout for everything else; a failing transaction rolls back, with the driver's error
+raised as SQLAlchemy's."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from authsvc.store import engine as engine_module
-from authsvc.store.engine import SQLITE_BUSY_TIMEOUT_MS, begin_when_free, configure_sqlite
+from authsvc.store.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    configure_sqlite,
+    run_on_driver,
+    write_transaction,
+)
 
 HOLD_SECONDS = 0.3
 
@@ -25,15 +32,18 @@ def database(tmp_path: Path) -> Path:
     path = tmp_path / "locked.db"
     with sqlite3.connect(path) as setup:
         setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE entries (value INTEGER)")
+        setup.execute("CREATE TABLE entries (value INTEGER NOT NULL)")
     return path
 
 
 @pytest.fixture
-def writer(database: Path) -> Iterator[Engine]:
+def writer(database: Path) -> Iterator[sqlite3.Connection]:
+    """The driver connection of a writer, set up as the group-commit writer's is."""
     engine = create_engine(f"sqlite+pysqlite:///{database}", poolclass=NullPool)
     configure_sqlite(engine)
-    yield engine
+    pooled = engine.raw_connection()
+    yield pooled.driver_connection  # type: ignore[misc]
+    pooled.close()
     engine.dispose()
 
 
@@ -68,57 +78,69 @@ def other(database: Path) -> Iterator[OtherProcess]:
     holder.close()
 
 
-def _busy_timeout(conn: Connection) -> int:
-    # On the driver: through SQLAlchemy, the statement would begin a transaction.
-    row = conn.connection.dbapi_connection.execute("PRAGMA busy_timeout").fetchone()  # type: ignore[union-attr]
-    return int(row[0])
+def _busy_timeout(driver: sqlite3.Connection) -> int:
+    return int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
 
 
-def _statements(conn: object) -> list[str]:
-    seen: list[str] = []
-    conn.connection.dbapi_connection.set_trace_callback(seen.append)  # type: ignore[attr-defined]
-    return seen
+def _count(database: Path) -> int:
+    with closing(sqlite3.connect(database)) as check:
+        return int(check.execute("SELECT count(*) FROM entries").fetchone()[0])
 
 
 def test_a_writer_asks_again_and_again_until_the_lock_is_free(
-    writer: Engine, other: OtherProcess
+    database: Path, writer: sqlite3.Connection, other: OtherProcess
 ) -> None:
-    with writer.connect().execution_options(authsvc_write=True) as conn:
-        seen = _statements(conn)
-        holder = other.hold(HOLD_SECONDS)
-        with begin_when_free(conn):
-            conn.execute(text("INSERT INTO entries VALUES (2)"))
-        holder.join()
-        # SQLite's busy handler would have retried inside one statement; this writer sent
-        # BEGIN IMMEDIATE once per try, far more often than the handler's 100 ms sleeps.
-        assert seen.count("BEGIN IMMEDIATE") >= 20
-        assert conn.execute(text("SELECT count(*) FROM entries")).scalar() == 2
+    seen: list[str] = []
+    writer.set_trace_callback(seen.append)
+    holder = other.hold(HOLD_SECONDS)
+    with write_transaction(writer) as cursor:
+        run_on_driver(cursor, "INSERT INTO entries VALUES (2)", ())
+    holder.join()
+    # SQLite's busy handler would have retried inside one statement; this writer sent
+    # BEGIN IMMEDIATE once per try, far more often than the handler's 100 ms sleeps.
+    assert seen.count("BEGIN IMMEDIATE") >= 20
+    assert seen[-1] == "COMMIT"
+    assert _count(database) == 2
 
 
 def test_the_busy_timeout_is_back_once_the_transaction_began(
-    writer: Engine, other: OtherProcess
+    writer: sqlite3.Connection, other: OtherProcess
 ) -> None:
-    with writer.connect().execution_options(authsvc_write=True) as conn:
-        holder = other.hold(0.05)
-        with begin_when_free(conn):
-            busy = conn.execute(text("PRAGMA busy_timeout")).scalar()
-        holder.join()
-    assert busy == SQLITE_BUSY_TIMEOUT_MS
+    holder = other.hold(0.05)
+    with write_transaction(writer) as cursor:
+        busy = run_on_driver(cursor, "PRAGMA busy_timeout", ())
+    holder.join()
+    assert busy == [(SQLITE_BUSY_TIMEOUT_MS,)]
 
 
 def test_a_writer_gives_up_after_the_busy_timeout(
-    writer: Engine, other: OtherProcess, monkeypatch: pytest.MonkeyPatch
+    database: Path,
+    writer: sqlite3.Connection,
+    other: OtherProcess,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 100)
-    with writer.connect().execution_options(authsvc_write=True) as conn:
-        holder = other.hold(HOLD_SECONDS)
-        with pytest.raises(OperationalError, match="database is locked"):
-            begin_when_free(conn)
-        holder.join()
-        assert not conn.in_transaction()
-        assert _busy_timeout(conn) == 100
-        # The same connection writes once the lock is free.
-        with begin_when_free(conn):
-            conn.execute(text("INSERT INTO entries VALUES (3)"))
-    with sqlite3.connect(writer.url.database or "") as check:
-        assert check.execute("SELECT count(*) FROM entries").fetchone() == (2,)
+    holder = other.hold(HOLD_SECONDS)
+    with pytest.raises(OperationalError, match="database is locked"), write_transaction(writer):
+        pytest.fail("the block ran without the lock")
+    holder.join()
+    assert not writer.in_transaction
+    assert _busy_timeout(writer) == 100
+    # The same connection writes once the lock is free.
+    with write_transaction(writer) as cursor:
+        run_on_driver(cursor, "INSERT INTO entries VALUES (3)", ())
+    assert _count(database) == 2
+
+
+def test_a_failing_block_rolls_back_and_the_driver_error_is_sqlalchemys(
+    database: Path, writer: sqlite3.Connection
+) -> None:
+    with pytest.raises(IntegrityError), write_transaction(writer) as cursor:
+        run_on_driver(cursor, "INSERT INTO entries VALUES (4)", ())
+        run_on_driver(cursor, "INSERT INTO entries VALUES (NULL)", ())  # NOT NULL
+    assert not writer.in_transaction
+    assert _count(database) == 0
+    missing = pytest.raises(OperationalError, match="no such table")
+    with missing, write_transaction(writer) as cursor:
+        run_on_driver(cursor, "SELECT * FROM missing", ())
+    assert not writer.in_transaction
