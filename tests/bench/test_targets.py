@@ -162,3 +162,15 @@ def test_no_login_answered_has_no_cpu_per_login() -> None:
     assert _status(verdicts, "login sqlite/1w", "argon2") == MISSED
     assert _status(verdicts, "login sqlite/1w", "1 ms") == NOT_MEASURED
     assert _status(verdicts, "login sqlite/1w from") == NOT_MEASURED
+
+
+def test_the_p99_verdict_quotes_the_bare_routes_own_tail_and_is_judged_on_authsvcs() -> None:
+    run = changed(good_run(), "verify", "sqlite/1w", {"p99_ms": 31.0})
+    # The bare route's tail in the same rounds is as long: still MISSED, with it beside.
+    run.ceilings = [{**c, "p99_ms": c["p50_ms"] * 8.0} for c in run.ceilings]
+
+    (verdict,) = [
+        v for v in targets.check(run) if "verify` sqlite/1w" in v.target and "p99" in v.target
+    ]
+    assert verdict.status == MISSED
+    assert verdict.measured.endswith("; the bare route 8.0 x in the same rounds")
