@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# One statement and its parameters (each statement built once, at import: see `_queries`).
+# One statement and its parameters (each statement built once, at import: see MAX_QUERIES).
 Statement = tuple[UpdateBase | Select[Any], Mapping[str, Any]]
 # The statement's first row by column name (SQLAlchemy's RowMapping also takes columns as
 # keys), or None: what a unit gets back for each step.
