@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from authsvc.errors import StoreUnavailable
+from authsvc.store import engine as engine_module
 from authsvc.store.engine import configure_sqlite
 from authsvc.store.group_commit import GroupCommitWriter, Steps
 
@@ -61,10 +63,15 @@ def write_lock() -> asyncio.Lock:
 
 
 @pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "w.db"
+
+
+@pytest.fixture
 async def writer(
-    tmp_path: Path, commits: Committed, write_lock: asyncio.Lock
+    database: Path, commits: Committed, write_lock: asyncio.Lock
 ) -> AsyncIterator[GroupCommitWriter]:
-    engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'w.db'}", poolclass=NullPool)
+    engine = create_engine(f"sqlite+pysqlite:///{database}", poolclass=NullPool)
     configure_sqlite(engine)
     metadata.create_all(engine)
     commits.watch(engine)
@@ -125,3 +132,28 @@ async def test_a_unit_whose_caller_gave_up_before_its_turn_never_runs(
         await asyncio.sleep(0)
         abandoned.cancel()
     assert await writer.run(lambda: put("abandoned", 2)) == 2  # the key was still free
+
+
+async def test_a_database_that_stays_locked_is_unavailable_and_the_writer_recovers(
+    writer: GroupCommitWriter, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    assert await writer.run(lambda: put("before", 1)) == 1
+    # Another process holds the file's write lock for longer than the busy timeout.
+    other = sqlite3.connect(database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        outcomes = await asyncio.gather(
+            *(writer.run(lambda n=n: put(f"locked{n}", n)) for n in range(3)),  # type: ignore[misc]
+            return_exceptions=True,
+        )
+        # What the callers get is the service's own error, never the driver's.
+        assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # Nothing of the refused batch was written, and the next batch gets in.
+    assert await writer.run(lambda: put("after", 2)) == 2
+    with sqlite3.connect(database) as check:
+        keys = [key for (key,) in check.execute("SELECT key FROM entries ORDER BY key")]
+    assert keys == ["after", "before"]
