@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -176,16 +175,8 @@ def run_on_driver(cursor: sqlite3.Cursor, sql: str, args: tuple[Any, ...]) -> li
         # Every row, so no statement is left half-stepped when the transaction commits.
         return cursor.fetchall()
     except sqlite3.Error as exc:
-        raise _sqlalchemy_error(exc)(sql, args, exc) from exc
-
-
-def _sqlalchemy_error(exc: sqlite3.Error) -> type[DBAPIError]:
-    # PEP 249 names a driver's error classes; SQLAlchemy wraps each in its class of that name.
-    for driver_class in type(exc).__mro__:
-        wrapper = getattr(sa_exc, driver_class.__name__, None)
-        if isinstance(wrapper, type) and issubclass(wrapper, DBAPIError):
-            return wrapper
-    return DBAPIError
+        # SQLAlchemy's own wrapping, as its execution layer applies it: the same class names.
+        raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
 
 
 def _take_write_lock(cursor: Any) -> None:
