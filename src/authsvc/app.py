@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from authsvc import __version__
 from authsvc.api import build_routers
@@ -77,6 +78,7 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url=OPENAPI_PATH if settings.docs_enabled else None,
+        telemetry=telemetry_config(settings),
     )
     install_error_handlers(app)
     if settings.docs_enabled:
@@ -125,6 +127,14 @@ def create_app(
     if metrics is not None:
         app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))
     return app
+
+
+def telemetry_config(settings: Settings) -> TelemetryConfig:
+    """FastAPI's OpenTelemetry bridge as OPENTELEMETRY asks: FastAPI's defaults when on."""
+    if settings.opentelemetry:
+        return {}
+    # Off, FastAPI skips its per-request check of the global providers.
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def hsts_value(settings: Settings) -> str | None:

@@ -27,6 +27,9 @@ class ServerSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One line per request: method, path (never the query string), status, client, duration.
     access_log: bool = True
+    # FastAPI's own OpenTelemetry spans, metrics and exception logs. Off, no request looks up
+    # the OpenTelemetry providers, which are only ever set up by an SDK outside this service.
+    opentelemetry: bool = False
 
     @property
     def is_production(self) -> bool:
