@@ -78,7 +78,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_bytes = 0
         self._url_bytes = 0
+        # The read timeout: a deadline, and one timer that fires at or before it (see
+        # `_arm_read_timer`).
+        self._read_deadline: float | None = None
         self._read_timer: asyncio.TimerHandle | None = None
+        self._read_timer_at = 0.0
         self._refused = False
         self._shutting_down = False
 
@@ -91,6 +95,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -122,7 +129,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._reading_head = True
         self._url_bytes = 0
-        if self._read_timer is None:
+        if self._read_deadline is None:
             self._arm_read_timer(self.limits.header_timeout_seconds)
 
     def on_url(self, url: bytes) -> None:
@@ -209,18 +216,34 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         url: bytes = getattr(self, "url", b"")
         return url.split(b"?", 1)[0]
 
-    def _on_read_timeout(self) -> None:
-        self._read_timer = None
-        self._refuse(HTTPStatus.REQUEST_TIMEOUT, "Request not received in time")
-
     def _arm_read_timer(self, seconds: float) -> None:
-        self._cancel_read_timer()
-        self._read_timer = self.loop.call_later(seconds, self._on_read_timeout)
+        # Every request arms the timeout twice (head, body) and clears it once; a timer of its
+        # own each time costs the loop more than parsing the request. So the deadline moves,
+        # and the one timer is replaced only when the deadline comes before it; a timer that
+        # fires early finds a later deadline (or none) and waits again (or goes).
+        deadline = self.loop.time() + seconds
+        self._read_deadline = deadline
+        if self._read_timer is not None:
+            if self._read_timer_at <= deadline:
+                return
+            self._read_timer.cancel()
+        self._read_timer = self.loop.call_at(deadline, self._on_read_timer)
+        self._read_timer_at = deadline
 
     def _cancel_read_timer(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
+        self._read_deadline = None
+
+    def _on_read_timer(self) -> None:
+        self._read_timer = None
+        deadline = self._read_deadline
+        if deadline is None:
+            return
+        if deadline > self.loop.time():
+            self._read_timer = self.loop.call_at(deadline, self._on_read_timer)
+            self._read_timer_at = deadline
+            return
+        self._read_deadline = None
+        self._refuse(HTTPStatus.REQUEST_TIMEOUT, "Request not received in time")
 
 
 def _refusal(status: HTTPStatus, detail: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:

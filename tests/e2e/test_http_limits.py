@@ -190,3 +190,82 @@ def test_slow_body_is_cut_after_the_body_timeout(
     assert status_of(answer) == 408
     assert answer.endswith(b'{"detail": "Request not received in time"}')
     assert "Traceback" not in server.output()
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One response on a kept-alive connection: its head and `Content-Length` bytes of body."""
+    received = b""
+    deadline = time.monotonic() + SOCKET_TIMEOUT_SECONDS
+    while b"\r\n\r\n" not in received and time.monotonic() < deadline:
+        chunk = sock.recv(65_536)
+        if not chunk:
+            break
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length and time.monotonic() < deadline:
+        chunk = sock.recv(65_536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _login_head(content_length: int) -> bytes:
+    return (
+        b"POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(content_length).encode()
+        + b"\r\n\r\n"
+    )
+
+
+def test_a_body_timeout_shorter_than_the_header_timeout_cuts_the_body_first(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    # The head's deadline (6 s) is armed first; the body's (1 s) comes before it.
+    server = servers.start(
+        {**env, "REQUEST_HEADER_TIMEOUT_SECONDS": "6", "REQUEST_BODY_TIMEOUT_SECONDS": "1"}
+    )
+    with connect(server) as sock:
+        started = time.monotonic()
+        sock.sendall(_login_head(1000) + b"{")
+        answer = read_answer(sock)
+        waited = time.monotonic() - started
+    assert status_of(answer) == 408
+    assert waited < 5, f"cut after {waited:.1f} s, by the head's deadline, not the body's"
+
+
+def test_a_body_timeout_longer_than_the_header_timeout_lets_a_slow_body_finish(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    # The head's deadline (1 s) passes while the body (4 s allowed) is still arriving.
+    server = servers.start(
+        {**env, "REQUEST_HEADER_TIMEOUT_SECONDS": "1", "REQUEST_BODY_TIMEOUT_SECONDS": "4"}
+    )
+    body = b'{"username": "nobody", "password": "not-the-password-of-anyone"}'
+    with connect(server) as sock:
+        sock.sendall(_login_head(len(body)))
+        for start in range(0, len(body), len(body) // 6 + 1):
+            time.sleep(0.3)  # 2 s in all: past the head's deadline, within the body's
+            sock.sendall(body[start : start + len(body) // 6 + 1])
+        answer = read_response(sock)
+    assert status_of(answer) == 401
+
+
+def test_a_kept_alive_connection_is_not_cut_by_the_timeout_of_a_request_it_finished(
+    servers: ServerFactory, env: dict[str, str]
+) -> None:
+    server = servers.start({**env, "REQUEST_HEADER_TIMEOUT_SECONDS": "1"})
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(request)
+        assert status_of(read_response(sock)) == 200
+        time.sleep(1.5)  # past the deadline the first request's head was given
+        assert not answered_yet(sock), "the finished request's timeout cut the connection"
+        sock.sendall(request)
+        assert status_of(read_response(sock)) == 200
