@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -44,6 +44,46 @@ def test_clearing_repeats_every_attribute_the_cookie_was_set_with(
     cookie.clear(cleared)
     assert set_cookie_attributes(issued) == set_cookie_attributes(cleared)
     assert set_cookie_attributes(issued)["httponly"]
+
+
+COOKIE_SETTINGS = [
+    {},
+    {"cookie_domain": "example.com", "cookie_path": "/auth", "cookie_samesite": "lax"},
+    {"cookie_path": "/auth", "cookie_samesite": "strict"},
+    {"cookie_domain": "auth.example.org", "cookie_path": "/auth", "cookie_samesite": "none"},
+    {"environment": "development", "cookie_secure": False, "cookie_path": "/auth"},
+]
+
+
+@pytest.mark.parametrize("overrides", COOKIE_SETTINGS)
+@pytest.mark.parametrize(
+    ("token", "lifetime"),
+    [
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJlLV8", 86_400),
+        ("a.b.c", 0),
+        # Not a JWS: http.cookies quotes it, so Starlette writes this one.
+        ('with space;and"quote', 600),
+    ],
+)
+def test_the_set_cookie_header_is_the_one_starlette_writes(
+    tmp_path: Path, overrides: dict[str, object], token: str, lifetime: int
+) -> None:
+    settings = make_settings(tmp_path, **overrides)
+    cookie = RefreshCookie.from_settings(settings)
+    ours, starlettes = Response(), Response()
+    expires = NOW + timedelta(seconds=lifetime)
+    cookie.set(ours, IssuedToken(token=token, jti="j", issued_at=NOW, expires_at=expires))
+    starlettes.set_cookie(
+        settings.cookie_name,
+        token,
+        max_age=lifetime,
+        path=settings.cookie_path,
+        domain=settings.cookie_domain,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite=settings.cookie_samesite,
+    )
+    assert ours.headers.getlist("set-cookie") == starlettes.headers.getlist("set-cookie")
 
 
 class Heard:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,6 +14,9 @@ from authsvc.events import EventKind, Observer, SecurityEvent
 from authsvc.services.sessions import IssuedTokens
 from authsvc.settings import Settings
 from authsvc.tokens import IssuedToken
+
+# What http.cookies writes as it is, unquoted: every refresh token (a compact JWS) is.
+_BARE_VALUE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +47,15 @@ class RefreshCookie:
 
     def set(self, response: Response, refresh: IssuedToken) -> None:
         # HttpOnly keeps it from scripts.
-        response.set_cookie(
-            self.name, refresh.token, max_age=refresh.lifetime_seconds, **self._attributes()
+        if not _BARE_VALUE.fullmatch(refresh.token):
+            response.set_cookie(
+                self.name, refresh.token, max_age=refresh.lifetime_seconds, **self._attributes()
+            )
+            return
+        # Every rotation sets it: the header Starlette's `set_cookie` writes, written without
+        # building an `http.cookies.SimpleCookie` each time (tests/api/test_cookies.py compares).
+        response.raw_headers.append(
+            (b"set-cookie", self._header(refresh.token, refresh.lifetime_seconds))
         )
 
     def answer(self, response: Response, issued: IssuedTokens) -> TokenOut:
@@ -84,6 +95,21 @@ class RefreshCookie:
             "description": "The refresh token",
             "schema": {"type": "string"},
         }
+
+    def _header(self, value: str, max_age: int) -> bytes:
+        # http.cookies writes a morsel's attributes in the order of their names.
+        parts = [f"{self.name}={value}"]
+        if self.domain is not None:
+            parts.append(f"Domain={self.domain}")
+        parts += [
+            "HttpOnly",
+            f"Max-Age={max_age}",
+            f"Path={self.path}",
+            f"SameSite={self.samesite}",
+        ]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts).encode("latin-1")
 
     def _attributes(self) -> dict[str, Any]:
         return {
