@@ -82,7 +82,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # `_arm_read_timer`).
         self._read_deadline: float | None = None
         self._read_timer: asyncio.TimerHandle | None = None
-        self._read_timer_at = 0.0
         self._refused = False
         self._shutting_down = False
 
@@ -224,11 +223,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         deadline = self.loop.time() + seconds
         self._read_deadline = deadline
         if self._read_timer is not None:
-            if self._read_timer_at <= deadline:
+            if self._read_timer.when() <= deadline:
                 return
             self._read_timer.cancel()
         self._read_timer = self.loop.call_at(deadline, self._on_read_timer)
-        self._read_timer_at = deadline
 
     def _cancel_read_timer(self) -> None:
         self._read_deadline = None
@@ -240,7 +238,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         if deadline > self.loop.time():
             self._read_timer = self.loop.call_at(deadline, self._on_read_timer)
-            self._read_timer_at = deadline
             return
         self._read_deadline = None
         self._refuse(HTTPStatus.REQUEST_TIMEOUT, "Request not received in time")
