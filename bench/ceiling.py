@@ -49,8 +49,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    # The options authsvc.serve passes, but uvicorn's own httptools protocol: the bounds of
-    # authsvc's (http_protocol.py) count as authsvc's cost.
+    # The options authsvc.serve passes, but uvicorn's own httptools protocol and event loop:
+    # the bounds of authsvc's protocol (http_protocol.py) count as authsvc's cost, and its
+    # draining accept (accept_loop.py) as authsvc's gain.
     uvicorn.run(
         APP,
         factory=True,

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 WORKER_APP = "authsvc.serve:worker_app"
 METRICS_DIR_PREFIX = "authsvc-metrics-"
 WORKER_HEALTHCHECK_SECONDS = 30
+# A worker alone on its socket drains the accept queue every turn (accept_loop.py); workers
+# sharing one keep uvloop's single accept, which spreads a burst of connections between them.
+SINGLE_WORKER_LOOP = "authsvc.accept_loop:new_event_loop"
 
 
 class _UvicornOptions(TypedDict):
@@ -93,7 +96,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         from authsvc.app import create_app
 
         with _metrics_directory(create=False, enabled=settings.metrics_enabled):
-            uvicorn.run(create_app(settings, serving=True), **options)
+            uvicorn.run(create_app(settings, serving=True), loop=SINGLE_WORKER_LOOP, **options)
         return
     # Every worker builds its own Settings from the environment these were validated from.
     with _metrics_directory(create=True, enabled=settings.metrics_enabled):

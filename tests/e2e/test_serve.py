@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 
 from tests.support.http import login_sync, register_sync
-from tests.support.processes import ServerFactory, free_port, server_env
+from tests.support.processes import Server, ServerFactory, free_port, server_env
 
 
 def test_development_mode_without_secrets_works_and_warns(
@@ -43,3 +44,54 @@ def test_serve_listens_on_the_port_variable(servers: ServerFactory, database: Pa
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert f"Uvicorn running on http://127.0.0.1:{port}" in server.output()
+
+
+BURST = 200
+BUSY = 20
+
+
+async def _answer(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.read()  # `Connection: close`: the whole answer, then EOF
+    finally:
+        writer.close()
+
+
+async def _keep_busy(port: int, bearer: dict[str, str], stop: asyncio.Event) -> int:
+    """Gateway checks on one kept-alive connection until `stop`; how many were answered 200."""
+    answered = 0
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        while not stop.is_set():
+            response = await client.get("/auth/verify", headers=bearer)
+            answered += response.status_code == 200
+    return answered
+
+
+def test_a_burst_of_new_connections_on_a_busy_server_is_answered_in_full(server: Server) -> None:
+    """A single worker accepts every waiting connection each turn (accept_loop.py): 200 new
+    connections at once, while 20 kept-alive ones keep it busy, each get their answer."""
+    with server.client() as client:
+        register_sync(client, "burst")
+        bearer = login_sync(client, "burst").bearer
+    request = b"GET /healthz HTTP/1.1\r\nHost: authsvc\r\nConnection: close\r\n\r\n"
+
+    async def scenario() -> tuple[list[bytes], list[int]]:
+        stop = asyncio.Event()
+        busy = [asyncio.create_task(_keep_busy(server.port, bearer, stop)) for _ in range(BUSY)]
+        await asyncio.sleep(0.2)
+        try:
+            answers = await asyncio.wait_for(
+                asyncio.gather(*(_answer(server.port, request) for _ in range(BURST))), 60
+            )
+        finally:
+            stop.set()
+        return answers, await asyncio.gather(*busy)
+
+    answers, checks = asyncio.run(scenario())
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * BURST
+    assert all(answer.endswith(b'{"status":"ok"}') for answer in answers)
+    assert all(answered > 0 for answered in checks), checks
+    assert "Traceback" not in server.output()
