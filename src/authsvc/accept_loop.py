@@ -10,7 +10,8 @@ on an open connection was answered within 20 ms. This loop accepts every connect
 an accepted socket.
 
 A listening socket that several worker processes share keeps libuv's one per turn (see
-`serve.py`): there the single accept is what spreads a burst between the workers.
+`serve.py`): draining it in every worker measured no better with two workers, and a worker
+that drains can take a whole burst that the single accept leaves to be shared.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ class DrainingListener(asyncio.AbstractServer):
             return
         self._serving = True
         for sock in self._sockets:
+            # A socket handed over may be bound only (uvicorn binds its workers' socket and
+            # leaves listening to the loop, as asyncio's servers do); listening again is
+            # harmless.
+            sock.listen(self._batch)
             self._loop.add_reader(sock.fileno(), self.accept_waiting, sock)
 
     def close(self) -> None:

@@ -31,7 +31,8 @@ WORKER_APP = "authsvc.serve:worker_app"
 METRICS_DIR_PREFIX = "authsvc-metrics-"
 WORKER_HEALTHCHECK_SECONDS = 30
 # A worker alone on its socket drains the accept queue every turn (accept_loop.py); workers
-# sharing one keep uvloop's single accept, which spreads a burst of connections between them.
+# sharing one keep uvloop's single accept, which leaves a burst of connections to be shared
+# (draining it in both of two workers measured no better).
 SINGLE_WORKER_LOOP = "authsvc.accept_loop:new_event_loop"
 
 

@@ -254,6 +254,16 @@ def test_a_given_socket_is_served_as_it_is(loop: asyncio.AbstractEventLoop) -> N
     shut(loop, server)
 
 
+def test_a_given_socket_only_bound_is_made_to_listen(loop: asyncio.AbstractEventLoop) -> None:
+    """uvicorn binds the socket its workers share and leaves `listen` to the loop."""
+    bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    bound.bind(("127.0.0.1", 0))
+    server = loop.run_until_complete(loop.create_server(Counting, sock=bound, backlog=64))
+    with clients(bound.getsockname()[1], count=3):
+        turns_until(loop, lambda: Counting.made == 3)
+    shut(loop, server)
+
+
 def test_tls_is_left_to_uvloop(loop: asyncio.AbstractEventLoop) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server = loop.run_until_complete(
@@ -287,8 +297,8 @@ def test_uvicorn_builds_the_draining_loop_from_the_name_serve_gives() -> None:
 def test_only_a_worker_alone_on_its_socket_drains_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int, loop_option: str | None
 ) -> None:
-    """Workers sharing a socket keep uvloop's single accept, which spreads a burst of
-    connections between them."""
+    """Workers sharing a socket keep uvloop's single accept, which leaves a burst of
+    connections to be shared between them."""
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
     settings: Settings = make_settings(tmp_path, redis_url="redis://127.0.0.1:6379/0")
