@@ -51,7 +51,8 @@ class DrainingListener(asyncio.AbstractServer):
         self._loop = loop
         self._sockets = sockets
         self._protocol_factory = protocol_factory
-        self._batch = max(1, backlog)
+        # Both the listen backlog and the most connections one turn accepts.
+        self._backlog = max(1, backlog)
         self._serving = False
         # Connections handed to uvloop whose protocol is not yet connected: the loop keeps
         # only weak references to tasks.
@@ -84,7 +85,7 @@ class DrainingListener(asyncio.AbstractServer):
             # A socket handed over may be bound only (uvicorn binds its workers' socket and
             # leaves listening to the loop, as asyncio's servers do); listening again is
             # harmless.
-            sock.listen(self._batch)
+            sock.listen(self._backlog)
             self._loop.add_reader(sock.fileno(), self.accept_waiting, sock)
 
     def close(self) -> None:
@@ -102,7 +103,7 @@ class DrainingListener(asyncio.AbstractServer):
     def accept_waiting(self, sock: socket.socket) -> int:
         """Accept every connection waiting on `sock`, up to the backlog; how many it took."""
         accepted = 0
-        for _ in range(self._batch):
+        for _ in range(self._backlog):
             try:
                 conn, _address = sock.accept()
             except (BlockingIOError, InterruptedError):

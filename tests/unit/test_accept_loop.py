@@ -7,7 +7,7 @@ import errno
 import logging
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,22 +46,25 @@ def _reset_count() -> None:
     Counting.transports = []
 
 
+def close_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Close every connection made so far, and let the loop see them closed."""
+    for transport in Counting.transports:
+        transport.close()
+    loop.run_until_complete(asyncio.sleep(0.01))
+
+
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     new = accept_loop.new_event_loop()
     yield new
-    for transport in Counting.transports:
-        transport.close()
-    new.run_until_complete(asyncio.sleep(0.01))
+    close_connections(new)
     new.close()
 
 
 def shut(loop: asyncio.AbstractEventLoop, server: asyncio.AbstractServer) -> None:
-    """Close the server and every connection it made, and let the loop see them closed."""
+    """Close the server and every connection it made."""
     server.close()
-    for transport in Counting.transports:
-        transport.close()
-    loop.run_until_complete(asyncio.sleep(0.01))
+    close_connections(loop)
 
 
 def one_turn(loop: asyncio.AbstractEventLoop) -> None:
@@ -70,7 +73,7 @@ def one_turn(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_forever()
 
 
-def turns_until(loop: asyncio.AbstractEventLoop, done: Any, limit: int = 500) -> int:
+def turns_until(loop: asyncio.AbstractEventLoop, done: Callable[[], bool], limit: int = 500) -> int:
     for turn in range(1, limit + 1):
         one_turn(loop)
         if done():
