@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 # RFC 7515 §7.1: three unpadded base64url segments and nothing else. python-jose's decoder
 # skips foreign characters, padding and unused bits, so without this one token would have
@@ -32,5 +33,5 @@ def is_canonical_compact(token: str) -> bool:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == signature
 
 
-def is_numeric_date(value: object) -> bool:
+def is_numeric_date(value: object) -> TypeGuard[int]:
     return type(value) is int and _EPOCH_MIN <= value <= _EPOCH_MAX

@@ -480,10 +480,58 @@ def test_access_tokens_issued_under_a_longer_ttl_die_when_it_is_lowered(
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_payload_in_utf16_is_refused(tokens: TokenService, now: datetime, kind: TokenKind) -> None:
+    token = sign(
+        head_for(kind), json.dumps(claims_for(kind, now)).encode("utf-16"), key=SECRET[kind]
+    )
+    assert_rejected(tokens, kind, token, now)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("ahead", [LEEWAY + 1, 3600])
+def test_not_before_in_the_future_is_refused(
+    tokens: TokenService, now: datetime, kind: TokenKind, ahead: int
+) -> None:
+    # authsvc issues no nbf, but a signed one still binds (RFC 7519 §4.1.5).
+    assert_rejected(tokens, kind, forge(kind, now, nbf=int(now.timestamp()) + ahead), now)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("behind", [-LEEWAY, 0, 60])
+def test_not_before_now_within_leeway_is_accepted(
+    tokens: TokenService, now: datetime, kind: TokenKind, behind: int
+) -> None:
+    verify(tokens, kind, forge(kind, now, nbf=int(now.timestamp()) - behind), now)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("nbf", ["0", 1.5, None, True, [0], 10**20])
+def test_not_before_must_be_an_integer_date(
+    tokens: TokenService, now: datetime, kind: TokenKind, nbf: object
+) -> None:
+    assert_rejected(tokens, kind, forge(kind, now, nbf=nbf), now)
+
+
+@pytest.mark.parametrize("audiences", [[AUDIENCE], ["another-api", AUDIENCE]])
+def test_access_token_naming_our_audience_among_others(
+    tokens: TokenService, now: datetime, audiences: list[str]
+) -> None:
+    # RFC 7519 §4.1.3: aud may be a list; ours must be in it.
+    verify(tokens, "access", forge("access", now, aud=audiences), now)
+
+
+@pytest.mark.parametrize("audiences", [[], [AUDIENCE, 1], [[AUDIENCE]], {"aud": AUDIENCE}, 7])
+def test_access_token_audience_of_the_wrong_shape(
+    tokens: TokenService, now: datetime, audiences: object
+) -> None:
+    assert_rejected(tokens, "access", forge("access", now, aud=audiences), now)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_expiry_follows_the_service_clock(
     tokens: TokenService, clock: FakeClock, kind: TokenKind
 ) -> None:
-    # Still valid by the wall clock python-jose reads, but not by the clock the service runs on.
+    # Still valid by the wall clock, but not by the clock the service runs on.
     token = forge(kind, clock.now)
     verify(tokens, kind, token, clock.now)
     clock.advance(TTL + LEEWAY + 1)
@@ -553,7 +601,20 @@ def test_100_kb_token(tokens: TokenService, now: datetime, kind: TokenKind) -> N
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
-    "payload", [b"not json", b"", b"\xff\xfe", b"[1, 2]", b'"a string"', b"null", b"{"]
+    "payload",
+    [
+        b"not json",
+        b"",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'"a string"',
+        b"null",
+        b"{",
+        b"[" * 1500,
+        b'{"a": ' * 1500,
+        # JSON in UTF-16 is still JSON to Python's parser; a token is UTF-8 (RFC 7519 §7.2).
+        json.dumps({"iss": ISSUER}).encode("utf-16"),
+    ],
 )
 def test_signed_payload_that_is_not_a_json_object(
     tokens: TokenService, now: datetime, kind: TokenKind, payload: bytes
@@ -574,6 +635,7 @@ def test_signed_payload_that_is_not_a_json_object(
         b"not json",
         b"\xff",
         b"[" * 3000,  # deep nesting: a RecursionError in the parser must still be a 401
+        b"[" * 1500,  # as deep, and short enough to reach the parser
         b'{"alg": "HS256", "typ": ' * 1000,
     ],
 )
