@@ -221,8 +221,8 @@ class TokenService:
             if header.get("typ") != spec.header_typ:
                 raise InvalidToken("wrong token type")
             # The signature is python-jose's to check; the claims are checked below, against
-            # the service's clock. `jwt.decode` would check most of them a second time, and
-            # parse the token three times over: it was a sixth of a rotation's loop time.
+            # the service's clock. `jwt.decode` would check most of them a second time and
+            # parse the token three times over, on every rotation and uncached verification.
             payload = jws.verify(token, spec.key_for(header), algorithms=[spec.algorithm])
             claims = json.loads(payload.decode("utf-8"))
         except JOSEError as exc:
