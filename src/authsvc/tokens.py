@@ -243,16 +243,17 @@ class TokenService:
         for name in ("sub", "sid", "jti", *spec.string_claims):
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise InvalidToken(f"claim {name} missing")
+        latest_start = now.timestamp() + self._leeway
         issued_at = claims.get("iat")
         if not is_numeric_date(issued_at):
             raise InvalidToken("iat missing or not a number")
         # A token minted in the future is forged or from a clock gone wrong, either way not
         # to be trusted.
-        if issued_at > now.timestamp() + self._leeway:
+        if issued_at > latest_start:
             raise InvalidToken("token issued in the future")
         # authsvc issues no `nbf`; one that is there still binds (RFC 7519 §4.1.5).
         if "nbf" in claims and not (
-            is_numeric_date(claims["nbf"]) and claims["nbf"] <= now.timestamp() + self._leeway
+            is_numeric_date(claims["nbf"]) and claims["nbf"] <= latest_start
         ):
             raise InvalidToken("token not yet valid")
         expires_at = claims.get("exp")
@@ -285,19 +286,17 @@ def _header(token: str) -> dict[str, Any]:
 
 
 def _names_audience(claim: object, audience: str) -> bool:
-    """RFC 7519 §4.1.3: `aud` is one string or a list of them, and must name this audience."""
-    if isinstance(claim, str):
-        return claim == audience
-    return (
-        isinstance(claim, list)
-        and all(isinstance(name, str) for name in claim)
-        and audience in claim
-    )
+    """RFC 7519 §4.1.3: `aud` is one string or a list of them, and must name this audience.
+
+    Raises: InvalidToken when it is neither.
+    """
+    return audience in _names("aud", [claim] if isinstance(claim, str) else claim)
 
 
 def _names(claim: str, value: object) -> tuple[str, ...]:
     """A claim that lists names: `roles`, absent in tokens issued before roles existed, which
-    hold none; `amr`, absent in tokens issued before it existed, all of password logins.
+    hold none; `amr`, absent in tokens issued before it existed, all of password logins;
+    `aud` in its list form.
 
     Raises: InvalidToken unless it is a list of strings.
     """
