@@ -28,10 +28,8 @@ from authsvc.container import open_services
 from authsvc.keys import KeyRing
 from authsvc.metrics import Metrics
 from authsvc.middleware import (
-    AccessLogMiddleware,
-    RequestIdAndSecurityHeadersMiddleware,
     RequestLimitsMiddleware,
-    RequestMetricsMiddleware,
+    RequestRecordMiddleware,
     SpaCorsMiddleware,
 )
 from authsvc.settings import Settings
@@ -86,7 +84,8 @@ def create_app(
     routers = build_routers(settings)
     for router in routers:
         app.include_router(router)
-    # Added innermost first: the request id wraps everything, so even a 413 carries one.
+    # Added innermost first: the request record (its id, the security headers, the access line
+    # and the metrics) wraps everything, so even a 413 carries an id and is logged and counted.
     limits = {"max_bytes": settings.max_body_bytes, "max_header_bytes": settings.max_header_bytes}
     # A successful /auth/me skips the router too (api/current_user.py), behind the limits.
     app.add_middleware(CurrentUserMiddleware, route=me_route())
@@ -115,17 +114,14 @@ def create_app(
             allow_origins=settings.allowed_origins,
             allow_headers=["Authorization", "Content-Type", settings.csrf_header],
         )
-    client_addresses = ClientAddressResolver(settings.trusted_proxies)
-    if settings.access_log:
-        # Inside the request-id middleware, so each line carries its request's id.
-        app.add_middleware(AccessLogMiddleware, client_addresses=client_addresses)
     app.add_middleware(
-        RequestIdAndSecurityHeadersMiddleware,
+        RequestRecordMiddleware,
         hsts=hsts_value(settings),
-        client_addresses=client_addresses,
+        client_addresses=ClientAddressResolver(settings.trusted_proxies),
+        access_log=settings.access_log,
+        metrics=metrics,
+        unmetered_paths=(METRICS_PATH,),
     )
-    if metrics is not None:
-        app.add_middleware(RequestMetricsMiddleware, metrics=metrics, skip_paths=(METRICS_PATH,))
     return app
 
 

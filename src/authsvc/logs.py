@@ -7,7 +7,7 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-# The id of the request being served, set by RequestIdAndSecurityHeadersMiddleware
+# The id of the request being served, set by RequestRecordMiddleware
 # (middleware.py); "-" outside requests.
 request_id_var: ContextVar[str] = ContextVar("authsvc_request_id", default="-")
 

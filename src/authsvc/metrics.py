@@ -165,7 +165,7 @@ class Metrics:
         """Multiprocess mode exactly when prometheus-client itself runs in it."""
         return cls(multiprocess_dir=os.environ.get(MULTIPROC_DIR_ENV) or None)
 
-    # HTTP (called by RequestMetricsMiddleware for every request)
+    # HTTP (called by RequestRecordMiddleware for every request)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         if method not in METHODS:

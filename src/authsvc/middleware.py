@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and security headers, request limits, CORS, access log, metrics."""
+"""ASGI middleware: request ids, security headers, access log and metrics; request limits; CORS."""
 
 from __future__ import annotations
 
@@ -39,39 +39,90 @@ _HSTS_HEADER = b"strict-transport-security"
 RawHeaders = Iterable[tuple[bytes, bytes]]
 
 
-class RequestIdAndSecurityHeadersMiddleware:
-    """Tag every request with an id and harden every response (HSTS when over HTTPS).
+class RequestRecordMiddleware:
+    """The outermost layer: tag every request with an id, harden every response (HSTS when over
+    HTTPS), and record it: one JSON line on the `authsvc.access` logger, and the request
+    metrics by method, route template and status class.
 
     The id comes from the gateway's `X-Request-ID` when that is harmless to log, else a new
     one; it is echoed in the response and stamped on the request's log lines.
+
+    The access line has the path without its query string: clients put tokens and passwords
+    there by mistake, and a log must never hold them. Its client is the address throttling
+    sees, so behind a trusted proxy it is the real client, not the proxy.
+
+    Outside every other layer, so their refusals (413, 431) carry an id and are logged and
+    counted too. The router writes the route it matched into the scope, so the template is read
+    once the app has answered; requests that matched nothing share one metrics label, whatever
+    their path.
+
+    One layer for the three, with one wrapped `send` and one clock: every request passes here,
+    the gateway's checks most of all, and as layers of their own they cost a closure, a frame
+    and a timer each per request.
     """
 
     def __init__(
-        self, app: ASGIApp, *, hsts: str | None, client_addresses: ClientAddressResolver
+        self,
+        app: ASGIApp,
+        *,
+        hsts: str | None,
+        client_addresses: ClientAddressResolver,
+        access_log: bool,
+        metrics: Metrics | None,
+        unmetered_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.hsts = hsts.encode("latin-1") if hsts else None
         self.client_addresses = client_addresses
+        self.log = logging.getLogger("authsvc.access") if access_log else None
+        self.metrics = metrics
+        self.unmetered_paths = unmetered_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Read first: the gateway middleware inside answers every method on verify as a GET.
+        method: str = scope["method"]
         request_id = _request_id(scope["headers"])
         # RFC 6797 §7.2: never over plain HTTP, where anyone on the path could forge it.
         hsts = self.hsts if self.hsts and self.client_addresses.is_https(Request(scope)) else None
         stamp = request_id.encode("latin-1")
+        status = 500  # what the client gets if the app raises before answering
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_recorded(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = _hardened(message.get("headers", ()), stamp, hsts)
             await send(message)
 
         token = request_id_var.set(request_id)
+        started = time.perf_counter()
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send_recorded)
         finally:
-            request_id_var.reset(token)
+            try:
+                self._record(scope, method, status, time.perf_counter() - started)
+            finally:
+                request_id_var.reset(token)
+
+    def _record(self, scope: Scope, method: str, status: int, seconds: float) -> None:
+        """The request's metrics and access line, while its id is still set."""
+        if self.metrics is not None and scope["path"] not in self.unmetered_paths:
+            route = getattr(scope.get("route"), "path", None)
+            self.metrics.observe_request(
+                method, route if isinstance(route, str) else UNMATCHED_ROUTE, status, seconds
+            )
+        if self.log is not None and self.log.isEnabledFor(logging.INFO):
+            fields = {
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "client": self.client_addresses.resolve(Request(scope)),
+                "duration_ms": round(seconds * 1000, 3),
+            }
+            self.log.info("request", extra={"event_fields": fields})
 
 
 def _request_id(headers: RawHeaders) -> str:
@@ -201,94 +252,6 @@ class SpaCorsMiddleware:
             await self.app(scope, receive, send)
             return
         await self.cors(scope, receive, send)
-
-
-class AccessLogMiddleware:
-    """One JSON line per request on the `authsvc.access` logger.
-
-    The path is logged without its query string: clients put tokens and passwords there by
-    mistake, and a log must never hold them. The client is the address throttling sees, so
-    behind a trusted proxy it is the real client, not the proxy.
-    """
-
-    def __init__(self, app: ASGIApp, *, client_addresses: ClientAddressResolver) -> None:
-        self.app = app
-        self.client_addresses = client_addresses
-        self.log = logging.getLogger("authsvc.access")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]  # before the gateway middleware rewrites it
-        outcome = _Outcome()
-        try:
-            await outcome.run(self.app, scope, receive, send)
-        finally:
-            fields = {
-                "method": method,
-                "path": scope["path"],
-                "status": outcome.status,
-                "client": self.client_addresses.resolve(Request(scope)),
-                "duration_ms": round(outcome.seconds * 1000, 3),
-            }
-            self.log.info("request", extra={"event_fields": fields})
-
-
-class RequestMetricsMiddleware:
-    """Count and time every HTTP request by method, route template and status class.
-
-    Added last, outside the others, so their refusals (413, 431) are counted too. The router writes
-    the route it matched into the scope, so the template is read once the app has answered;
-    requests that matched nothing share one label, whatever their path.
-    """
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, skip_paths: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.skip_paths = skip_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.skip_paths:
-            await self.app(scope, receive, send)
-            return
-        # Read first: the gateway middleware inside answers every method on verify as a GET.
-        method: str = scope["method"]
-        outcome = _Outcome()
-        try:
-            await outcome.run(self.app, scope, receive, send)
-        finally:
-            route = getattr(scope.get("route"), "path", None)
-            self.metrics.observe_request(
-                method,
-                route if isinstance(route, str) else UNMATCHED_ROUTE,
-                outcome.status,
-                outcome.seconds,
-            )
-
-
-class _Outcome:
-    """What one request came to, for the middlewares that record it: status and duration."""
-
-    __slots__ = ("seconds", "status")
-
-    def __init__(self) -> None:
-        self.status = 500  # what the client gets if the app raises before answering
-        self.seconds = 0.0
-
-    async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app, noting the status it answers and, even if it raises, the time taken."""
-
-        async def send_observing_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await app(scope, receive, send_observing_status)
-        finally:
-            self.seconds = time.perf_counter() - started
 
 
 async def _reject(send: Send, status: int, detail: str) -> None:

@@ -83,7 +83,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_config=None,
         server_header=False,
         proxy_headers=False,
-        # The app logs requests itself (AccessLogMiddleware): uvicorn's line has the query
+        # The app logs requests itself (RequestRecordMiddleware): uvicorn's line has the query
         # string and the proxy's address.
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
