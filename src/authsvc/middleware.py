@@ -85,8 +85,9 @@ class RequestRecordMiddleware:
         # Read first: the gateway middleware inside answers every method on verify as a GET.
         method: str = scope["method"]
         request_id = _request_id(scope["headers"])
+        request = Request(scope)  # for HSTS and the access line's client both
         # RFC 6797 §7.2: never over plain HTTP, where anyone on the path could forge it.
-        hsts = self.hsts if self.hsts and self.client_addresses.is_https(Request(scope)) else None
+        hsts = self.hsts if self.hsts and self.client_addresses.is_https(request) else None
         stamp = request_id.encode("latin-1")
         status = 500  # what the client gets if the app raises before answering
 
@@ -103,12 +104,13 @@ class RequestRecordMiddleware:
             await self.app(scope, receive, send_recorded)
         finally:
             try:
-                self._record(scope, method, status, time.perf_counter() - started)
+                self._record(request, method, status, time.perf_counter() - started)
             finally:
                 request_id_var.reset(token)
 
-    def _record(self, scope: Scope, method: str, status: int, seconds: float) -> None:
+    def _record(self, request: Request, method: str, status: int, seconds: float) -> None:
         """The request's metrics and access line, while its id is still set."""
+        scope = request.scope
         if self.metrics is not None and scope["path"] not in self.unmetered_paths:
             route = getattr(scope.get("route"), "path", None)
             self.metrics.observe_request(
@@ -119,7 +121,7 @@ class RequestRecordMiddleware:
                 "method": method,
                 "path": scope["path"],
                 "status": status,
-                "client": self.client_addresses.resolve(Request(scope)),
+                "client": self.client_addresses.resolve(request),
                 "duration_ms": round(seconds * 1000, 3),
             }
             self.log.info("request", extra={"event_fields": fields})
