@@ -222,8 +222,10 @@ async def open_services(
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(open_core(settings, clock=clock, metrics=metrics))
         log.info(
-            "password hashing: %d at once, up to %d more waiting; argon2 memory up to %d MiB",
+            "password hashing: %d at once at nice +%d, up to %d more waiting; "
+            "argon2 memory up to %d MiB",
             core.passwords.concurrency,
+            core.passwords.nice,
             settings.hash_queue_limit,
             core.passwords.concurrency * settings.argon2_memory_kib // 1024,
         )

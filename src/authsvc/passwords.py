@@ -21,6 +21,7 @@ from authsvc.cpus import available_cpus
 from authsvc.errors import HashingBusy, PasswordRejected
 from authsvc.heap import keep_hash_buffers, release_thread_heap
 from authsvc.settings import Settings
+from authsvc.thread_priority import lower_current_thread
 
 T = TypeVar("T")
 
@@ -52,6 +53,10 @@ class PasswordService:
     the malloc arenas of these few threads; spread over the shared pool's dozens of threads,
     each kept its own, and one worker grew by hundreds of megabytes under a login flood.
 
+    The hashing threads run `hash_nice` steps below the event loop's scheduling priority
+    (thread_priority.py): when the cores are busy, requests that need no hash go first, and
+    hashing gets every cycle they leave.
+
     At most `hash_queue_limit` more wait for a thread; beyond that a check is refused at once
     (HashingBusy), so a flood costs neither memory without bound nor seconds of delay for
     every login behind it.
@@ -72,7 +77,13 @@ class PasswordService:
             type=Type.ID,
         )
         self.concurrency = settings.hash_concurrency or available_cpus()
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="argon2")
+        self.nice = settings.hash_nice
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.concurrency,
+            thread_name_prefix="argon2",
+            initializer=lower_current_thread,
+            initargs=(self.nice,),
+        )
         self._capacity = self.concurrency + settings.hash_queue_limit
         self._in_flight = 0  # queued or running; only touched on the event loop
         self._buffer_bytes = settings.argon2_memory_kib * 1024

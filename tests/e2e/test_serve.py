@@ -1,8 +1,11 @@
-"""`authsvc serve` start-up behaviour: development mode, and where it listens."""
+"""`authsvc serve` start-up behaviour: development mode, where it listens, its threads'
+priorities."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -95,3 +98,33 @@ def test_a_burst_of_new_connections_on_a_busy_server_is_answered_in_full(server:
     assert all(answer.endswith(b'{"status":"ok"}') for answer in answers)
     assert all(answered > 0 for answered in checks), checks
     assert "Traceback" not in server.output()
+
+
+def threads_nice(pid: int) -> dict[int, int]:
+    """Each thread of `pid` and its niceness, from /proc (the 19th field of its stat)."""
+    nice = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        nice[int(task.name)] = int(stat[stat.rindex(")") + 2 :].split()[16])
+    return nice
+
+
+def test_the_hashing_threads_and_only_they_run_at_hash_nice(
+    servers: ServerFactory, database: Path
+) -> None:
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    server = servers.start(server_env(database, HASH_CONCURRENCY="2", HASH_NICE="6"))
+    with server.client() as client:
+        register_sync(client, "erin")
+        # Logins at once, so that the pool has started both of its threads.
+        with ThreadPoolExecutor(4) as pool:
+            sessions = list(pool.map(lambda _: login_sync(client, "erin").refresh, range(4)))
+        assert len(set(sessions)) == 4
+
+    nice = threads_nice(server.process.pid)
+    lowered = [tid for tid, value in nice.items() if value == min(19, ours + 6)]
+    assert len(lowered) == 2, nice
+    assert all(value == ours for tid, value in nice.items() if tid not in lowered), nice
+    assert nice[server.process.pid] == ours  # the event loop's thread
+    assert "2 at once at nice +6" in server.output()

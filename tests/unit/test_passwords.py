@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import statistics
+import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -263,6 +265,33 @@ async def test_argon2_work_does_not_block_the_event_loop(
     # leave the ticker no chance at all.
     assert elapsed > 0.01
     assert ticks > 5, f"{ticks} ticks in {elapsed * 1000:.0f} ms"
+
+
+# Scheduling priority
+
+
+def nice_of_new_threads(before: set[threading.Thread]) -> list[int]:
+    return sorted(
+        os.getpriority(os.PRIO_PROCESS, thread.native_id or 0)
+        for thread in set(threading.enumerate()) - before
+    )
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+async def test_hashing_threads_run_hash_nice_below_the_event_loop(
+    tmp_path: Path, nice: int
+) -> None:
+    loop_nice = os.getpriority(os.PRIO_PROCESS, 0)
+    # Other tests' pools may still be around: only the threads this one starts count.
+    before = set(threading.enumerate())
+    service = PasswordService(make_settings(tmp_path, hash_concurrency=2, hash_nice=nice))
+    try:
+        # Two at once, so that the pool has started both of its threads.
+        await asyncio.gather(service.hash(PASSWORD), service.hash(PASSWORD))
+        assert nice_of_new_threads(before) == [min(19, loop_nice + nice)] * 2
+        assert os.getpriority(os.PRIO_PROCESS, 0) == loop_nice
+    finally:
+        await service.aclose()
 
 
 # Policy

@@ -24,6 +24,9 @@ class PasswordSettings(BaseModel):
     hash_concurrency: int | None = Field(default=None, ge=1, le=64)
     # Password checks that may wait for a hashing thread; more are answered 503 at once.
     hash_queue_limit: int = Field(default=64, ge=1, le=10_000)
+    # Niceness the hashing threads run at above the rest of the process (Linux), so that a
+    # login flood does not slow the requests that need no hash; 0: the same as the rest.
+    hash_nice: int = Field(default=10, ge=0, le=19)
     # Seconds without a password hash after which the hashing threads' freed argon2 buffers
     # are given back to the system (glibc only, elsewhere nothing happens); 0: never.
     hash_idle_trim_seconds: float = Field(default=2.0, ge=0, le=3600)
