@@ -225,7 +225,7 @@ async def open_services(
             "password hashing: %d at once at nice +%d, up to %d more waiting; "
             "argon2 memory up to %d MiB",
             core.passwords.concurrency,
-            core.passwords.nice,
+            settings.hash_nice,
             settings.hash_queue_limit,
             core.passwords.concurrency * settings.argon2_memory_kib // 1024,
         )

@@ -77,12 +77,11 @@ class PasswordService:
             type=Type.ID,
         )
         self.concurrency = settings.hash_concurrency or available_cpus()
-        self.nice = settings.hash_nice
         self._pool = ThreadPoolExecutor(
             max_workers=self.concurrency,
             thread_name_prefix="argon2",
             initializer=lower_current_thread,
-            initargs=(self.nice,),
+            initargs=(settings.hash_nice,),
         )
         self._capacity = self.concurrency + settings.hash_queue_limit
         self._in_flight = 0  # queued or running; only touched on the event loop

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from bench.servers import stat_fields
 
 from tests.support.http import login_sync, register_sync
 from tests.support.processes import Server, ServerFactory, free_port, server_env
@@ -104,9 +105,7 @@ def threads_nice(pid: int) -> dict[int, int]:
     """Each thread of `pid` and its niceness, from /proc (the 19th field of its stat)."""
     nice = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        stat = (task / "stat").read_text()
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        nice[int(task.name)] = int(stat[stat.rindex(")") + 2 :].split()[16])
+        nice[int(task.name)] = int(stat_fields((task / "stat").read_text())[16])
     return nice
 
 
