@@ -14,8 +14,13 @@ from pathlib import Path
 
 from tests.support.polling import eventually_sync
 from tests.support.processes import Server, ServerFactory
+from tests.support.raw_http import (
+    connect,
+    read_answer,
+    read_response,
+    status_of,
+)
 
-SOCKET_TIMEOUT_SECONDS = 10.0
 # How long a client trickles a head or body at a server whose timeouts are set to 1 s.
 TRICKLE_SECONDS = 8.0
 CHUNK = b"a" * 65_536
@@ -35,32 +40,6 @@ def memory_kib(server: Server) -> dict[str, int]:
         if name in ("VmRSS", "VmHWM"):
             values[name] = int(rest.split()[0])
     return values
-
-
-def connect(server: Server) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT_SECONDS)
-    sock.settimeout(SOCKET_TIMEOUT_SECONDS)
-    return sock
-
-
-def read_answer(sock: socket.socket, deadline_seconds: float = SOCKET_TIMEOUT_SECONDS) -> bytes:
-    """Everything the server sends until it closes (or resets) the connection."""
-    received = b""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65_536)
-        except (ConnectionResetError, TimeoutError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
-
-
-def status_of(answer: bytes) -> int:
-    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
-    return int(answer.split(b" ", 2)[1])
 
 
 def answered_yet(sock: socket.socket) -> bool:
@@ -190,29 +169,6 @@ def test_slow_body_is_cut_after_the_body_timeout(
     assert status_of(answer) == 408
     assert answer.endswith(b'{"detail": "Request not received in time"}')
     assert "Traceback" not in server.output()
-
-
-def read_response(sock: socket.socket) -> bytes:
-    """One response on a kept-alive connection: its head and `Content-Length` bytes of body."""
-    received = b""
-    deadline = time.monotonic() + SOCKET_TIMEOUT_SECONDS
-    while b"\r\n\r\n" not in received and time.monotonic() < deadline:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            break
-        received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.lower().split(b"\r\n")
-        if line.startswith(b"content-length:")
-    )
-    while len(body) < length and time.monotonic() < deadline:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            break
-        body += chunk
-    return head + b"\r\n\r\n" + body
 
 
 def _login_head(content_length: int) -> bytes:
