@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 
 from tests.support.processes import Server
-from tests.support.raw_http import connect, header_value, read_answer, read_response, status_of
+from tests.support.raw_http import (
+    connect,
+    header_value,
+    read_answer,
+    read_response,
+    read_responses,
+    status_of,
+)
 
 GET = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 HEAD = b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -40,11 +47,7 @@ def test_head_get_and_a_closing_request_are_answered_in_order_on_one_connection(
 def test_pipelined_requests_are_answered_whole_and_in_order(server: Server) -> None:
     with connect(server) as sock:
         sock.sendall(GET + HEAD + GET)
-        answers = [
-            read_response(sock),
-            read_response(sock, with_body=False),
-            read_response(sock),
-        ]
+        answers = read_responses(sock, [True, False, True])
     assert [status_of(answer) for answer in answers] == [200, 200, 200]
     assert [answer.partition(b"\r\n\r\n")[2] for answer in answers] == [
         b'{"status":"ok"}',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Sequence
 
 from tests.support.processes import Server
 
@@ -35,25 +36,40 @@ def read_answer(sock: socket.socket, deadline_seconds: float = SOCKET_TIMEOUT_SE
     return received
 
 
-def read_response(sock: socket.socket, *, with_body: bool = True) -> bytes:
-    """One response on a kept-alive connection: its head and `Content-Length` bytes of body
-    (none when `with_body` is false, as for an answer to HEAD)."""
-    received = b""
+def read_responses(sock: socket.socket, with_bodies: Sequence[bool]) -> list[bytes]:
+    """Responses on a kept-alive connection, one for each entry of `with_bodies`: its head and
+    `Content-Length` bytes of body (none where the entry is false, as for an answer to HEAD).
+
+    Bytes past one response are kept for the next, so pipelined answers that arrive in one
+    read are split where they end."""
+    buffer = b""
     deadline = time.monotonic() + SOCKET_TIMEOUT_SECONDS
-    while b"\r\n\r\n" not in received and time.monotonic() < deadline:
+
+    def received_more() -> bool:
+        nonlocal buffer
+        if time.monotonic() >= deadline:
+            return False
         chunk = sock.recv(65_536)
-        if not chunk:
-            break
-        received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = header_value(head, b"content-length")
-    expected = int(length) if with_body and length is not None else 0
-    while len(body) < expected and time.monotonic() < deadline:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            break
-        body += chunk
-    return head + b"\r\n\r\n" + body
+        buffer += chunk
+        return bool(chunk)
+
+    responses = []
+    for with_body in with_bodies:
+        while b"\r\n\r\n" not in buffer and received_more():
+            pass
+        head, separator, _ = buffer.partition(b"\r\n\r\n")
+        length = header_value(head, b"content-length")
+        size = len(head) + len(separator) + (int(length) if with_body and length else 0)
+        while len(buffer) < size and received_more():
+            pass
+        responses.append(buffer[:size])
+        buffer = buffer[size:]
+    return responses
+
+
+def read_response(sock: socket.socket, *, with_body: bool = True) -> bytes:
+    """One response on a kept-alive connection (see `read_responses`)."""
+    return read_responses(sock, [with_body])[0]
 
 
 def header_value(head: bytes, name: bytes) -> bytes | None:
