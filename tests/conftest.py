@@ -1,4 +1,4 @@
-"""Shared fixtures: explicit settings, a fresh SQLite file per test, an async client."""
+"""Shared fixtures: explicit settings, a SQLite file of each test's own, an async client."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def settings(tmp_path: Path, sqlite_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=sqlite_url)
 
 
 pytest_plugins = ["tests.requirements", "tests.support.stores", "tests.support.smtp_sink"]

@@ -12,11 +12,9 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,10 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 
-from authsvc.settings import Settings
-from authsvc.store import open_store
 from tests.support.http import COOKIE, PASSWORD, Tokens, login, new_refresh_token
-from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET, make_settings
+from tests.support.settings import ACCESS_SECRET, REFRESH_SECRET
 
 ISSUER = AUDIENCE = "authsvc"  # the Settings defaults
 LEEWAY = 10  # Settings.jwt_leeway_seconds default
@@ -363,23 +359,6 @@ def answer(response: httpx.Response) -> Answer:
 
 REFUSED: Answer = (401, "Bearer", [])
 HEADERS_TOO_LARGE: Answer = (431, None, [])
-
-
-@pytest.fixture
-async def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty database, made once per run: ~80 cases need not each migrate."""
-    template = tmp_path_factory.getbasetemp() / "security-schema-template.db"
-    if not template.exists():
-        async with open_store(f"sqlite+aiosqlite:///{template}", migrate=True):
-            pass
-    return template
-
-
-@pytest.fixture
-def settings(tmp_path: Path, schema_template: Path) -> Settings:
-    """The shared settings, on a copy of the migrated template instead of a fresh migration."""
-    shutil.copyfile(schema_template, tmp_path / "authsvc.db")
-    return make_settings(tmp_path, migrate_on_start=False)
 
 
 @pytest.fixture

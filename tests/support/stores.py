@@ -4,12 +4,17 @@ PostgreSQL runs on 127.0.0.1:5432 on every development and CI machine. Each test
 its own database (a random name, so parallel runs never collide), migrates it once, empties
 its tables before each test, and drops it at the end. AUTHSVC_TEST_STORES=sqlite limits a
 run to SQLite on a machine without PostgreSQL.
+
+SQLite is migrated once per test worker too: each test's own file starts as a copy of that
+template, so it is at head like PostgreSQL's database and the migrations do not run again for
+every test. Tests of the migrations themselves open files of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,10 +88,35 @@ async def revoked_since(store: Store, since: datetime) -> list[tuple[str, dateti
     return [revoked async for revoked in store.revoked_since(since)]
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, once per test worker; `sqlite_url` hands each test a
+    copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "authsvc.db"
+
+    async def migrate() -> None:
+        async with open_store(f"sqlite+aiosqlite:///{path}", migrate=True):
+            pass
+
+    _run_in_thread(migrate)
+    # Closing the last connection checkpoints the write-ahead log into the file: the file
+    # alone is the whole database.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """The test's authsvc.db in `tmp_path`, a copy of the migrated template; its URL."""
+    path = tmp_path / "authsvc.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture(params=STORES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'authsvc.db'}"
+        yield request.getfixturevalue("sqlite_url")
         return
     url: str = request.getfixturevalue("postgres_database")
     await _empty(url)
