@@ -48,6 +48,11 @@ async def admin_value(query: str, *args: object) -> Any:
         await connection.close()
 
 
+async def _migrate(url: str) -> None:
+    async with open_store(url, migrate=True):
+        pass
+
+
 async def _admin(statement: str) -> None:
     connection = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
     try:
@@ -63,13 +68,8 @@ def postgres_database() -> Iterator[str]:
     name = f"authsvc_test_{uuid.uuid4().hex[:12]}"
     url = f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
     _run_in_thread(lambda: _admin(f'CREATE DATABASE "{name}"'))
-
-    async def migrate() -> None:
-        async with open_store(url, migrate=True):
-            pass
-
     try:
-        _run_in_thread(migrate)
+        _run_in_thread(lambda: _migrate(url))
         yield url
     finally:
         _run_in_thread(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -93,12 +93,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to head, once per test worker; `sqlite_url` hands each test a
     copy of it."""
     path = tmp_path_factory.mktemp("sqlite-template") / "authsvc.db"
-
-    async def migrate() -> None:
-        async with open_store(f"sqlite+aiosqlite:///{path}", migrate=True):
-            pass
-
-    _run_in_thread(migrate)
+    _run_in_thread(lambda: _migrate(f"sqlite+aiosqlite:///{path}"))
     # Closing the last connection checkpoints the write-ahead log into the file: the file
     # alone is the whole database.
     assert not path.with_name(f"{path.name}-wal").exists()
